@@ -1,0 +1,192 @@
+"""Key file, field encryption, blind indexes and masking.
+
+Sensitive columns are stored only as AES-256-GCM ciphertext whose associated data binds it
+to its table, column, row id and key id, so a ciphertext copied to another row or column
+fails to decrypt instead of showing the wrong customer's phone.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+KEY_FILE_HEADER = "tui-crm-key-v1"
+CIPHER_VERSION = 1
+NONCE_BYTES = 12
+_PREFIX_BYTES = 1 + 4
+
+
+class KeyFileError(Exception):
+    """A key file that is missing, unreadable, malformed or not the database's key."""
+
+
+class DecryptionError(Exception):
+    """A ciphertext that does not belong where it was found or was altered."""
+
+
+def _derive(master: bytes, purpose: str) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"tui-crm", info=purpose.encode()
+    ).derive(master)
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """The master key's derived sub-keys; one per purpose so a leak of one is contained."""
+
+    key_id: int
+    data_key: bytes
+    index_key: bytes
+    audit_key: bytes
+    check_key: bytes
+    backup_key: bytes
+
+    @classmethod
+    def from_master(cls, master: bytes) -> KeyRing:
+        if len(master) != 32:
+            raise KeyFileError("key file does not hold a 32-byte master key")
+        key_id = int.from_bytes(hashlib.sha256(b"tui-crm key id" + master).digest()[:4], "big")
+        return cls(
+            key_id=key_id,
+            data_key=_derive(master, "data"),
+            index_key=_derive(master, "blind-index"),
+            audit_key=_derive(master, "audit"),
+            check_key=_derive(master, "key-check"),
+            backup_key=_derive(master, "backup"),
+        )
+
+    @functools.cached_property
+    def _aead(self) -> AESGCM:
+        return AESGCM(self.data_key)
+
+    def check_value(self) -> str:
+        """A value stored in the database that proves this is its key, without revealing it."""
+        return hmac.new(self.check_key, b"tui-crm key check", "sha256").hexdigest()
+
+    def encrypt(self, plaintext: str | None, table: str, column: str, row_id: int) -> bytes | None:
+        if plaintext is None or plaintext == "":
+            return None
+        nonce = os.urandom(NONCE_BYTES)
+        prefix = bytes([CIPHER_VERSION]) + self.key_id.to_bytes(4, "big")
+        aad = _aad(table, column, row_id, self.key_id)
+        return prefix + nonce + self._aead.encrypt(nonce, plaintext.encode(), aad)
+
+    def decrypt(self, blob: bytes | None, table: str, column: str, row_id: int) -> str | None:
+        if blob is None:
+            return None
+        if len(blob) < _PREFIX_BYTES + NONCE_BYTES + 16 or blob[0] != CIPHER_VERSION:
+            raise DecryptionError(f"{table}.{column} of row {row_id}: unknown ciphertext format")
+        key_id = int.from_bytes(blob[1:5], "big")
+        if key_id != self.key_id:
+            raise DecryptionError(f"{table}.{column} of row {row_id}: encrypted under another key")
+        nonce = blob[_PREFIX_BYTES : _PREFIX_BYTES + NONCE_BYTES]
+        try:
+            plain = self._aead.decrypt(
+                nonce, blob[_PREFIX_BYTES + NONCE_BYTES :], _aad(table, column, row_id, key_id)
+            )
+        except InvalidTag:
+            raise DecryptionError(
+                f"{table}.{column} of row {row_id}: failed authentication"
+            ) from None
+        return plain.decode()
+
+    def blind_index(self, kind: str, normalised: str | None) -> bytes | None:
+        """HMAC of a normalised value: exact lookup without storing or decrypting the value."""
+        if not normalised:
+            return None
+        return hmac.new(self.index_key, f"{kind}:{normalised}".encode(), "sha256").digest()[:16]
+
+    def audit_mac(self, message: bytes) -> str:
+        return hmac.new(self.audit_key, message, "sha256").hexdigest()
+
+
+def _aad(table: str, column: str, row_id: int, key_id: int) -> bytes:
+    return f"{table}|{column}|{row_id}|{key_id}".encode()
+
+
+def create_key_file(path: Path) -> KeyRing:
+    """Write a new random master key readable by its owner only; never overwrite one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    master = os.urandom(32)
+    content = f"{KEY_FILE_HEADER}\n{base64.b64encode(master).decode()}\n"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise KeyFileError(f"key file {path} already exists; refusing to overwrite it") from None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(content)
+    return KeyRing.from_master(master)
+
+
+def load_key_file(path: Path) -> KeyRing:
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text()
+    except FileNotFoundError:
+        raise KeyFileError(
+            f"key file {path} not found (set --key-file or TUI_CRM_KEY_FILE)"
+        ) from None
+    except OSError as exc:
+        raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyFileError(f"key file {path} is readable by others; run: chmod 600 {path}")
+    lines = text.split()
+    if len(lines) != 2 or lines[0] != KEY_FILE_HEADER:
+        raise KeyFileError(f"{path} is not a tui-crm key file")
+    try:
+        master = base64.b64decode(lines[1], validate=True)
+    except ValueError:
+        raise KeyFileError(f"{path} is not a tui-crm key file") from None
+    return KeyRing.from_master(master)
+
+
+def mask_phone(phone: str | None) -> str:
+    if not phone:
+        return ""
+    digits = phone.lstrip("+")
+    if len(digits) <= 4:
+        return "*" * len(digits)
+    head = 3 if len(digits) >= 11 else min(2, len(digits) - 4)
+    prefix = "+" if phone.startswith("+") else ""
+    return prefix + digits[:head] + "****" + digits[-4:]
+
+
+def mask_email(email: str | None) -> str:
+    if not email:
+        return ""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_id_number(value: str | None) -> str:
+    if not value:
+        return ""
+    if len(value) <= 6:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+def mask_address(value: str | None) -> str:
+    if not value:
+        return ""
+    keep = min(6, max(1, len(value) // 3))
+    return value[:keep] + "****"
+
+
+MASKERS = {
+    "phone": mask_phone,
+    "email": mask_email,
+    "id_number": mask_id_number,
+    "address": mask_address,
+}

@@ -1,0 +1,336 @@
+"""Connection factory, schema and migrations, and the search-index text.
+
+Every connection runs in autocommit mode so that each write transaction is opened
+explicitly with `BEGIN IMMEDIATE` by `Database.write()`: a deferred transaction that later
+upgrades to a write can fail with SQLITE_BUSY however long the busy timeout is.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from .crypto import KeyFileError, KeyRing
+
+BUSY_TIMEOUT_MS = 15_000
+
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+    "PRAGMA secure_delete=ON",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA temp_store=MEMORY",
+)
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the whole first schema.
+    """
+    CREATE TABLE meta (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        display_name TEXT NOT NULL DEFAULT '',
+        role TEXT NOT NULL CHECK (role IN ('admin', 'manager', 'sales', 'service')),
+        password_hash TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        failed_attempts INTEGER NOT NULL DEFAULT 0,
+        locked_until TEXT,
+        last_login_at TEXT,
+        created_at TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE customers (
+        id INTEGER PRIMARY KEY,
+        code TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('company', 'person')),
+        contact_name TEXT NOT NULL DEFAULT '',
+        contact_title TEXT NOT NULL DEFAULT '',
+        phone_enc BLOB,
+        phone_bidx BLOB,
+        phone_last4 TEXT,
+        email_enc BLOB,
+        email_bidx BLOB,
+        id_number_enc BLOB,
+        id_number_bidx BLOB,
+        credit_code TEXT,
+        address_enc BLOB,
+        province TEXT NOT NULL DEFAULT '',
+        city TEXT NOT NULL DEFAULT '',
+        industry TEXT NOT NULL DEFAULT '',
+        customer_type TEXT NOT NULL CHECK (customer_type IN ('prospect', 'customer', 'churned')),
+        company_size TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL DEFAULT '',
+        notes TEXT NOT NULL DEFAULT '',
+        owner_id INTEGER REFERENCES users(id),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        last_interaction_at TEXT,
+        next_followup_at TEXT,
+        legal_hold INTEGER NOT NULL DEFAULT 0,
+        version INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE INDEX customers_name ON customers(name, id);
+    CREATE INDEX customers_last_interaction ON customers(last_interaction_at, id);
+    CREATE INDEX customers_next_followup ON customers(next_followup_at, id);
+    CREATE INDEX customers_created ON customers(created_at, id);
+    CREATE INDEX customers_owner ON customers(owner_id, id);
+    CREATE INDEX customers_type ON customers(customer_type, id);
+    CREATE INDEX customers_industry ON customers(industry, id);
+    CREATE INDEX customers_phone_bidx ON customers(phone_bidx) WHERE phone_bidx IS NOT NULL;
+    CREATE INDEX customers_email_bidx ON customers(email_bidx) WHERE email_bidx IS NOT NULL;
+    CREATE INDEX customers_id_number_bidx ON customers(id_number_bidx)
+        WHERE id_number_bidx IS NOT NULL;
+    CREATE INDEX customers_phone_last4 ON customers(phone_last4, id);
+    CREATE INDEX customers_credit_code ON customers(credit_code) WHERE credit_code IS NOT NULL;
+
+    CREATE TABLE followups (
+        id INTEGER PRIMARY KEY,
+        customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+        at TEXT NOT NULL,
+        channel TEXT NOT NULL CHECK (channel IN ('phone', 'visit', 'email', 'other')),
+        content TEXT NOT NULL DEFAULT '',
+        result TEXT NOT NULL DEFAULT '',
+        staff_id INTEGER REFERENCES users(id),
+        next_followup_date TEXT
+    );
+    CREATE INDEX followups_customer ON followups(customer_id, at);
+    CREATE INDEX followups_due ON followups(next_followup_date);
+
+    CREATE TABLE interactions (
+        id INTEGER PRIMARY KEY,
+        customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('event', 'complaint', 'enquiry', 'order', 'other')),
+        detail TEXT NOT NULL DEFAULT '',
+        amount_cents INTEGER,
+        staff_id INTEGER REFERENCES users(id)
+    );
+    CREATE INDEX interactions_customer ON interactions(customer_id, at);
+
+    CREATE TABLE tags (
+        id INTEGER PRIMARY KEY,
+        tag_type TEXT NOT NULL CHECK (tag_type IN ('industry', 'need', 'value', 'custom')),
+        name TEXT NOT NULL,
+        UNIQUE (tag_type, name)
+    );
+    CREATE TABLE customer_tags (
+        id INTEGER PRIMARY KEY,
+        customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+        tag_id INTEGER NOT NULL REFERENCES tags(id),
+        set_at TEXT NOT NULL,
+        set_by INTEGER REFERENCES users(id),
+        UNIQUE (customer_id, tag_id)
+    );
+    CREATE INDEX customer_tags_tag ON customer_tags(tag_id, customer_id);
+
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        entity TEXT NOT NULL DEFAULT '',
+        entity_id INTEGER,
+        customer_code TEXT NOT NULL DEFAULT '',
+        details TEXT NOT NULL DEFAULT '{}',
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_at ON audit_log(at);
+    CREATE INDEX audit_actor ON audit_log(actor, id);
+    CREATE INDEX audit_customer ON audit_log(customer_code, id);
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+    CREATE VIRTUAL TABLE customer_search USING fts5(
+        doc, tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3'
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class DatabaseError(Exception):
+    """A database that is missing, foreign, too new, or does not match the key file."""
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+    )
+    conn.row_factory = sqlite3.Row
+    for pragma in PRAGMAS:
+        conn.execute(pragma).close()
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    if current > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"database schema {current} is newer than this tui-crm ({SCHEMA_VERSION}); upgrade"
+        )
+    for number in range(current + 1, SCHEMA_VERSION + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(MIGRATIONS[number - 1]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a script into statements, keeping trigger bodies whole."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                yield buffer.strip()
+            buffer = ""
+
+
+class Database:
+    """One open database with its key ring; thread-safe for one writer at a time."""
+
+    def __init__(self, path: Path, keys: KeyRing, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self.keys = keys
+        self.conn = conn
+        self._lock = threading.RLock()
+
+    @classmethod
+    def create(cls, path: Path, keys: KeyRing) -> Database:
+        if path.exists() and path.stat().st_size > 0:
+            raise DatabaseError(f"{path} already exists; refusing to overwrite it")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = connect(path)
+        migrate(conn)
+        db = cls(path, keys, conn)
+        with db.write() as tx:
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES ('key_check', ?), ('key_id', ?)",
+                (keys.check_value(), str(keys.key_id)),
+            )
+        return db
+
+    @classmethod
+    def open(cls, path: Path, keys: KeyRing) -> Database:
+        """Open an existing database, refusing a key that is not its own before any write."""
+        if not path.exists():
+            raise DatabaseError(f"database {path} not found (run `tui-crm init` first)")
+        conn = connect(path)
+        try:
+            stored = conn.execute("SELECT value FROM meta WHERE key='key_check'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise DatabaseError(f"{path} is not a tui-crm database ({exc})") from None
+        if stored is None or stored[0] != keys.check_value():
+            conn.close()
+            raise KeyFileError(f"the key file does not belong to database {path}")
+        migrate(conn)
+        return cls(path, keys, conn)
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, begun IMMEDIATE; rolled back whole on any error."""
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot across several queries."""
+        with self._lock:
+            self.conn.execute("BEGIN")
+            try:
+                yield self.conn
+            finally:
+                self.conn.execute("COMMIT")
+
+    def utils(self) -> sqlite_utils.Database:
+        return sqlite_utils.Database(self.conn)
+
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+        (key, value),
+    )
+
+
+def next_customer_codes(conn: sqlite3.Connection, year: int, count: int = 1) -> list[str]:
+    """Reserve `count` new codes `C<year><6 digits>`; a code is never handed out twice."""
+    key = f"code_seq_{year}"
+    row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+    start = int(row[0]) if row else 0
+    set_meta(conn, key, str(start + count))
+    return [f"C{year}{n:06d}" for n in range(start + 1, start + count + 1)]
+
+
+def next_row_id(conn: sqlite3.Connection, table: str) -> int:
+    """The id the next insert will get, so ciphertexts can be bound to it before inserting.
+
+    Safe only inside a write transaction, which holds the database's write lock.
+    """
+    row = conn.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}").fetchone()
+    return int(row[0])
+
+
+# --- search-index text -------------------------------------------------------------------
+
+_CJK = (
+    "\u2e80-\u2fdf\u3040-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\U00020000-\U0002ffff"
+)
+_CJK_CHAR = re.compile(f"([{_CJK}])")
+_QUERY_TOKEN = re.compile(f"[{_CJK}]|[^\\W_]+", re.UNICODE)
+
+
+def search_document(*texts: str) -> str:
+    """Index text in which every CJK character is its own token (so 1-char queries match)."""
+    return " ".join(_CJK_CHAR.sub(r" \1 ", text) for text in texts if text)
+
+
+def search_query(text: str) -> str | None:
+    """An FTS5 query: each word a phrase of its tokens; Latin last tokens match by prefix."""
+    parts = []
+    for word in text.split():
+        tokens = _QUERY_TOKEN.findall(word)
+        if not tokens:
+            continue
+        phrase = '"' + " ".join(tokens) + '"'
+        if not _CJK_CHAR.fullmatch(tokens[-1]):
+            phrase += " *"
+        parts.append(phrase)
+    return " AND ".join(parts) if parts else None

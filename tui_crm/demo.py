@@ -1,0 +1,487 @@
+"""Build a realistic demo database quickly enough for a million customers.
+
+Faker is slow per call, so it fills small pools once and customers are composed from them
+at random; rows go in with `executemany` in large write transactions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from faker import Faker
+from stdnum.cn import ric, uscc
+
+from . import audit
+from .crypto import KeyRing, create_key_file
+from .db import Database, search_document, set_meta
+from .service import hash_password
+from .validation import COMPANY_SIZES, Channel, FollowUpResult, Source
+
+BATCH = 10_000
+DEMO_PASSWORD = "demo"
+INDUSTRY_WEIGHTS = {
+    "C": 30,
+    "F": 20,
+    "I": 12,
+    "L": 8,
+    "E": 6,
+    "K": 4,
+    "M": 5,
+    "H": 4,
+    "G": 3,
+    "J": 2,
+    "A": 1,
+    "B": 1,
+    "D": 1,
+    "N": 1,
+    "O": 1,
+    "P": 1,
+    "Q": 1,
+    "R": 1,
+    "S": 0.5,
+    "T": 0.2,
+}
+CN_INDUSTRY_WORDS = [
+    "科技",
+    "贸易",
+    "制造",
+    "电子",
+    "机械",
+    "物流",
+    "食品",
+    "建材",
+    "软件",
+    "咨询",
+    "医疗器械",
+    "新能源",
+    "化工",
+    "服饰",
+    "文化传媒",
+    "餐饮管理",
+    "信息技术",
+]
+CN_SUFFIXES = ["有限公司", "有限公司", "有限公司", "股份有限公司", "集团有限公司"]
+EN_SUFFIXES = ["Ltd", "Inc", "LLC", "Holdings", "Group", "Trading Co", "Technologies"]
+REGIONS = [
+    ("北京市", "北京", "110101"),
+    ("上海市", "上海", "310101"),
+    ("广东省", "深圳", "440305"),
+    ("广东省", "广州", "440103"),
+    ("浙江省", "杭州", "330106"),
+    ("四川省", "成都", "510104"),
+    ("湖北省", "武汉", "420102"),
+    ("江苏省", "南京", "320102"),
+    ("江苏省", "苏州", "320505"),
+    ("山东省", "青岛", "370202"),
+    ("天津市", "天津", "120101"),
+    ("重庆市", "重庆", "500103"),
+]
+MOBILE_PREFIXES = [
+    "130",
+    "131",
+    "132",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "158",
+    "159",
+    "186",
+    "187",
+    "188",
+    "189",
+    "177",
+    "199",
+]
+EMAIL_DOMAINS = [
+    "qq.com",
+    "163.com",
+    "126.com",
+    "sina.com",
+    "gmail.com",
+    "outlook.com",
+    "example.com",
+    "example.cn",
+]
+TAGS = {
+    "industry": ["manufacturing", "制造业", "retail", "software", "logistics"],
+    "need": ["purchase need", "采购需求", "service contract", "upgrade", "training"],
+    "value": ["high value", "高价值", "medium value", "low value"],
+    "custom": ["VIP", "trade show 2026", "needs invoice", "key account"],
+}
+CONTENT = [
+    "Introduced the new product line; asked for a quote.",
+    "电话沟通，客户对价格有疑问，需要再次报价。",
+    "Visited the site with the engineer, confirmed requirements.",
+    "客户反馈上次订单交付延迟，已协调解决。",
+    "Sent the brochure and case studies by email.",
+    "约定下周上门演示。",
+    "Discussed renewal of the annual contract.",
+    "No answer; left a message.",
+]
+INTERACTION_DETAIL = {
+    "event": ["Attended the spring trade show booth", "参加产品发布会"],
+    "complaint": ["Late delivery of order", "产品质量问题投诉", "Invoice was wrong"],
+    "enquiry": ["Asked about bulk pricing", "咨询售后服务政策", "Asked for a demo"],
+    "order": ["Purchase order", "采购订单", "Repeat order"],
+    "other": ["Changed billing address", "其他事项"],
+}
+
+
+@dataclass(frozen=True)
+class DemoStats:
+    customers: int
+    followups: int
+    interactions: int
+    seconds: float
+    users: list[str]
+
+
+class _Pools:
+    """Names, places and words drawn once from faker, then combined at random."""
+
+    def __init__(self, rng: random.Random, seed: int) -> None:
+        zh, en = Faker("zh_CN"), Faker("en_US")
+        zh.seed_instance(seed)
+        en.seed_instance(seed)
+        self.rng = rng
+        self.zh_last = [zh.last_name() for _ in range(300)]
+        self.zh_first = [zh.first_name() for _ in range(600)]
+        self.zh_prefix = [zh.company_prefix() for _ in range(1500)]
+        self.zh_city = [zh.city_name() for _ in range(300)]
+        self.zh_address = [zh.street_address() for _ in range(2000)]
+        self.zh_job = [zh.job() for _ in range(200)]
+        self.roman_last = [zh.last_romanized_name().lower() for _ in range(200)]
+        self.roman_first = [zh.first_romanized_name().lower() for _ in range(200)]
+        self.en_last = [en.last_name() for _ in range(1000)]
+        self.en_first = [en.first_name() for _ in range(800)]
+        self.en_word = [en.word().title() for _ in range(800)]
+        self.en_address = [en.street_address() + ", " + en.city() for _ in range(2000)]
+        self.en_job = [en.job() for _ in range(200)]
+
+    def pick(self, pool: list[str]) -> str:
+        return pool[self.rng.randrange(len(pool))]
+
+
+def _mobile(rng: random.Random) -> str:
+    return rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
+
+
+def _id_number(rng: random.Random, region: str) -> str:
+    born = dt.date(1960, 1, 1) + dt.timedelta(days=rng.randrange(16000))
+    body = f"{region}{born:%Y%m%d}{rng.randrange(1000):03d}"
+    return body + ric.calc_check_digit(body)
+
+
+def _credit_code(rng: random.Random, region: str) -> str:
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    body = "91" + region + "".join(rng.choice(alphabet) for _ in range(9))
+    return body + uscc.calc_check_digit(body + "0")
+
+
+def _customer(
+    pools: _Pools,
+    rng: random.Random,
+    row_id: int,
+    code: str,
+    owner_ids: list[int],
+    today: dt.date,
+) -> dict[str, Any]:
+    roll = rng.random()
+    province, city, region = rng.choice(REGIONS)
+    chinese = roll < 0.65
+    person = roll < 0.2 or roll >= 0.9
+    contact_zh = pools.pick(pools.zh_last) + pools.pick(pools.zh_first)
+    if chinese and person:
+        name = contact_zh
+        kind = "person"
+    elif chinese:
+        name = (
+            pools.pick(pools.zh_city)
+            + pools.pick(pools.zh_prefix)
+            + rng.choice(CN_INDUSTRY_WORDS)
+            + rng.choice(CN_SUFFIXES)
+        )
+        kind = "company"
+    elif person:
+        name = f"{pools.pick(pools.en_first)} {pools.pick(pools.en_last)}"
+        kind = "person"
+    else:
+        name = f"{pools.pick(pools.en_last)} {pools.pick(pools.en_word)} {rng.choice(EN_SUFFIXES)}"
+        kind = "company"
+    contact = (
+        name
+        if kind == "person"
+        else contact_zh
+        if chinese
+        else f"{pools.pick(pools.en_first)} {pools.pick(pools.en_last)}"
+    )
+    phone = (
+        _mobile(rng)
+        if chinese or rng.random() < 0.5
+        else f"+852{rng.choice('569')}{rng.randrange(10**7):07d}"
+    )
+    latin = (
+        pools.pick(pools.roman_first) + pools.pick(pools.roman_last)
+        if chinese
+        else contact.split()[0].lower() + "." + contact.split()[-1].lower()
+    )
+    email = (
+        f"{latin}{rng.randrange(1000)}@{rng.choice(EMAIL_DOMAINS)}" if rng.random() < 0.8 else ""
+    )
+    if rng.random() < 0.1:
+        phone = ""
+        email = email or f"{latin}{row_id}@example.com"
+    created = today - dt.timedelta(days=rng.randrange(3 * 365))
+    industry = rng.choices(list(INDUSTRY_WEIGHTS), weights=list(INDUSTRY_WEIGHTS.values()))[0]
+    return {
+        "id": row_id,
+        "code": code,
+        "name": name,
+        "kind": kind,
+        "contact_name": contact,
+        "contact_title": ""
+        if kind == "person"
+        else pools.pick(pools.zh_job if chinese else pools.en_job),
+        "phone": phone,
+        "email": email,
+        "id_number": _id_number(rng, region)
+        if kind == "person" and chinese and rng.random() < 0.6
+        else "",
+        "credit_code": _credit_code(rng, region) if kind == "company" and chinese else None,
+        "address": pools.pick(pools.zh_address if chinese else pools.en_address),
+        "province": province if chinese else "",
+        "city": city if chinese else "",
+        "industry": industry,
+        "customer_type": rng.choices(["prospect", "customer", "churned"], weights=[50, 35, 15])[0],
+        "company_size": rng.choice(COMPANY_SIZES) if kind == "company" else "",
+        "source": rng.choice(list(Source)).value,
+        "notes": "",
+        "owner_id": rng.choice(owner_ids) if rng.random() < 0.95 else None,
+        "created_at": f"{created}T{rng.randrange(8, 19):02d}:{rng.randrange(60):02d}:00",
+        "legal_hold": int(rng.random() < 0.002),
+    }
+
+
+def _child_count(rng: random.Random, mean: float) -> int:
+    if rng.random() < 0.001:
+        return rng.randrange(50, 300)
+    return min(int(rng.expovariate(1 / mean)), 40)
+
+
+def _when(rng: random.Random, created: str, today: dt.date) -> str:
+    start = dt.date.fromisoformat(created[:10])
+    span = max((today - start).days, 1)
+    day = start + dt.timedelta(days=rng.randrange(span))
+    return f"{day}T{rng.randrange(8, 19):02d}:{rng.randrange(60):02d}:00"
+
+
+def _rows(
+    keys: KeyRing,
+    pools: _Pools,
+    rng: random.Random,
+    first_id: int,
+    count: int,
+    year: int,
+    owner_ids: list[int],
+    staff_ids: list[int],
+    tag_ids: list[int],
+    today: dt.date,
+) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """Every row of one batch, tagged with the table it goes into."""
+    for row_id in range(first_id, first_id + count):
+        c = _customer(pools, rng, row_id, f"C{year}{row_id:06d}", owner_ids, today)
+        last_at = None
+        next_at = None
+        staff = [c["owner_id"]] if c["owner_id"] else staff_ids
+        for _ in range(_child_count(rng, 2.0)):
+            at = _when(rng, c["created_at"], today)
+            last_at = max(last_at or at, at)
+            yield (
+                "followups",
+                (
+                    row_id,
+                    at,
+                    rng.choice(list(Channel)).value,
+                    rng.choice(CONTENT),
+                    rng.choice(list(FollowUpResult)).value,
+                    rng.choice(staff),
+                    None,
+                ),
+            )
+        for _ in range(_child_count(rng, 1.5)):
+            at = _when(rng, c["created_at"], today)
+            last_at = max(last_at or at, at)
+            kind = rng.choices(list(INTERACTION_DETAIL), weights=[1, 2, 4, 4, 1])[0]
+            amount = int(rng.lognormvariate(10, 1.2)) * 100 if kind == "order" else None
+            yield (
+                "interactions",
+                (
+                    row_id,
+                    at,
+                    kind,
+                    rng.choice(INTERACTION_DETAIL[kind]),
+                    amount,
+                    rng.choice(staff_ids),
+                ),
+            )
+        if c["customer_type"] != "churned" and rng.random() < 0.35:
+            next_at = (today + dt.timedelta(days=rng.randrange(-20, 30))).isoformat()
+            at = last_at or c["created_at"]
+            yield (
+                "followups",
+                (
+                    row_id,
+                    at,
+                    "phone",
+                    "Plan the next call.",
+                    "interest",
+                    rng.choice(staff),
+                    next_at,
+                ),
+            )
+            last_at = max(last_at or at, at)
+        for tag_id in rng.sample(tag_ids, k=min(len(tag_ids), int(rng.expovariate(1)))):
+            yield "customer_tags", (row_id, tag_id, c["created_at"], None)
+        enc = {
+            name: keys.encrypt(c[name] or None, "customers", f"{name}_enc", row_id)
+            for name in ("phone", "email", "id_number", "address")
+        }
+        yield (
+            "customers",
+            (
+                row_id,
+                c["code"],
+                c["name"],
+                c["kind"],
+                c["contact_name"],
+                c["contact_title"],
+                enc["phone"],
+                keys.blind_index("phone", c["phone"]),
+                c["phone"][-4:] or None,
+                enc["email"],
+                keys.blind_index("email", c["email"]),
+                enc["id_number"],
+                keys.blind_index("id_number", c["id_number"]),
+                c["credit_code"],
+                enc["address"],
+                c["province"],
+                c["city"],
+                c["industry"],
+                c["customer_type"],
+                c["company_size"],
+                c["source"],
+                c["notes"],
+                c["owner_id"],
+                c["created_at"],
+                last_at or c["created_at"],
+                last_at,
+                next_at,
+                c["legal_hold"],
+            ),
+        )
+        yield "customer_search", (row_id, search_document(c["code"], c["name"], c["contact_name"]))
+
+
+INSERTS = {
+    "customers": "INSERT INTO customers(id, code, name, kind, contact_name, contact_title,"
+    " phone_enc, phone_bidx, phone_last4, email_enc, email_bidx, id_number_enc, id_number_bidx,"
+    " credit_code, address_enc, province, city, industry, customer_type, company_size, source,"
+    " notes, owner_id, created_at, updated_at, last_interaction_at, next_followup_at, legal_hold)"
+    " VALUES (" + ", ".join(["?"] * 28) + ")",
+    "customer_search": "INSERT INTO customer_search(rowid, doc) VALUES (?, ?)",
+    "followups": "INSERT INTO followups(customer_id, at, channel, content, result, staff_id,"
+    " next_followup_date) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "interactions": "INSERT INTO interactions(customer_id, at, kind, detail, amount_cents,"
+    " staff_id) VALUES (?, ?, ?, ?, ?, ?)",
+    "customer_tags": "INSERT INTO customer_tags(customer_id, tag_id, set_at, set_by)"
+    " VALUES (?, ?, ?, ?)",
+}
+
+
+def build_demo(
+    db_path: Path,
+    key_path: Path,
+    *,
+    customers: int = 5000,
+    seed: int = 2026,
+    actor: str = "demo",
+    progress: Callable[[int, int], None] | None = None,
+) -> DemoStats:
+    """Create a new demo database and key file with users for every role."""
+    started = time.perf_counter()
+    keys = create_key_file(key_path)
+    db = Database.create(db_path, keys)
+    rng = random.Random(seed)
+    pools = _Pools(rng, seed)
+    today = dt.date.today()
+    year = today.year
+    reps = max(3, min(50, customers // 20_000))
+    usernames = ["admin", "manager", "service"] + [f"sales{i}" for i in range(1, reps + 1)]
+    counts = {"followups": 0, "interactions": 0}
+    with db.write() as tx:
+        set_meta(tx, "demo", "1")
+        for name in usernames:
+            role = "sales" if name.startswith("sales") else name
+            tx.execute(
+                "INSERT INTO users(username, display_name, role, password_hash, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (name, name.title(), role, hash_password(DEMO_PASSWORD), f"{today}T08:00:00"),
+            )
+        for tag_type, names in TAGS.items():
+            tx.executemany(
+                "INSERT INTO tags(tag_type, name) VALUES (?, ?)", [(tag_type, n) for n in names]
+            )
+    ids = {r["username"]: r["id"] for r in db.conn.execute("SELECT id, username FROM users")}
+    owner_ids = [ids[n] for n in usernames if n.startswith("sales")]
+    staff_ids = [ids["service"], ids["manager"], *owner_ids]
+    tag_ids = [r[0] for r in db.conn.execute("SELECT id FROM tags")]
+    for first in range(1, customers + 1, BATCH):
+        count = min(BATCH, customers - first + 1)
+        batches: dict[str, list[tuple[Any, ...]]] = {table: [] for table in INSERTS}
+        for table, row in _rows(
+            keys, pools, rng, first, count, year, owner_ids, staff_ids, tag_ids, today
+        ):
+            batches[table].append(row)
+        with db.write() as tx:
+            for table in (
+                "customers",
+                "customer_search",
+                "followups",
+                "interactions",
+                "customer_tags",
+            ):
+                tx.executemany(INSERTS[table], batches[table])
+        counts["followups"] += len(batches["followups"])
+        counts["interactions"] += len(batches["interactions"])
+        if progress:
+            progress(first + count - 1, customers)
+    with db.write() as tx:
+        set_meta(tx, f"code_seq_{year}", str(customers))
+        audit.append(
+            tx,
+            keys,
+            at=dt.datetime.now().isoformat(timespec="seconds"),
+            actor=actor,
+            action="demo.build",
+            details={"customers": customers, "seed": seed},
+        )
+    db.conn.execute("PRAGMA optimize").close()
+    db.close()
+    return DemoStats(
+        customers,
+        counts["followups"],
+        counts["interactions"],
+        time.perf_counter() - started,
+        usernames,
+    )

@@ -1,0 +1,1010 @@
+"""The only door to the data: a session bound to one signed-in user.
+
+Every read is scoped by the user's role, sensitive values are masked before they leave,
+and every write commits in one transaction together with its audit entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import getpass
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.exceptions import InvalidKey
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+from . import audit
+from . import validation as v
+from .crypto import MASKERS
+from .db import Database, next_customer_codes, next_row_id, search_document, search_query
+from .roles import Action, Role, Scope, allows, scope_of
+
+SENSITIVE_FIELDS = ("phone", "email", "id_number", "address")
+BLIND_INDEXED = ("phone", "email", "id_number")
+LOCKOUT_AFTER = 5
+LOCKOUT_MINUTES = 15
+WEAK_PASSWORDS = {"password", "12345678", "123456789", "qwertyui", "demodemo", "admin123"}
+_UNSET: Any = object()
+
+BASE_FIELDS = (
+    "name",
+    "kind",
+    "customer_type",
+    "contact_name",
+    "contact_title",
+    "credit_code",
+    "province",
+    "city",
+    "industry",
+    "company_size",
+    "source",
+    "notes",
+)
+
+
+class ServiceError(Exception):
+    """An error whose message is fit to show the operator as it is."""
+
+
+class AuthError(ServiceError):
+    pass
+
+
+class PermissionDenied(ServiceError):
+    pass
+
+
+class NotFound(ServiceError):
+    pass
+
+
+class ConflictError(ServiceError):
+    """Someone else saved the record first; `current` is what they saved."""
+
+    def __init__(self, current: Customer) -> None:
+        super().__init__(
+            f"{current.code} was changed by someone else (now version {current.version})"
+        )
+        self.current = current
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: int | None
+    username: str
+    role: Role
+    display_name: str = ""
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    id: int
+    username: str
+    display_name: str
+    role: str
+    active: bool
+    failed_attempts: int
+    locked_until: str | None
+    last_login_at: str | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Tag:
+    id: int
+    tag_type: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Customer:
+    """A customer as the caller may see it: sensitive fields masked unless revealed."""
+
+    id: int
+    code: str
+    name: str
+    kind: str
+    customer_type: str
+    contact_name: str
+    contact_title: str
+    phone: str
+    email: str
+    id_number: str
+    address: str
+    credit_code: str
+    province: str
+    city: str
+    industry: str
+    company_size: str
+    source: str
+    notes: str
+    owner_id: int | None
+    owner: str
+    created_at: str
+    updated_at: str
+    last_interaction_at: str | None
+    next_followup_at: str | None
+    legal_hold: bool
+    version: int
+    tags: tuple[Tag, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """A follow-up or an interaction, merged into one life-cycle list."""
+
+    source: str  # "followup" | "interaction"
+    id: int
+    at: str
+    kind: str  # channel for follow-ups, interaction kind otherwise
+    staff: str
+    content: str
+    result: str = ""
+    amount_cents: int | None = None
+    next_followup_date: str | None = None
+
+
+def hash_password(password: str) -> str:
+    kdf = Argon2id(salt=os.urandom(16), length=32, iterations=2, lanes=1, memory_cost=19456)
+    return kdf.derive_phc_encoded(password.encode())
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against for unknown users, so a wrong name costs what a wrong password does."""
+    return hash_password(os.urandom(16).hex())
+
+
+def check_password(password: str, encoded: str) -> bool:
+    try:
+        Argon2id.verify_phc_encoded(password.encode(), encoded)
+    except (InvalidKey, ValueError):
+        return False
+    return True
+
+
+def check_password_policy(password: str, *, demo: bool) -> None:
+    if demo:
+        if not password:
+            raise v.ValidationError("password", "must not be empty")
+        return
+    if len(password) < 10:
+        raise v.ValidationError("password", "must be at least 10 characters long")
+    if password.lower() in WEAK_PASSWORDS or len(set(password)) < 5:
+        raise v.ValidationError("password", "is too easy to guess; choose another")
+
+
+def _now() -> str:
+    return dt.datetime.now().isoformat(timespec="seconds")
+
+
+class Service:
+    """One signed-in user's session on a database."""
+
+    def __init__(self, db: Database, user: UserInfo, *, actor: str | None = None) -> None:
+        self.db = db
+        self.user = user
+        self.actor = actor or user.username
+
+    # --- identity -----------------------------------------------------------------------
+
+    @classmethod
+    def login(
+        cls, db: Database, username: str, password: str, *, failure_delay: float = 1.0
+    ) -> Service:
+        """Check a password; throttle and lock out repeated failures; audit every attempt."""
+        username = v.clean_text(username)
+        now = _now()
+        with db.write() as tx:
+            row = tx.execute("SELECT * FROM users WHERE username=?", (username,)).fetchone()
+            if row is None:
+                check_password(password, _dummy_hash())
+                failure, reason = "Wrong username or password.", "unknown user"
+            elif not row["active"]:
+                failure, reason = "This account is disabled; ask an administrator.", "disabled"
+            elif row["locked_until"] and row["locked_until"] > now:
+                failure, reason = (
+                    "Too many failed attempts: this account is locked. "
+                    "Try again later or ask an administrator to unlock it.",
+                    "locked",
+                )
+            elif not check_password(password, row["password_hash"]):
+                attempts = row["failed_attempts"] + 1
+                locked_until = None
+                if attempts >= LOCKOUT_AFTER:
+                    locked_until = (
+                        dt.datetime.now() + dt.timedelta(minutes=LOCKOUT_MINUTES)
+                    ).isoformat(timespec="seconds")
+                tx.execute(
+                    "UPDATE users SET failed_attempts=?, locked_until=? WHERE id=?",
+                    (attempts, locked_until, row["id"]),
+                )
+                failure = "Wrong username or password."
+                reason = "bad password" + (", account locked" if locked_until else "")
+            else:
+                tx.execute(
+                    "UPDATE users SET failed_attempts=0, locked_until=NULL, last_login_at=?"
+                    " WHERE id=?",
+                    (now, row["id"]),
+                )
+                audit.append(
+                    tx,
+                    db.keys,
+                    at=now,
+                    actor=row["username"],
+                    action="login",
+                    entity="user",
+                    entity_id=row["id"],
+                )
+                user = UserInfo(row["id"], row["username"], Role(row["role"]), row["display_name"])
+                return cls(db, user)
+            audit.append(
+                tx,
+                db.keys,
+                at=now,
+                actor=username or "?",
+                action="login.failed",
+                entity="user",
+                entity_id=row["id"] if row else None,
+                details={"reason": reason},
+            )
+        if failure_delay:
+            time.sleep(failure_delay)
+        raise AuthError(failure)
+
+    @classmethod
+    def for_cli(cls, db: Database, os_user: str | None = None) -> Service:
+        """The command line runs with the rights of whoever can read the key file."""
+        name = os_user or getpass.getuser()
+        return cls(db, UserInfo(None, f"cli:{name}", Role.ADMIN), actor=f"cli:{name}")
+
+    def can(self, action: Action, customer: Customer | None = None) -> bool:
+        owns = customer is None or customer.owner_id == self.user.id
+        return allows(self.user.role, action, owns=owns)
+
+    def _require(self, action: Action, owner_id: Any = _UNSET) -> Scope:
+        scope = scope_of(self.user.role, action)
+        if scope is None:
+            raise PermissionDenied(f"A {self.user.role} may not {_describe(action)}.")
+        if scope is Scope.OWN and owner_id is not _UNSET and owner_id != self.user.id:
+            raise PermissionDenied(f"You may {_describe(action)} only for your own customers.")
+        return scope
+
+    def _audit(self, tx: Any, action: str, **kwargs: Any) -> None:
+        audit.append(tx, self.db.keys, at=_now(), actor=self.actor, action=action, **kwargs)
+
+    # --- customers: reading ---------------------------------------------------------------
+
+    def _row(self, conn: Any, customer_id: int) -> Any:
+        row = conn.execute("SELECT * FROM customers WHERE id=?", (customer_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"No customer with id {customer_id}.")
+        return row
+
+    def _decrypt(self, row: Any, name: str) -> str:
+        return self.db.keys.decrypt(row[f"{name}_enc"], "customers", f"{name}_enc", row["id"]) or ""
+
+    def _to_customer(self, conn: Any, row: Any, reveal: tuple[str, ...] = ()) -> Customer:
+        sensitive = {}
+        for name in SENSITIVE_FIELDS:
+            plain = self._decrypt(row, name)
+            sensitive[name] = plain if name in reveal else MASKERS[name](plain)
+        owner = conn.execute("SELECT username FROM users WHERE id=?", (row["owner_id"],)).fetchone()
+        tags = tuple(
+            Tag(t["id"], t["tag_type"], t["name"])
+            for t in conn.execute(
+                "SELECT tags.* FROM customer_tags JOIN tags ON tags.id = customer_tags.tag_id"
+                " WHERE customer_id=? ORDER BY tag_type, name",
+                (row["id"],),
+            )
+        )
+        return Customer(
+            id=row["id"],
+            code=row["code"],
+            name=row["name"],
+            kind=row["kind"],
+            customer_type=row["customer_type"],
+            contact_name=row["contact_name"],
+            contact_title=row["contact_title"],
+            credit_code=row["credit_code"] or "",
+            province=row["province"],
+            city=row["city"],
+            industry=row["industry"],
+            company_size=row["company_size"],
+            source=row["source"],
+            notes=row["notes"],
+            owner_id=row["owner_id"],
+            owner=owner[0] if owner else "",
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            last_interaction_at=row["last_interaction_at"],
+            next_followup_at=row["next_followup_at"],
+            legal_hold=bool(row["legal_hold"]),
+            version=row["version"],
+            tags=tags,
+            **sensitive,
+        )
+
+    def get_customer(self, key: int | str) -> Customer:
+        """By id or by code; sales reps get only their own."""
+        self._require(Action.CUSTOMER_READ)
+        with self.db.read() as conn:
+            if isinstance(key, str):
+                row = conn.execute(
+                    "SELECT * FROM customers WHERE code=?", (key.strip().upper(),)
+                ).fetchone()
+                if row is None:
+                    raise NotFound(f"No customer with code {key}.")
+            else:
+                row = self._row(conn, key)
+            self._require(Action.CUSTOMER_READ, row["owner_id"])
+            return self._to_customer(conn, row)
+
+    def find_customers(self, text: str, limit: int = 20) -> list[Customer]:
+        """Exact phone / email / ID number through the blind index, else code, name, contact."""
+        scope = self._require(Action.CUSTOMER_READ)
+        ids = self._find_ids(text, limit)
+        with self.db.read() as conn:
+            rows = [self._row(conn, i) for i in ids]
+            return [
+                self._to_customer(conn, r)
+                for r in rows
+                if scope is Scope.ALL or r["owner_id"] == self.user.id
+            ]
+
+    def _find_ids(self, text: str, limit: int) -> list[int]:
+        text = v.clean_text(text)
+        if not text:
+            return []
+        for kind, normalise in (
+            ("phone", v.normalise_phone),
+            ("email", v.normalise_email),
+            ("id_number", v.normalise_id_number),
+        ):
+            try:
+                value = normalise(text)
+            except v.ValidationError:
+                continue
+            index = self.db.keys.blind_index(kind, value)
+            rows = self.db.conn.execute(
+                f"SELECT id FROM customers WHERE {kind}_bidx=? LIMIT ?", (index, limit)
+            ).fetchall()
+            if rows:
+                return [r[0] for r in rows]
+        if text.isdigit() and len(text) == 4:
+            rows = self.db.conn.execute(
+                "SELECT id FROM customers WHERE phone_last4=? ORDER BY id LIMIT ?", (text, limit)
+            ).fetchall()
+            return [r[0] for r in rows]
+        code = self.db.conn.execute(
+            "SELECT id FROM customers WHERE code=?", (text.upper(),)
+        ).fetchone()
+        if code:
+            return [code[0]]
+        match = search_query(text)
+        if match is None:
+            return []
+        rows = self.db.conn.execute(
+            "SELECT rowid FROM customer_search WHERE customer_search MATCH ? LIMIT ?",
+            (match, limit),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def reveal(self, customer_id: int, field_name: str) -> str:
+        """Plaintext of one sensitive field, for those allowed; the reveal is audited."""
+        if field_name not in SENSITIVE_FIELDS:
+            raise ServiceError(f"{field_name} is not a masked field.")
+        with self.db.write() as tx:
+            row = self._row(tx, customer_id)
+            self._require(Action.CUSTOMER_READ, row["owner_id"])
+            self._require(Action.REVEAL, row["owner_id"])
+            self._audit(
+                tx,
+                "reveal",
+                entity="customer",
+                entity_id=customer_id,
+                customer_code=row["code"],
+                details={"field": field_name},
+            )
+            return self._decrypt(row, field_name)
+
+    def timeline(
+        self,
+        customer_id: int,
+        *,
+        before: str | None = None,
+        limit: int = 50,
+        kinds: tuple[str, ...] = (),
+    ) -> list[TimelineEntry]:
+        """Newest first, a page at a time, so thousands of entries cost what three do."""
+        with self.db.read() as conn:
+            row = self._row(conn, customer_id)
+            self._require(Action.CUSTOMER_READ, row["owner_id"])
+            marker = before or "9999"
+            sql = (
+                "SELECT * FROM ("
+                " SELECT 'followup' AS source, f.id, f.at, f.channel AS kind, f.content,"
+                "  f.result, NULL AS amount_cents, f.next_followup_date, u.username AS staff"
+                "  FROM followups f LEFT JOIN users u ON u.id = f.staff_id"
+                "  WHERE f.customer_id = :c AND f.at < :before"
+                " UNION ALL"
+                " SELECT 'interaction', i.id, i.at, i.kind, i.detail, '', i.amount_cents, NULL,"
+                "  u.username FROM interactions i LEFT JOIN users u ON u.id = i.staff_id"
+                "  WHERE i.customer_id = :c AND i.at < :before"
+                ") ORDER BY at DESC, id DESC LIMIT :limit"
+            )
+            rows = conn.execute(
+                sql, {"c": customer_id, "before": marker, "limit": limit * (3 if kinds else 1)}
+            ).fetchall()
+        entries = [
+            TimelineEntry(
+                source=r["source"],
+                id=r["id"],
+                at=r["at"],
+                kind=r["kind"],
+                staff=r["staff"] or "",
+                content=r["content"],
+                result=r["result"],
+                amount_cents=r["amount_cents"],
+                next_followup_date=r["next_followup_date"],
+            )
+            for r in rows
+        ]
+        if kinds:
+            entries = [e for e in entries if e.kind in kinds or e.source in kinds]
+        return entries[:limit]
+
+    # --- customers: writing ---------------------------------------------------------------
+
+    def create_customer(self, data: Mapping[str, Any]) -> Customer:
+        self._require(Action.CUSTOMER_CREATE)
+        clean = v.validate_customer(data)
+        owner_id = self._owner_for_new(data.get("owner"))
+        now = _now()
+        with self.db.write() as tx:
+            row_id = next_row_id(tx, "customers")
+            code = next_customer_codes(tx, dt.date.today().year)[0]
+            values = {name: clean.get(name, "") for name in BASE_FIELDS}
+            values.update(self._sensitive_columns(row_id, clean))
+            values.update(
+                id=row_id,
+                code=code,
+                owner_id=owner_id,
+                created_at=now,
+                updated_at=now,
+                credit_code=clean.get("credit_code") or None,
+                legal_hold=0,
+                version=1,
+            )
+            columns = ", ".join(values)
+            tx.execute(
+                f"INSERT INTO customers({columns}) VALUES ({', '.join(':' + c for c in values)})",
+                values,
+            )
+            self._index(tx, row_id, code, values["name"], values["contact_name"])
+            self._audit(
+                tx,
+                "customer.create",
+                entity="customer",
+                entity_id=row_id,
+                customer_code=code,
+                details={"fields": _diff({}, self._audit_view(clean))},
+            )
+            return self._to_customer(tx, self._row(tx, row_id))
+
+    def _owner_for_new(self, owner: Any) -> int | None:
+        if self.user.role is Role.SALES:
+            if owner and owner not in (self.user.username, self.user.id):
+                raise PermissionDenied("A sales rep creates customers for themselves only.")
+            return self.user.id
+        if owner in (None, ""):
+            return self.user.id if self.user.role is Role.MANAGER else None
+        return self._user_id(owner)
+
+    def _user_id(self, owner: Any) -> int:
+        column = "id" if isinstance(owner, int) else "username"
+        row = self.db.conn.execute(
+            f"SELECT id, active FROM users WHERE {column}=?", (owner,)
+        ).fetchone()
+        if row is None or not row["active"]:
+            raise v.ValidationError("owner", f"{owner} is not an active user")
+        return int(row["id"])
+
+    def _sensitive_columns(self, row_id: int, clean: Mapping[str, Any]) -> dict[str, Any]:
+        keys = self.db.keys
+        out: dict[str, Any] = {}
+        for name in SENSITIVE_FIELDS:
+            if name not in clean:
+                continue
+            value = clean[name] or None
+            out[f"{name}_enc"] = keys.encrypt(value, "customers", f"{name}_enc", row_id)
+            if name in BLIND_INDEXED:
+                out[f"{name}_bidx"] = keys.blind_index(name, value)
+            if name == "phone":
+                out["phone_last4"] = value[-4:] if value else None
+        return out
+
+    @staticmethod
+    def _audit_view(values: Mapping[str, Any]) -> dict[str, Any]:
+        """Field values as the audit log may hold them: sensitive ones masked."""
+        return {
+            k: (MASKERS[k](val) if k in MASKERS else val)
+            for k, val in values.items()
+            if val not in ("", None)
+        }
+
+    def _index(self, tx: Any, row_id: int, code: str, name: str, contact: str) -> None:
+        tx.execute("DELETE FROM customer_search WHERE rowid=?", (row_id,))
+        tx.execute(
+            "INSERT INTO customer_search(rowid, doc) VALUES (?, ?)",
+            (row_id, search_document(code, name, contact)),
+        )
+
+    def update_customer(
+        self, customer_id: int, changes: Mapping[str, Any], expected_version: int
+    ) -> Customer:
+        """Save changed fields only if nobody saved since `expected_version` was read."""
+        changes = dict(changes)
+        owner = changes.pop("owner", _UNSET)
+        legal_hold = changes.pop("legal_hold", _UNSET)
+        if changes:
+            self._require(Action.CUSTOMER_UPDATE)
+        if owner is not _UNSET:
+            self._require(Action.CUSTOMER_REASSIGN)
+        if legal_hold is not _UNSET:
+            self._require(Action.LEGAL_HOLD)
+        clean = v.validate_customer(changes, partial=True) if changes else {}
+        new_owner = _UNSET if owner is _UNSET else (self._user_id(owner) if owner else None)
+        with self.db.write() as tx:
+            row = self._row(tx, customer_id)
+            if changes:
+                self._require(Action.CUSTOMER_UPDATE, row["owner_id"])
+            if row["version"] != expected_version:
+                raise ConflictError(self._to_customer(tx, row))
+            before = {name: row[name] for name in BASE_FIELDS}
+            before["credit_code"] = before["credit_code"] or ""
+            before.update({name: self._decrypt(row, name) for name in SENSITIVE_FIELDS})
+            after = {**before, **clean}
+            _check_contact(after)
+            updates: dict[str, Any] = {
+                name: after[name] for name in BASE_FIELDS if name in clean and name in before
+            }
+            if "credit_code" in updates:
+                updates["credit_code"] = updates["credit_code"] or None
+            changed_sensitive = {
+                n: clean[n] for n in SENSITIVE_FIELDS if n in clean and clean[n] != before[n]
+            }
+            updates.update(self._sensitive_columns(customer_id, changed_sensitive))
+            fields = _diff(self._audit_view(before), self._audit_view(after))
+            for name in changed_sensitive:
+                if name not in fields:
+                    fields[name] = [
+                        MASKERS[name](before[name]),
+                        MASKERS[name](after[name]) + " (changed)",
+                    ]
+            if new_owner is not _UNSET and new_owner != row["owner_id"]:
+                updates["owner_id"] = new_owner
+                fields["owner"] = [
+                    self._username(tx, row["owner_id"]),
+                    self._username(tx, new_owner),
+                ]
+            if legal_hold is not _UNSET and bool(legal_hold) != bool(row["legal_hold"]):
+                updates["legal_hold"] = int(bool(legal_hold))
+                fields["legal_hold"] = [bool(row["legal_hold"]), bool(legal_hold)]
+            if not fields:
+                return self._to_customer(tx, row)
+            updates.update(updated_at=_now(), version=row["version"] + 1)
+            assignments = ", ".join(f"{name} = :{name}" for name in updates)
+            tx.execute(
+                f"UPDATE customers SET {assignments} WHERE id = :id AND version = :expected",
+                {**updates, "id": customer_id, "expected": expected_version},
+            )
+            if "name" in updates or "contact_name" in updates:
+                self._index(tx, customer_id, row["code"], after["name"], after["contact_name"])
+            self._audit(
+                tx,
+                "customer.update",
+                entity="customer",
+                entity_id=customer_id,
+                customer_code=row["code"],
+                details={"fields": fields},
+            )
+            return self._to_customer(tx, self._row(tx, customer_id))
+
+    @staticmethod
+    def _username(conn: Any, user_id: int | None) -> str:
+        row = conn.execute("SELECT username FROM users WHERE id=?", (user_id,)).fetchone()
+        return row[0] if row else ""
+
+    def add_followup(
+        self,
+        customer_id: int,
+        *,
+        channel: str,
+        content: str,
+        result: str = "",
+        next_followup_date: str = "",
+        at: str | None = None,
+    ) -> int:
+        errors: dict[str, str] = {}
+        values = _collect(
+            errors,
+            {
+                "channel": lambda: v.choice(channel, "channel", v.Channel),
+                "content": lambda: _required_text(content, "content", 4000),
+                "result": lambda: v.choice(result, "result", v.FollowUpResult, required=False),
+                "next_followup_date": lambda: v.parse_date(
+                    next_followup_date, "next_followup_date"
+                ),
+            },
+        )
+        if values.get("next_followup_date") and values["next_followup_date"] < v.today():
+            errors["next_followup_date"] = "must be today or later"
+        if errors:
+            raise v.FormErrors(errors)
+        when = at or _now()
+        with self.db.write() as tx:
+            row = self._row(tx, customer_id)
+            self._require(Action.FOLLOWUP_ADD, row["owner_id"])
+            cursor = tx.execute(
+                "INSERT INTO followups(customer_id, at, channel, content, result, staff_id,"
+                " next_followup_date) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    customer_id,
+                    when,
+                    values["channel"],
+                    values["content"],
+                    values["result"],
+                    self.user.id,
+                    values["next_followup_date"] or None,
+                ),
+            )
+            tx.execute(
+                "UPDATE customers SET next_followup_at=?, last_interaction_at ="
+                " max(COALESCE(last_interaction_at, ''), ?) WHERE id=?",
+                (values["next_followup_date"] or None, when, customer_id),
+            )
+            self._audit(
+                tx,
+                "followup.add",
+                entity="followup",
+                entity_id=cursor.lastrowid,
+                customer_code=row["code"],
+                details={"fields": _diff({}, values)},
+            )
+            return int(cursor.lastrowid or 0)
+
+    def add_interaction(
+        self,
+        customer_id: int,
+        *,
+        kind: str,
+        detail: str,
+        amount: str | int | None = None,
+        at: str | None = None,
+    ) -> int:
+        errors: dict[str, str] = {}
+        values = _collect(
+            errors,
+            {
+                "kind": lambda: v.choice(kind, "kind", v.InteractionKind),
+                "detail": lambda: _required_text(detail, "detail", 4000),
+                "amount_cents": lambda: (
+                    amount if isinstance(amount, int) else v.amount_cents(amount)
+                ),
+            },
+        )
+        if values.get("kind") == v.InteractionKind.ORDER and values.get("amount_cents") is None:
+            errors.setdefault("amount", "an order needs an amount")
+        if errors:
+            raise v.FormErrors(
+                {("amount" if k == "amount_cents" else k): m for k, m in errors.items()}
+            )
+        when = at or _now()
+        with self.db.write() as tx:
+            row = self._row(tx, customer_id)
+            self._require(Action.INTERACTION_ADD, row["owner_id"])
+            cursor = tx.execute(
+                "INSERT INTO interactions(customer_id, at, kind, detail, amount_cents, staff_id)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    customer_id,
+                    when,
+                    values["kind"],
+                    values["detail"],
+                    values["amount_cents"],
+                    self.user.id,
+                ),
+            )
+            tx.execute(
+                "UPDATE customers SET last_interaction_at = max(COALESCE(last_interaction_at, ''),"
+                " ?) WHERE id=?",
+                (when, customer_id),
+            )
+            self._audit(
+                tx,
+                "interaction.add",
+                entity="interaction",
+                entity_id=cursor.lastrowid,
+                customer_code=row["code"],
+                details={"fields": _diff({}, values)},
+            )
+            return int(cursor.lastrowid or 0)
+
+    def tags(self, prefix: str = "", tag_type: str | None = None, limit: int = 50) -> list[Tag]:
+        """Existing tags for completion."""
+        sql = "SELECT * FROM tags WHERE name LIKE ? || '%'"
+        params: list[Any] = [v.clean_text(prefix)]
+        if tag_type:
+            sql += " AND tag_type = ?"
+            params.append(tag_type)
+        rows = self.db.conn.execute(sql + " ORDER BY tag_type, name LIMIT ?", [*params, limit])
+        return [Tag(r["id"], r["tag_type"], r["name"]) for r in rows.fetchall()]
+
+    def add_tag(self, customer_id: int, tag_type: str, name: str) -> Tag:
+        errors: dict[str, str] = {}
+        values = _collect(
+            errors,
+            {
+                "tag_type": lambda: v.choice(tag_type, "tag_type", v.TagType),
+                "tag_name": lambda: _required_text(name, "tag_name", 50),
+            },
+        )
+        if errors:
+            raise v.FormErrors(errors)
+        with self.db.write() as tx:
+            row = self._row(tx, customer_id)
+            self._require(Action.TAG_EDIT, row["owner_id"])
+            tx.execute(
+                "INSERT OR IGNORE INTO tags(tag_type, name) VALUES (?, ?)",
+                (values["tag_type"], values["tag_name"]),
+            )
+            tag = tx.execute(
+                "SELECT * FROM tags WHERE tag_type=? AND name=?",
+                (values["tag_type"], values["tag_name"]),
+            ).fetchone()
+            added = tx.execute(
+                "INSERT OR IGNORE INTO customer_tags(customer_id, tag_id, set_at, set_by)"
+                " VALUES (?, ?, ?, ?)",
+                (customer_id, tag["id"], _now(), self.user.id),
+            ).rowcount
+            if added:
+                self._audit(
+                    tx,
+                    "tag.add",
+                    entity="customer",
+                    entity_id=customer_id,
+                    customer_code=row["code"],
+                    details={"tag": f"{tag['tag_type']}:{tag['name']}"},
+                )
+            return Tag(tag["id"], tag["tag_type"], tag["name"])
+
+    def remove_tag(self, customer_id: int, tag_id: int) -> None:
+        with self.db.write() as tx:
+            row = self._row(tx, customer_id)
+            self._require(Action.TAG_EDIT, row["owner_id"])
+            tag = tx.execute("SELECT * FROM tags WHERE id=?", (tag_id,)).fetchone()
+            removed = tx.execute(
+                "DELETE FROM customer_tags WHERE customer_id=? AND tag_id=?", (customer_id, tag_id)
+            ).rowcount
+            if removed and tag:
+                self._audit(
+                    tx,
+                    "tag.remove",
+                    entity="customer",
+                    entity_id=customer_id,
+                    customer_code=row["code"],
+                    details={"tag": f"{tag['tag_type']}:{tag['name']}"},
+                )
+
+    # --- users ----------------------------------------------------------------------------
+
+    def list_users(self) -> list[UserRecord]:
+        self._require(Action.USERS)
+        rows = self.db.conn.execute("SELECT * FROM users ORDER BY username").fetchall()
+        return [
+            UserRecord(
+                id=r["id"],
+                username=r["username"],
+                display_name=r["display_name"],
+                role=r["role"],
+                active=bool(r["active"]),
+                failed_attempts=r["failed_attempts"],
+                locked_until=r["locked_until"],
+                last_login_at=r["last_login_at"],
+                created_at=r["created_at"],
+            )
+            for r in rows
+        ]
+
+    def active_users(self) -> list[UserInfo]:
+        """Who a customer can be assigned to (names only, for any signed-in user)."""
+        rows = self.db.conn.execute(
+            "SELECT id, username, role, display_name FROM users WHERE active=1 ORDER BY username"
+        ).fetchall()
+        return [UserInfo(r["id"], r["username"], Role(r["role"]), r["display_name"]) for r in rows]
+
+    def add_user(self, username: str, role: str, password: str, display_name: str = "") -> int:
+        self._require(Action.USERS)
+        name = v.clean_text(username)
+        if not name or not name.replace("_", "").replace("-", "").replace(".", "").isalnum():
+            raise v.ValidationError("username", "use letters, digits, '.', '-' or '_'")
+        role_value = v.choice(role, "role", Role)
+        check_password_policy(password, demo=self.db.meta("demo") == "1")
+        with self.db.write() as tx:
+            if tx.execute("SELECT 1 FROM users WHERE username=?", (name,)).fetchone():
+                raise v.ValidationError("username", f"{name} already exists")
+            cursor = tx.execute(
+                "INSERT INTO users(username, display_name, role, password_hash, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (name, v.clean_text(display_name), role_value, hash_password(password), _now()),
+            )
+            self._audit(
+                tx,
+                "user.add",
+                entity="user",
+                entity_id=cursor.lastrowid,
+                details={"username": name, "role": role_value},
+            )
+            return int(cursor.lastrowid or 0)
+
+    def _user_row(self, tx: Any, username: str) -> Any:
+        row = tx.execute("SELECT * FROM users WHERE username=?", (username,)).fetchone()
+        if row is None:
+            raise NotFound(f"No user named {username}.")
+        return row
+
+    def _guard_last_admin(self, tx: Any, row: Any) -> None:
+        if row["role"] == Role.ADMIN and row["active"]:
+            others = tx.execute(
+                "SELECT COUNT(*) FROM users WHERE role='admin' AND active=1 AND id<>?",
+                (row["id"],),
+            ).fetchone()[0]
+            if not others:
+                raise ServiceError("That would leave no active admin; add another admin first.")
+
+    def set_user_active(self, username: str, active: bool) -> None:
+        self._require(Action.USERS)
+        with self.db.write() as tx:
+            row = self._user_row(tx, username)
+            if not active:
+                self._guard_last_admin(tx, row)
+            tx.execute("UPDATE users SET active=? WHERE id=?", (int(active), row["id"]))
+            self._audit(
+                tx,
+                "user.enable" if active else "user.disable",
+                entity="user",
+                entity_id=row["id"],
+                details={"username": row["username"]},
+            )
+
+    def set_user_role(self, username: str, role: str) -> None:
+        self._require(Action.USERS)
+        role_value = v.choice(role, "role", Role)
+        with self.db.write() as tx:
+            row = self._user_row(tx, username)
+            if role_value != Role.ADMIN:
+                self._guard_last_admin(tx, row)
+            tx.execute("UPDATE users SET role=? WHERE id=?", (role_value, row["id"]))
+            self._audit(
+                tx,
+                "user.role",
+                entity="user",
+                entity_id=row["id"],
+                details={
+                    "username": row["username"],
+                    "fields": {"role": [row["role"], role_value]},
+                },
+            )
+
+    def unlock_user(self, username: str) -> None:
+        self._require(Action.USERS)
+        with self.db.write() as tx:
+            row = self._user_row(tx, username)
+            tx.execute(
+                "UPDATE users SET failed_attempts=0, locked_until=NULL WHERE id=?", (row["id"],)
+            )
+            self._audit(
+                tx,
+                "user.unlock",
+                entity="user",
+                entity_id=row["id"],
+                details={"username": row["username"]},
+            )
+
+    def set_password(self, username: str, password: str) -> None:
+        self._require(Action.USERS)
+        check_password_policy(password, demo=self.db.meta("demo") == "1")
+        with self.db.write() as tx:
+            row = self._user_row(tx, username)
+            tx.execute(
+                "UPDATE users SET password_hash=?, failed_attempts=0, locked_until=NULL WHERE id=?",
+                (hash_password(password), row["id"]),
+            )
+            self._audit(
+                tx,
+                "user.password",
+                entity="user",
+                entity_id=row["id"],
+                details={"username": row["username"]},
+            )
+
+    # --- audit ----------------------------------------------------------------------------
+
+    def audit_entries(
+        self, flt: audit.AuditFilter, *, before_id: int | None = None, limit: int = 100
+    ) -> list[audit.AuditEntry]:
+        self._require(Action.AUDIT)
+        return audit.query(self.db.conn, flt, before_id=before_id, limit=limit)
+
+    def verify_audit(self) -> audit.VerifyResult:
+        self._require(Action.AUDIT)
+        return audit.verify(self.db.conn, self.db.keys)
+
+    def record(self, action: str, details: dict[str, Any] | None = None) -> None:
+        """Audit an event that changes no row (an export, a backup, a restore drill)."""
+        with self.db.write() as tx:
+            self._audit(tx, action, details=details or {})
+
+
+def _describe(action: Action) -> str:
+    return {
+        Action.CUSTOMER_READ: "see this customer",
+        Action.CUSTOMER_CREATE: "create customers",
+        Action.CUSTOMER_UPDATE: "edit a customer's base information",
+        Action.CUSTOMER_REASSIGN: "change a customer's owner",
+        Action.LEGAL_HOLD: "set or clear a legal hold",
+        Action.FOLLOWUP_ADD: "log follow-ups",
+        Action.INTERACTION_ADD: "log interactions",
+        Action.TAG_EDIT: "change tags",
+        Action.REVEAL: "reveal masked contact data",
+    }.get(action, action.value.replace(".", " "))
+
+
+def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    return {
+        key: [before.get(key), after.get(key)]
+        for key in sorted(set(before) | set(after))
+        if before.get(key) != after.get(key)
+    }
+
+
+def _collect(errors: dict[str, str], checks: Mapping[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, check in checks.items():
+        try:
+            values[name] = check()
+        except v.ValidationError as exc:
+            errors[exc.field] = exc.message
+    return values
+
+
+def _required_text(value: Any, field_name: str, limit: int) -> str:
+    text = v.optional_text(value, field_name, max_length=limit, multiline=True)
+    if not text:
+        raise v.ValidationError(field_name, "is required")
+    return text
+
+
+def _check_contact(values: Mapping[str, Any]) -> None:
+    if not values.get("phone") and not values.get("email"):
+        raise v.FormErrors({"phone": "a phone or an email is required"})
+
+
+__all__ = [
+    "AuthError",
+    "ConflictError",
+    "Customer",
+    "NotFound",
+    "PermissionDenied",
+    "Service",
+    "ServiceError",
+    "Tag",
+    "TimelineEntry",
+    "UserInfo",
+]

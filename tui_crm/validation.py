@@ -1,0 +1,310 @@
+"""Normalise and validate every value a person or a file can type in.
+
+Each check raises `ValidationError` naming the field, so a form can show the message next
+to the field and the CLI can print it as one line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from stdnum.cn import ric, uscc
+from stdnum.exceptions import ValidationError as StdnumError
+
+
+class ValidationError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class FormErrors(ValueError):
+    """Every field error of one form at once, so the operator fixes them in one pass."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
+        self.errors = errors
+
+
+class CustomerKind(StrEnum):
+    COMPANY = "company"
+    PERSON = "person"
+
+
+class CustomerType(StrEnum):
+    PROSPECT = "prospect"
+    CUSTOMER = "customer"
+    CHURNED = "churned"
+
+
+CUSTOMER_TYPE_LABELS = {
+    CustomerType.PROSPECT: "潜在 prospect",
+    CustomerType.CUSTOMER: "成交 customer",
+    CustomerType.CHURNED: "流失 churned",
+}
+
+
+class Channel(StrEnum):
+    PHONE = "phone"
+    VISIT = "visit"
+    EMAIL = "email"
+    OTHER = "other"
+
+
+class FollowUpResult(StrEnum):
+    INTEREST = "interest"
+    NEED_CONFIRMED = "need confirmed"
+    PROBLEM_SOLVED = "problem solved"
+    NO_ANSWER = "no answer"
+    NOT_INTERESTED = "not interested"
+    OTHER = "other"
+
+
+class InteractionKind(StrEnum):
+    EVENT = "event"
+    COMPLAINT = "complaint"
+    ENQUIRY = "enquiry"
+    ORDER = "order"
+    OTHER = "other"
+
+
+class TagType(StrEnum):
+    INDUSTRY = "industry"
+    NEED = "need"
+    VALUE = "value"
+    CUSTOM = "custom"
+
+
+class Source(StrEnum):
+    ONLINE_AD = "online ad"
+    TRADE_SHOW = "trade show"
+    REFERRAL = "referral"
+    COLD_CALL = "cold call"
+    WEBSITE = "website"
+    OTHER = "other"
+
+
+COMPANY_SIZES = ("1-9", "10-49", "50-249", "250-999", "1000+")
+
+# GB/T 4754-2017 sections.
+INDUSTRY_SECTIONS: dict[str, tuple[str, str]] = {
+    "A": ("农、林、牧、渔业", "Agriculture, forestry, animal husbandry and fishery"),
+    "B": ("采矿业", "Mining"),
+    "C": ("制造业", "Manufacturing"),
+    "D": ("电力、热力、燃气及水生产和供应业", "Electricity, heat, gas and water supply"),
+    "E": ("建筑业", "Construction"),
+    "F": ("批发和零售业", "Wholesale and retail trade"),
+    "G": ("交通运输、仓储和邮政业", "Transport, storage and postal services"),
+    "H": ("住宿和餐饮业", "Accommodation and catering"),
+    "I": ("信息传输、软件和信息技术服务业", "Information transmission, software and IT services"),
+    "J": ("金融业", "Finance"),
+    "K": ("房地产业", "Real estate"),
+    "L": ("租赁和商务服务业", "Leasing and business services"),
+    "M": ("科学研究和技术服务业", "Scientific research and technical services"),
+    "N": ("水利、环境和公共设施管理业", "Water conservancy, environment and public facilities"),
+    "O": ("居民服务、修理和其他服务业", "Resident services, repair and other services"),
+    "P": ("教育", "Education"),
+    "Q": ("卫生和社会工作", "Health and social work"),
+    "R": ("文化、体育和娱乐业", "Culture, sports and entertainment"),
+    "S": (
+        "公共管理、社会保障和社会组织",
+        "Public administration, social security and organisations",
+    ),
+    "T": ("国际组织", "International organisations"),
+}
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f]")
+_ESCAPE_SEQUENCE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
+_COMPANY_EDGE = re.compile(r"^[\s\W_]+|[\s\W_]+$", re.UNICODE)
+_BRACKETED_EDGE = re.compile(r"[)）\]】]$")
+
+
+def clean_text(value: Any, *, multiline: bool = False) -> str:
+    """Strip control characters (ESC and whole escape sequences included) and outer spaces."""
+    if value is None:
+        return ""
+    text = _ESCAPE_SEQUENCE.sub("", str(value))
+    text = (_CONTROL if multiline else _CONTROL_ONE_LINE).sub("", text)
+    return text.strip()
+
+
+def clean_name(value: Any, field: str = "name") -> str:
+    """Trim stray spaces and symbols around a company or person name; keep closing brackets."""
+    text = re.sub(r"\s+", " ", clean_text(value))
+    stripped = _COMPANY_EDGE.sub("", text)
+    if _BRACKETED_EDGE.search(text) and stripped and not _BRACKETED_EDGE.search(stripped):
+        stripped = text.lstrip(" -_*#.,;:!?·•").strip()
+    if not stripped:
+        raise ValidationError(field, "is required")
+    if len(stripped) > 200:
+        raise ValidationError(field, "is longer than 200 characters")
+    return stripped
+
+
+def optional_text(value: Any, field: str, *, max_length: int = 200, multiline: bool = False) -> str:
+    text = clean_text(value, multiline=multiline)
+    if len(text) > max_length:
+        raise ValidationError(field, f"is longer than {max_length} characters")
+    return text
+
+
+def normalise_phone(value: Any, field: str = "phone", region: str = "CN") -> str:
+    """Mainland numbers as their national digits (11 for mobiles); others as E.164."""
+    text = clean_text(value)
+    if not text:
+        return ""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(field, f"{text!r} is not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(field, f"{text!r} is not a valid phone number")
+    if number.country_code == 86:
+        return phonenumbers.national_significant_number(number)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_email(value: Any, field: str = "email") -> str:
+    text = clean_text(value)
+    if not text:
+        return ""
+    try:
+        result = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValidationError(field, str(exc)) from None
+    return result.normalized.lower()
+
+
+def normalise_credit_code(value: Any, field: str = "credit_code") -> str:
+    text = clean_text(value).upper().replace(" ", "")
+    if not text:
+        return ""
+    try:
+        return uscc.validate(text)
+    except StdnumError:
+        raise ValidationError(field, "is not a valid unified social credit code") from None
+
+
+def normalise_id_number(value: Any, field: str = "id_number") -> str:
+    text = clean_text(value).upper().replace(" ", "")
+    if not text:
+        return ""
+    try:
+        return ric.validate(text)
+    except StdnumError:
+        raise ValidationError(field, "is not a valid resident ID number") from None
+
+
+def parse_date(value: Any, field: str = "date") -> str:
+    text = clean_text(value)
+    if not text:
+        return ""
+    try:
+        return dt.date.fromisoformat(text).isoformat() if len(text) == 10 else _bad_date(field)
+    except ValueError:
+        return _bad_date(field)
+
+
+def _bad_date(field: str) -> str:
+    raise ValidationError(field, "must be a date written YYYY-MM-DD")
+
+
+def choice(value: Any, field: str, allowed: type[StrEnum], *, required: bool = True) -> str:
+    text = clean_text(value).lower()
+    if not text and not required:
+        return ""
+    try:
+        return allowed(text).value
+    except ValueError:
+        options = ", ".join(member.value for member in allowed)
+        raise ValidationError(field, f"must be one of: {options}") from None
+
+
+def industry(value: Any, field: str = "industry") -> str:
+    text = clean_text(value).upper()
+    if not text:
+        return ""
+    if text not in INDUSTRY_SECTIONS:
+        raise ValidationError(field, "must be a GB/T 4754 section letter A–T")
+    return text
+
+
+def amount_cents(value: Any, field: str = "amount") -> int | None:
+    text = clean_text(value).replace(",", "")
+    if not text:
+        return None
+    match = re.fullmatch(r"(\d{1,12})(?:\.(\d{1,2}))?", text)
+    if not match:
+        raise ValidationError(field, "must be a positive amount like 1200 or 1200.50")
+    return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
+
+
+CUSTOMER_TEXT_FIELDS: dict[str, int] = {
+    "contact_name": 100,
+    "contact_title": 100,
+    "province": 50,
+    "city": 50,
+    "address": 300,
+}
+
+
+def validate_customer(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """Clean a customer's fields; raise `FormErrors` naming every bad field at once.
+
+    With `partial`, only the fields given are checked (an edit), but the result still needs
+    a name, a type and a contact method when those are among them.
+    """
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+
+    def check(field: str, fn: Any, *args: Any, **kwargs: Any) -> None:
+        if partial and field not in data:
+            return
+        try:
+            out[field] = fn(data.get(field), *args, **kwargs)
+        except ValidationError as exc:
+            errors[exc.field] = exc.message
+
+    check("name", clean_name)
+    check("kind", lambda v: choice(v or "company", "kind", CustomerKind))
+    check("customer_type", choice, "customer_type", CustomerType)
+    check("phone", normalise_phone)
+    check("email", normalise_email)
+    check("credit_code", normalise_credit_code)
+    check("id_number", normalise_id_number)
+    check("industry", industry)
+    check("source", choice, "source", Source, required=False)
+    check("notes", optional_text, "notes", max_length=4000, multiline=True)
+    for field, limit in CUSTOMER_TEXT_FIELDS.items():
+        check(field, optional_text, field, max_length=limit)
+    if not partial or "company_size" in data:
+        size = clean_text(data.get("company_size"))
+        if size and size not in COMPANY_SIZES:
+            errors["company_size"] = "must be one of: " + ", ".join(COMPANY_SIZES)
+        out["company_size"] = size
+    kind = out.get("kind", data.get("kind"))
+    if out.get("credit_code") and kind == CustomerKind.PERSON:
+        errors.setdefault("credit_code", "is for companies; persons have an ID number")
+    if out.get("id_number") and kind == CustomerKind.COMPANY:
+        errors.setdefault("id_number", "is for persons; companies have a credit code")
+    if not partial and not out.get("phone") and not out.get("email") and "phone" not in errors:
+        errors.setdefault("phone", "a phone or an email is required")
+    if errors:
+        raise FormErrors(errors)
+    return out
+
+
+def today() -> str:
+    return dt.date.today().isoformat()
+
+
+def now() -> str:
+    return dt.datetime.now().isoformat(timespec="seconds")
