@@ -90,10 +90,10 @@ def print_table(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]
         max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
     ]
     print(f"\n## {title}\n")
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |")
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in rows:
-        print("| " + " | ".join(c.rjust(w) for c, w in zip(row, widths)) + " |")
+        print("| " + " | ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) + " |")
 
 
 def _fmt(cell: Any) -> str:
