@@ -295,7 +295,8 @@ def validate_customer(data: Mapping[str, Any], *, partial: bool = False) -> dict
         errors.setdefault("credit_code", "is for companies; persons have an ID number")
     if out.get("id_number") and kind == CustomerKind.COMPANY:
         errors.setdefault("id_number", "is for persons; companies have a credit code")
-    if not partial and not out.get("phone") and not out.get("email") and "phone" not in errors:
+    contact_given = out.get("phone") or out.get("email") or {"phone", "email"} & set(errors)
+    if not partial and not contact_given:
         errors.setdefault("phone", "a phone or an email is required")
     if errors:
         raise FormErrors(errors)

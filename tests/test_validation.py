@@ -1,0 +1,70 @@
+"""Entry rules: normalisation, checksums, control characters, every bad field named."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import hostile_strings
+from tui_crm import validation as v
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("138 0013 8000", "13800138000"),
+        ("+86 138-0013-8000", "13800138000"),
+        ("010 6552 9988", "1065529988"),
+        ("+44 20 7946 0958", "+442079460958"),
+    ],
+)
+def test_phones_normalised(raw: str, expected: str) -> None:
+    assert v.normalise_phone(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["123", "abc", "1380013800"])
+def test_bad_phones_named(raw: str) -> None:
+    with pytest.raises(v.ValidationError) as caught:
+        v.normalise_phone(raw)
+    assert caught.value.field == "phone"
+
+
+def test_codes_checked() -> None:
+    assert v.normalise_credit_code("91110000600037341L") == "91110000600037341L"
+    with pytest.raises(v.ValidationError, match="credit code"):
+        v.normalise_credit_code("91110000600037341X")
+    assert v.normalise_id_number("11010519491231002x") == "11010519491231002X"
+    with pytest.raises(v.ValidationError, match="resident ID"):
+        v.normalise_id_number("110105194912310021")
+
+
+def test_dates_and_enums() -> None:
+    assert v.parse_date("2026-02-28") == "2026-02-28"
+    for bad in ("2026-02-30", "28/02/2026", "2026-2-3"):
+        with pytest.raises(v.ValidationError, match="YYYY-MM-DD"):
+            v.parse_date(bad)
+    with pytest.raises(v.ValidationError, match="prospect, customer, churned"):
+        v.choice("lead", "customer_type", v.CustomerType)
+    assert v.industry("c") == "C"
+    assert set(v.INDUSTRY_SECTIONS) >= set("ABCDEFGHIJKLMNOPQRST")
+
+
+def test_company_names_trimmed() -> None:
+    assert v.clean_name("  ** Acme   Trading Ltd.  ") == "Acme Trading Ltd"
+    assert v.clean_name("北京科技（集团）") == "北京科技（集团）"
+
+
+def test_form_names_every_bad_field() -> None:
+    with pytest.raises(v.FormErrors) as caught:
+        v.validate_customer({"name": " ", "customer_type": "x", "email": "no-at", "industry": "Z"})
+    assert set(caught.value.errors) == {"name", "customer_type", "email", "industry"}
+    with pytest.raises(v.FormErrors) as caught:
+        v.validate_customer({"name": "A", "customer_type": "prospect"})
+    assert caught.value.errors == {"phone": "a phone or an email is required"}
+
+
+@pytest.mark.parametrize("case", hostile_strings(), ids=lambda c: c["why"])
+def test_control_characters_stripped(case: dict[str, str]) -> None:
+    cleaned = v.clean_text(case["text"])
+    assert not any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in cleaned)
+    if not any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in case["text"]):
+        assert cleaned == case["text"].strip()
