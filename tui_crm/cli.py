@@ -55,6 +55,8 @@ class Paths:
         return self.key or default_key_path()
 
     def open(self) -> Database:
+        if not self.db.exists():
+            raise DatabaseError(f"database {self.db} not found (run `tui-crm init` first)")
         return Database.open(self.db, load_key_file(self.key_path()))
 
     def service(self) -> Service:
