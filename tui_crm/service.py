@@ -420,28 +420,45 @@ class Service:
         before: str | None = None,
         limit: int = 50,
         kinds: tuple[str, ...] = (),
+        after: tuple[str, str, int] | None = None,
     ) -> list[TimelineEntry]:
-        """Newest first, a page at a time, so thousands of entries cost what three do."""
+        """Newest first, a page at a time, so thousands of entries cost what three do.
+
+        Page on with `after=(at, source, id)` of the last entry shown: unlike `before`, it
+        loses nothing when several entries share one timestamp. `kinds` holds sources
+        ("followup", "interaction") or channels / interaction kinds.
+        """
         with self.db.read() as conn:
             row = self._row(conn, customer_id)
             self._require(Action.CUSTOMER_READ, row["owner_id"])
-            marker = before or "9999"
+            params: dict[str, Any] = {
+                "c": customer_id,
+                "before": before or "9999",
+                "limit": limit,
+                "a_at": after[0] if after else "9999",
+                "a_source": after[1] if after else "~",
+                "a_id": after[2] if after else 0,
+            }
+            conditions = ["(at, source, id) < (:a_at, :a_source, :a_id)"] if after else ["1"]
+            if kinds:
+                params.update({f"k{i}": kind for i, kind in enumerate(kinds)})
+                names = ", ".join(f":k{i}" for i in range(len(kinds)))
+                conditions.append(f"(source IN ({names}) OR kind IN ({names}))")
             sql = (
                 "SELECT * FROM ("
                 " SELECT 'followup' AS source, f.id, f.at, f.channel AS kind, f.content,"
                 "  f.result, NULL AS amount_cents, f.next_followup_date, u.username AS staff"
                 "  FROM followups f LEFT JOIN users u ON u.id = f.staff_id"
-                "  WHERE f.customer_id = :c AND f.at < :before"
+                "  WHERE f.customer_id = :c AND f.at < :before AND f.at <= :a_at"
                 " UNION ALL"
                 " SELECT 'interaction', i.id, i.at, i.kind, i.detail, '', i.amount_cents, NULL,"
                 "  u.username FROM interactions i LEFT JOIN users u ON u.id = i.staff_id"
-                "  WHERE i.customer_id = :c AND i.at < :before"
-                ") ORDER BY at DESC, id DESC LIMIT :limit"
+                "  WHERE i.customer_id = :c AND i.at < :before AND i.at <= :a_at"
+                ") WHERE " + " AND ".join(conditions) + " ORDER BY at DESC, source DESC, id DESC"
+                " LIMIT :limit"
             )
-            rows = conn.execute(
-                sql, {"c": customer_id, "before": marker, "limit": limit * (3 if kinds else 1)}
-            ).fetchall()
-        entries = [
+            rows = conn.execute(sql, params).fetchall()
+        return [
             TimelineEntry(
                 source=r["source"],
                 id=r["id"],
@@ -455,9 +472,6 @@ class Service:
             )
             for r in rows
         ]
-        if kinds:
-            entries = [e for e in entries if e.kind in kinds or e.source in kinds]
-        return entries[:limit]
 
     # --- customers: writing ---------------------------------------------------------------
 
@@ -951,6 +965,111 @@ class Service:
         with self.db.write() as tx:
             self._audit(tx, action, details=details or {})
 
+    # --- detail & due (issue 4) -----------------------------------------------------------
+
+    def find_duplicates(
+        self, data: Mapping[str, Any], exclude_id: int | None = None
+    ) -> list[Customer]:
+        """Customers sharing the phone, email or credit code of `data` (invalid values ignored).
+
+        Only customers the caller may read are returned, masked as usual.
+        """
+        scope = self._require(Action.CUSTOMER_READ)
+        probes: list[tuple[str, Any]] = []
+        for kind, normalise in (("phone", v.normalise_phone), ("email", v.normalise_email)):
+            try:
+                value = normalise(data.get(kind))
+            except v.ValidationError:
+                continue
+            if value:
+                probes.append((f"{kind}_bidx", self.db.keys.blind_index(kind, value)))
+        try:
+            credit_code = v.normalise_credit_code(data.get("credit_code"))
+        except v.ValidationError:
+            credit_code = ""
+        if credit_code:
+            probes.append(("credit_code", credit_code))
+        if not probes:
+            return []
+        with self.db.read() as conn:
+            ids: set[int] = set()
+            for column, value in probes:
+                ids.update(
+                    r[0]
+                    for r in conn.execute(
+                        f"SELECT id FROM customers WHERE {column}=? LIMIT 20", (value,)
+                    )
+                )
+            ids.discard(exclude_id or 0)
+            rows = [self._row(conn, i) for i in sorted(ids)]
+            return [
+                self._to_customer(conn, r)
+                for r in rows
+                if scope is Scope.ALL or r["owner_id"] == self.user.id
+            ]
+
+    def due_followups(self, scope_all: bool | None = None, limit: int = 500) -> list[DueFollowup]:
+        """Planned follow-ups due today or overdue, oldest first.
+
+        Sales reps see the plans on the customers they own; customer service the plans
+        they made themselves (the customer's pending plan came from their follow-up);
+        managers and admins see everyone's, grouped by owning rep (`scope_all=False`
+        narrows them to their own customers).
+        """
+        self._require(Action.CUSTOMER_READ)
+        may_see_all = self.user.role in (Role.MANAGER, Role.ADMIN)
+        if scope_all and not may_see_all:
+            raise PermissionDenied("Only managers and admins see everyone's follow-ups.")
+        see_all = may_see_all if scope_all is None else scope_all
+        today = dt.date.today()
+        conditions = ["c.next_followup_at IS NOT NULL", "c.next_followup_at < :tomorrow"]
+        if not see_all and self.user.role is Role.SERVICE:
+            conditions.append(
+                "EXISTS (SELECT 1 FROM followups f WHERE f.customer_id = c.id AND f.staff_id = :me"
+                " AND f.next_followup_date = substr(c.next_followup_at, 1, 10))"
+            )
+        elif not see_all:
+            conditions.append("c.owner_id = :me")
+        order = "owner, c.next_followup_at, c.id" if see_all else "c.next_followup_at, c.id"
+        sql = (
+            "SELECT c.id, c.code, c.name, c.next_followup_at, COALESCE(u.username, '') AS owner"
+            " FROM customers c LEFT JOIN users u ON u.id = c.owner_id"
+            f" WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT :limit"
+        )
+        params = {
+            "tomorrow": (today + dt.timedelta(days=1)).isoformat(),
+            "me": self.user.id,
+            "limit": limit,
+        }
+        with self.db.read() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [
+            DueFollowup(
+                customer_id=r["id"],
+                code=r["code"],
+                name=r["name"],
+                owner=r["owner"],
+                due=r["next_followup_at"][:10],
+                days_overdue=(today - dt.date.fromisoformat(r["next_followup_at"][:10])).days,
+            )
+            for r in rows
+        ]
+
+
+# --- detail & due (issue 4): what `due_followups` returns ---------------------------------
+
+
+@dataclass(frozen=True)
+class DueFollowup:
+    """One customer whose planned follow-up is due (days_overdue 0 means today)."""
+
+    customer_id: int
+    code: str
+    name: str
+    owner: str
+    due: str
+    days_overdue: int
+
 
 def _describe(action: Action) -> str:
     return {
@@ -1000,6 +1119,7 @@ __all__ = [
     "AuthError",
     "ConflictError",
     "Customer",
+    "DueFollowup",
     "NotFound",
     "PermissionDenied",
     "Service",

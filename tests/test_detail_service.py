@@ -1,0 +1,89 @@
+"""Service additions for the detail screen and the due list, on a real database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+
+from tests.conftest import customer_data
+from tui_crm.service import PermissionDenied, Service
+
+
+def _yesterday() -> str:
+    return (dt.date.today() - dt.timedelta(days=1)).isoformat()
+
+
+def test_timeline_pages_without_losing_entries_that_share_a_timestamp(
+    session: Callable[[str], Service],
+) -> None:
+    rep = session("sales1")
+    customer = rep.create_customer(customer_data())
+    for n in range(7):
+        rep.add_followup(
+            customer.id, channel="phone", content=f"call {n}", at="2026-01-01T10:00:00"
+        )
+    rep.add_interaction(
+        customer.id, kind="order", detail="order", amount="5", at="2026-01-02T09:00:00"
+    )
+    seen = []
+    page = rep.timeline(customer.id, limit=3)
+    while page:
+        seen.extend(page)
+        last = page[-1]
+        page = rep.timeline(customer.id, limit=3, after=(last.at, last.source, last.id))
+    assert len(seen) == 8
+    assert seen[0].kind == "order"
+    assert len({(e.source, e.id) for e in seen}) == 8
+
+
+def test_timeline_filters_by_kind_in_sql(session: Callable[[str], Service]) -> None:
+    rep = session("sales1")
+    customer = rep.create_customer(customer_data())
+    for n in range(5):
+        rep.add_followup(customer.id, channel="visit", content=f"visit {n}")
+    rep.add_interaction(customer.id, kind="complaint", detail="late delivery")
+    assert [e.kind for e in rep.timeline(customer.id, limit=1, kinds=("complaint",))] == [
+        "complaint"
+    ]
+    assert len(rep.timeline(customer.id, kinds=("followup",))) == 5
+
+
+def test_find_duplicates_by_phone_email_and_credit_code(session: Callable[[str], Service]) -> None:
+    manager = session("manager")
+    first = manager.create_customer(customer_data(credit_code="91350100M000100Y43"))
+    assert [c.id for c in manager.find_duplicates({"phone": "138 0013 8000"})] == [first.id]
+    assert [c.id for c in manager.find_duplicates({"email": "ZED@example.com"})] == [first.id]
+    assert [c.id for c in manager.find_duplicates({"credit_code": "91350100M000100Y43"})] == [
+        first.id
+    ]
+    assert manager.find_duplicates({"phone": "not a phone", "email": ""}) == []
+    assert manager.find_duplicates({"phone": "13800138000"}, exclude_id=first.id) == []
+
+
+def test_due_followups_scoped_by_role(session: Callable[[str], Service]) -> None:
+    manager, rep1, rep2, service = (session(n) for n in ("manager", "sales1", "sales2", "service"))
+    mine = rep1.create_customer(customer_data(name="Mine Co"))
+    theirs = rep2.create_customer(customer_data(name="Theirs Co", phone="13900139000"))
+    future = rep1.create_customer(customer_data(name="Later Co", phone="13700137000"))
+    today = dt.date.today().isoformat()
+    rep1.add_followup(mine.id, channel="phone", content="x", next_followup_date=today)
+    rep1.add_followup(future.id, channel="phone", content="x", next_followup_date="2999-01-01")
+    service.add_followup(theirs.id, channel="phone", content="x", next_followup_date=today)
+    with manager.db.write() as tx:  # make one overdue, as time would
+        tx.execute("UPDATE customers SET next_followup_at=? WHERE id=?", (_yesterday(), mine.id))
+        tx.execute(
+            "UPDATE followups SET next_followup_date=? WHERE customer_id=?", (_yesterday(), mine.id)
+        )
+
+    assert [(d.name, d.days_overdue) for d in rep1.due_followups()] == [("Mine Co", 1)]
+    assert [d.name for d in rep2.due_followups()] == ["Theirs Co"]
+    assert [d.name for d in service.due_followups()] == ["Theirs Co"]
+    assert [(d.owner, d.name) for d in manager.due_followups()] == [
+        ("sales1", "Mine Co"),
+        ("sales2", "Theirs Co"),
+    ]
+    assert manager.due_followups(scope_all=False) == []
+    with pytest.raises(PermissionDenied):
+        rep1.due_followups(scope_all=True)
