@@ -18,7 +18,7 @@ from typing import Any
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
-from . import audit
+from . import audit, listing
 from . import validation as v
 from .crypto import MASKERS
 from .db import Database, next_customer_codes, next_row_id, search_document, search_query
@@ -132,6 +132,32 @@ class Customer:
     legal_hold: bool
     version: int
     tags: tuple[Tag, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    """One line of the customer list: no sensitive value but the masked phone."""
+
+    id: int
+    code: str
+    name: str
+    contact_name: str
+    phone: str
+    customer_type: str
+    industry: str
+    owner: str
+    last_interaction_at: str | None
+    next_followup_at: str | None
+    created_at: str
+    key: listing.SortKey
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the list's owner and tag filters can be set to."""
+
+    owners: tuple[UserInfo, ...]
+    tags: tuple[Tag, ...]
 
 
 @dataclass(frozen=True)
@@ -964,6 +990,55 @@ class Service:
         """Audit an event that changes no row (an export, a backup, a restore drill)."""
         with self.db.write() as tx:
             self._audit(tx, action, details=details or {})
+
+    # --- listing (issue 3) ------------------------------------------------------------------
+
+    def _list_scope(self) -> int | None:
+        """The owner every listed row must have, or None when the role sees all customers."""
+        scope = self._require(Action.CUSTOMER_READ)
+        return self.user.id if scope is Scope.OWN else None
+
+    def customer_page(
+        self,
+        query: listing.CustomerQuery,
+        after: listing.SortKey | None = None,
+        limit: int = 50,
+        backward: bool = False,
+    ) -> list[CustomerRow]:
+        """One keyset page of the customer list, scoped by role, phones masked."""
+        scope = self._list_scope()
+        with self.db.read() as conn:
+            rows = listing.page(conn, self.db.keys, query, scope, after, limit, backward)
+        return [self._to_row(key, row) for key, row in rows]
+
+    def count_customers(self, query: listing.CustomerQuery, cap: int = 10_000) -> tuple[int, bool]:
+        """How many customers the list holds, up to `cap`: (n, whether there are more)."""
+        scope = self._list_scope()
+        with self.db.read() as conn:
+            return listing.count(conn, self.db.keys, query, scope, cap)
+
+    def list_filter_choices(self) -> FilterChoices:
+        """Owners and tags the list can be filtered by, as far as the role may see them."""
+        scope = self._list_scope()
+        users = [u for u in self.active_users() if scope is None or u.id == scope]
+        return FilterChoices(owners=tuple(users), tags=tuple(self.tags(limit=500)))
+
+    def _to_row(self, key: listing.SortKey, row: Any) -> CustomerRow:
+        phone = self.db.keys.decrypt(row["phone_enc"], "customers", "phone_enc", row["id"])
+        return CustomerRow(
+            id=row["id"],
+            code=row["code"],
+            name=row["name"],
+            contact_name=row["contact_name"],
+            phone=MASKERS["phone"](phone),
+            customer_type=row["customer_type"],
+            industry=row["industry"],
+            owner=row["owner"] or "",
+            last_interaction_at=row["last_interaction_at"],
+            next_followup_at=row["next_followup_at"],
+            created_at=row["created_at"],
+            key=key,
+        )
 
     # --- detail & due (issue 4) -----------------------------------------------------------
 

@@ -1,0 +1,293 @@
+"""Keyset-paged, role-scoped customer listing and search, at constant cost per page.
+
+Every page is one index range scan that stops after `limit` rows: the next page starts
+strictly after the last row's sort key, never with an OFFSET, so page one and page
+twenty thousand cost the same at 1k and at 1M customers. Which index drives the scan is
+chosen here, not left to the planner: residual filters are written as `+column` so they
+can never pull the scan onto an index that would force sorting the whole table.
+
+- no search text: the chosen sort's index (`customers_name`, `..._last_interaction`, ...);
+  a tag filter drives from `customer_tags_tag`, a due filter from `customers_next_followup`;
+- search text: a full phone or email goes through its blind index, four digits through
+  `phone_last4`, a code prefix through the `code` index, anything else through the
+  `customer_search` FTS5 table in rowid order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from . import validation as v
+from .crypto import KeyRing
+from .db import search_query
+
+Due = Literal["today", "overdue"]
+SORTS: dict[str, str] = {
+    "name": "c.name",
+    "last_interaction": "c.last_interaction_at",
+    "next_followup": "c.next_followup_at",
+    "created": "c.created_at",
+}
+SORT_LABELS = {
+    "name": "name",
+    "last_interaction": "last interaction",
+    "next_followup": "next follow-up",
+    "created": "created",
+    "id": "customer id",
+    "code": "code",
+}
+NULLABLE = {"c.last_interaction_at", "c.next_followup_at"}
+COLUMNS = (
+    "c.id, c.code, c.name, c.contact_name, c.phone_enc, c.customer_type, c.industry,"
+    " c.owner_id, (SELECT username FROM users u WHERE u.id = c.owner_id) AS owner,"
+    " c.last_interaction_at, c.next_followup_at, c.created_at"
+)
+_CODE_PREFIX = re.compile(r"[Cc]\d+")
+_PHONE_LIKE = re.compile(r"\+?[\d\s()-]+")
+
+# A sort key: (segment, value, id). Segment 0 holds rows whose sort column is set,
+# segment 1 those where it is NULL, listed last whichever the direction.
+SortKey = tuple[int, Any, int]
+
+
+@dataclass(frozen=True)
+class CustomerQuery:
+    """What the operator asked to see: search text, filters and sort."""
+
+    text: str = ""
+    customer_type: str | None = None
+    industry: str | None = None
+    owner_id: int | None = None
+    tag_id: int | None = None
+    due: Due | None = None
+    sort: str = "name"
+    descending: bool = False
+
+    def __post_init__(self) -> None:
+        if self.sort not in SORTS:
+            raise ValueError(f"unknown sort {self.sort!r}")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The FROM/WHERE of one query and the column whose order it reads."""
+
+    source: str
+    where: tuple[str, ...]
+    params: dict[str, Any]
+    order: str  # the column walked, paired with `id_column` as tie-break; None: ids only
+    label: str
+    empty: bool = False
+    id_column: str = "c.id"  # the same id, named as the driving index holds it
+
+
+def search_kind(text: str) -> str:
+    """How a search text is looked up: phone, email, phone_tail, code, text or none."""
+    text = v.clean_text(text)
+    if not text:
+        return "none"
+    if "@" in text:
+        return "email"
+    digits = re.sub(r"\D", "", text)
+    if _PHONE_LIKE.fullmatch(text) and digits:
+        if len(digits) == 4 and digits == text:
+            return "phone_tail"
+        try:
+            v.normalise_phone(text)
+        except v.ValidationError:
+            return "text"
+        return "phone"
+    if _CODE_PREFIX.fullmatch(text):
+        return "code"
+    return "text"
+
+
+def _plan(keys: KeyRing, query: CustomerQuery, scope_owner_id: int | None) -> _Plan:
+    params: dict[str, Any] = {}
+    where: list[str] = []
+    text = v.clean_text(query.text)
+    kind = search_kind(text)
+    source = "customers c"
+    order = SORTS[query.sort]
+    label = SORT_LABELS[query.sort]
+    empty = False
+    id_column = "c.id"
+    if kind == "email" or kind == "phone":
+        try:
+            value = v.normalise_email(text) if kind == "email" else v.normalise_phone(text)
+        except v.ValidationError:
+            value = ""
+        params["bidx"] = keys.blind_index(kind, value) if value else b""
+        where.append(f"c.{kind}_bidx = :bidx")
+        order, label = "", "match"
+    elif kind == "phone_tail":
+        params["tail"] = text
+        where.append("c.phone_last4 = :tail")
+        order, label = "", "match"
+    elif kind == "code":
+        params["code_from"] = text.upper()
+        params["code_to"] = text.upper() + "\uffff"
+        where.append("c.code >= :code_from AND c.code < :code_to")
+        order, label = "c.code", "code"
+    elif kind == "text":
+        match = search_query(text)
+        empty = match is None
+        params["match"] = match or ""
+        source = "customer_search s JOIN customers c ON c.id = s.rowid"
+        where.append("s.customer_search MATCH :match")
+        order, label, id_column = "", "match", "s.rowid"
+    elif query.tag_id is not None:
+        source = "customer_tags t JOIN customers c ON c.id = t.customer_id"
+        order, label, id_column = "", "customer id", "t.customer_id"
+    elif query.due is not None:
+        order, label = "c.next_followup_at", "next follow-up"
+
+    driven_by_tag = source.startswith("customer_tags")
+    if query.tag_id is not None:
+        params["tag_id"] = query.tag_id
+        if driven_by_tag:
+            where.append("t.tag_id = :tag_id")
+        else:
+            where.append(
+                "EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id"
+                " AND t.tag_id = :tag_id)"
+            )
+    if query.due is not None:
+        params["today"] = dt.date.today().isoformat()
+        column = "c.next_followup_at" if order == "c.next_followup_at" else "+c.next_followup_at"
+        where.append(f"{column} {'=' if query.due == 'today' else '<'} :today")
+    for name, value in (
+        ("customer_type", query.customer_type),
+        ("industry", query.industry),
+        ("owner_id", query.owner_id),
+    ):
+        if value is not None:
+            params[name] = value
+            where.append(f"+c.{name} = :{name}")
+    if scope_owner_id is not None:
+        params["scope_owner_id"] = scope_owner_id
+        where.append("+c.owner_id = :scope_owner_id")
+    return _Plan(source, tuple(where), params, order, label, empty, id_column)
+
+
+def sort_label(query: CustomerQuery) -> str:
+    """What the list is ordered by once the search and filters have picked an index."""
+    kind = search_kind(query.text)
+    if kind == "code":
+        return "code"
+    if kind != "none":
+        return "match"
+    if query.tag_id is not None:
+        return "customer id"
+    if query.due is not None:
+        return "next follow-up"
+    return SORT_LABELS[query.sort]
+
+
+def page(
+    conn: sqlite3.Connection,
+    keys: KeyRing,
+    query: CustomerQuery,
+    scope_owner_id: int | None,
+    after: SortKey | None = None,
+    limit: int = 50,
+    backward: bool = False,
+) -> list[tuple[SortKey, sqlite3.Row]]:
+    """Up to `limit` rows just after (or, `backward`, just before) `after`, in list order.
+
+    `after=None` starts at the beginning, or with `backward` at the very end, which is
+    how the list jumps to its last page without counting.
+    """
+    plan = _plan(keys, query, scope_owner_id)
+    if plan.empty or limit <= 0:
+        return []
+    # Walking the list order forward means ascending unless the sort is descending, and a
+    # backward page walks the other way; NULL sort values always come last in list order.
+    ascending = (
+        query.descending == backward if plan.order == SORTS.get(query.sort) else not backward
+    )
+    segments = [0, 1] if plan.order in NULLABLE else [0]
+    if backward:
+        segments.reverse()
+    if after is not None:
+        segments = segments[segments.index(after[0]) :]
+    found: list[tuple[SortKey, sqlite3.Row]] = []
+    for segment in segments:
+        bound = after if after is not None and after[0] == segment else None
+        rows = _segment(conn, plan, segment, ascending, bound, limit - len(found))
+        found.extend(((segment, row["sort_value"], row["id"]), row) for row in rows)
+        if len(found) >= limit:
+            break
+    if backward:
+        found.reverse()
+    return found
+
+
+def _segment(
+    conn: sqlite3.Connection,
+    plan: _Plan,
+    segment: int,
+    ascending: bool,
+    bound: SortKey | None,
+    limit: int,
+) -> list[sqlite3.Row]:
+    where = list(plan.where)
+    params = dict(plan.params, limit=limit)
+    direction = "ASC" if ascending else "DESC"
+    beyond = ">" if ascending else "<"
+    if plan.order in NULLABLE:
+        where.append(f"{plan.order} IS {'NOT ' if segment == 0 else ''}NULL")
+    ids = plan.id_column
+    if segment == 1 or not plan.order:
+        order_by = f"{ids} {direction}"
+        if bound is not None:
+            where.append(f"{ids} {beyond} :after_id")
+            params["after_id"] = bound[2]
+    else:
+        order_by = f"{plan.order} {direction}, {ids} {direction}"
+        if bound is not None:
+            where.append(f"({plan.order}, {ids}) {beyond} (:after_value, :after_id)")
+            params.update(after_value=bound[1], after_id=bound[2])
+    sql = (
+        f"SELECT {COLUMNS}, {plan.order or ids} AS sort_value FROM {plan.source}"
+        f" WHERE {' AND '.join(where) or '1'} ORDER BY {order_by} LIMIT :limit"
+    )
+    return conn.execute(sql, params).fetchall()
+
+
+def count(
+    conn: sqlite3.Connection,
+    keys: KeyRing,
+    query: CustomerQuery,
+    scope_owner_id: int | None,
+    cap: int = 10_000,
+) -> tuple[int, bool]:
+    """How many customers match, counting no further than `cap`: (n, more than cap)."""
+    plan = _plan(keys, query, scope_owner_id)
+    if plan.empty:
+        return 0, False
+    where = " AND ".join(plan.where) or "1"
+    sql = f"SELECT count(*) FROM (SELECT 1 FROM {plan.source} WHERE {where} LIMIT :cap)"
+    n = conn.execute(sql, dict(plan.params, cap=cap + 1)).fetchone()[0]
+    return min(n, cap), n > cap
+
+
+def explain(
+    conn: sqlite3.Connection, keys: KeyRing, query: CustomerQuery, scope_owner_id: int | None
+) -> Sequence[str]:
+    """The query plan of a first page, for tests that pin which index drives it."""
+    plan = _plan(keys, query, scope_owner_id)
+    where = list(plan.where)
+    order = f"{plan.order}, {plan.id_column}" if plan.order else plan.id_column
+    if plan.order in NULLABLE:
+        where.append(f"{plan.order} IS NOT NULL")
+    sql = (
+        f"EXPLAIN QUERY PLAN SELECT {COLUMNS} FROM {plan.source}"
+        f" WHERE {' AND '.join(where) or '1'} ORDER BY {order} LIMIT 50"
+    )
+    return [row["detail"] for row in conn.execute(sql, plan.params).fetchall()]
