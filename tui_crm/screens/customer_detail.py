@@ -1,32 +1,172 @@
-"""One customer at a glance: profile, masked contact data, tags and the timeline."""
+"""One customer at a glance: profile, masked contact data, tags and the timeline.
+
+Every key an operator needs during a call is here: reveal a number, log the follow-up,
+plan the next one, tag, edit; Esc goes back to the list where it was.
+"""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ..service import Service
+from ..roles import Action
+from ..service import Customer, PermissionDenied, Service, ServiceError
+from ..widgets.customer_header import CustomerHeader
+from ..widgets.masked_field import MaskedFields
+from ..widgets.tags_panel import TagsPanel
+from ..widgets.timeline import Timeline
+from .customer_form import CustomerFormScreen
+from .followup_form import FollowUpFormScreen
+from .interaction_form import InteractionFormScreen
+from .tag_editor import TagEditorScreen
+
+TIMELINE_FILTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("everything", ()),
+    ("follow-ups", ("followup",)),
+    ("interactions", ("interaction",)),
+    ("orders", ("order",)),
+    ("complaints", ("complaint",)),
+    ("enquiries", ("enquiry",)),
+    ("events", ("event",)),
+)
 
 
 class CustomerDetailScreen(Screen[None]):
     """Opened from the list with Enter; Esc returns to the list where it was."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("r", "reveal", "Reveal"),
+        Binding("f", "followup", "Follow-up"),
+        Binding("i", "interaction", "Interaction"),
+        Binding("t", "tags", "Tags"),
+        Binding("e", "edit", "Edit"),
+        Binding("k", "filter", "Filter"),
+    ]
+
+    DEFAULT_CSS = """
+    CustomerDetailScreen #detail-body { height: 1fr; }
+    CustomerDetailScreen #detail-side { width: 38; height: 100%; }
+    CustomerDetailScreen #detail-side TagsPanel { height: 1fr; }
+    CustomerDetailScreen #timeline-box { width: 1fr; border: round $panel; }
+    CustomerDetailScreen #timeline-box:focus-within { border: round $accent; }
+    CustomerDetailScreen #timeline-filter { color: $text-muted; height: 1; }
+    """
 
     def __init__(self, service: Service, customer_id: int) -> None:
         super().__init__()
         self.service = service
         self.customer_id = customer_id
+        self.customer: Customer = service.get_customer(customer_id)
+        self.filter_index = 0
 
     def compose(self) -> ComposeResult:
-        customer = self.service.get_customer(self.customer_id)
-        yield Static(Text(f"{customer.code}  {customer.name}"), id="detail-header")
+        yield CustomerHeader(self.customer, id="detail-header")
+        with Horizontal(id="detail-body"):
+            with Vertical(id="detail-side"):
+                yield MaskedFields(self.service, self.customer, id="contact")
+                yield TagsPanel(self.customer.tags, id="tags")
+            with Vertical(id="timeline-box"):
+                yield Static("", id="timeline-filter", markup=False)
+                yield Timeline(
+                    self.service,
+                    self.customer_id,
+                    pending_plan=self.customer.next_followup_at,
+                    id="timeline",
+                )
         yield Footer()
 
+    def on_mount(self) -> None:
+        self.query_one("#timeline-box").border_title = "Timeline"
+        contact = self.query_one(MaskedFields)
+        contact.border_subtitle = (
+            "r reveal" if self.service.can(Action.REVEAL, self.customer) else "reveal not allowed"
+        )
+        self._show_filter()
+        self.query_one(Timeline).focus()
+
+    def _show_filter(self) -> None:
+        name = TIMELINE_FILTERS[self.filter_index][0]
+        self.query_one("#timeline-filter", Static).update(
+            f"Showing {name} · newest first · k to filter"
+        )
+
+    def reload(self) -> None:
+        """After a save: fresh customer, header, tags and the timeline from the top."""
+        self.customer = self.service.get_customer(self.customer_id)
+        self.query_one(CustomerHeader).show(self.customer)
+        self.query_one(MaskedFields).show(self.customer)
+        self.query_one(TagsPanel).show(self.customer.tags)
+        self.query_one(Timeline).reload(self.customer.next_followup_at or "")
+
+    def on_screen_suspend(self) -> None:
+        self.query_one(MaskedFields).mask_all()
+
     def action_back(self) -> None:
+        self.query_one(MaskedFields).mask_all()
         self.app.pop_screen()
+
+    def action_reveal(self) -> None:
+        contact = self.query_one(MaskedFields)
+        try:
+            contact.reveal_selected()
+        except PermissionDenied as exc:
+            self.notify(str(exc), title="Not allowed", severity="warning", markup=False)
+        except ServiceError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+
+    def _refuse_unless(self, action: Action) -> bool:
+        if self.service.can(action, self.customer):
+            return False
+        self.notify(
+            _refusal(self.service, action), title="Not allowed", severity="warning", markup=False
+        )
+        return True
+
+    def action_edit(self) -> None:
+        if self._refuse_unless(Action.CUSTOMER_UPDATE):
+            return
+
+        def saved(customer: Customer | None) -> None:
+            if customer is not None:
+                self.reload()
+                self.notify("Saved.", markup=False)
+
+        self.app.push_screen(CustomerFormScreen(self.service, self.customer), saved)
+
+    def _reload_if(self, result: object) -> None:
+        if result:
+            self.reload()
+
+    def action_followup(self) -> None:
+        if not self._refuse_unless(Action.FOLLOWUP_ADD):
+            self.app.push_screen(
+                FollowUpFormScreen(self.service, self.customer_id), self._reload_if
+            )
+
+    def action_interaction(self) -> None:
+        if not self._refuse_unless(Action.INTERACTION_ADD):
+            self.app.push_screen(
+                InteractionFormScreen(self.service, self.customer_id), self._reload_if
+            )
+
+    def action_tags(self) -> None:
+        if not self._refuse_unless(Action.TAG_EDIT):
+            self.app.push_screen(TagEditorScreen(self.service, self.customer_id), self._reload_if)
+
+    def action_filter(self) -> None:
+        self.filter_index = (self.filter_index + 1) % len(TIMELINE_FILTERS)
+        self._show_filter()
+        self.query_one(Timeline).set_kinds(TIMELINE_FILTERS[self.filter_index][1])
+
+
+def _refusal(service: Service, action: Action) -> str:
+    role = service.user.role
+    if action is Action.CUSTOMER_UPDATE and role == "service":
+        return "Customer service may not edit a customer's base information; ask the owner."
+    return f"A {role} may not do that on this customer."

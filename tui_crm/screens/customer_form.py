@@ -1,29 +1,258 @@
-"""Create or edit a customer's base information in one validated modal form."""
+"""Create or edit a customer's base information in one validated modal form.
+
+Sensitive fields start empty on edit (the screen never holds their plaintext): whatever is
+typed replaces the stored value, an empty field keeps it.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.containers import VerticalScroll
+from textual.widgets import Checkbox, Input, Select, TextArea
 
-from ..service import Customer, Service
+from .. import validation as v
+from ..roles import Action
+from ..service import (
+    SENSITIVE_FIELDS,
+    ConflictError,
+    Customer,
+    Service,
+    ServiceError,
+)
+from .confirm import ConfirmScreen
+from .conflict import ConflictScreen
+from .form_base import FormScreen
+
+TEXT_FIELDS = {
+    "name": "Name *",
+    "contact_name": "Contact person",
+    "contact_title": "Contact title",
+    "phone": "Phone (phone or email required)",
+    "email": "Email",
+    "credit_code": "Unified social credit code (companies)",
+    "id_number": "ID number (persons)",
+    "province": "Province",
+    "city": "City",
+    "address": "Address",
+}
 
 
-class CustomerFormScreen(ModalScreen["Customer | None"]):
+def _options(values: Any) -> list[tuple[str, str]]:
+    return [(str(value), str(value)) for value in values]
+
+
+def customer_values(customer: Customer) -> dict[str, Any]:
+    """The form's starting values for an existing customer (sensitive ones empty)."""
+    values: dict[str, Any] = {
+        name: ("" if name in SENSITIVE_FIELDS else getattr(customer, name)) for name in TEXT_FIELDS
+    }
+    values.update(
+        kind=customer.kind,
+        customer_type=customer.customer_type,
+        industry=customer.industry,
+        company_size=customer.company_size,
+        source=customer.source,
+        notes=customer.notes,
+        owner=customer.owner,
+        legal_hold=customer.legal_hold,
+    )
+    return values
+
+
+class CustomerFormScreen(FormScreen["Customer | None"]):
     """Dismisses with the saved customer, or None when cancelled."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, service: Service, customer: Customer | None) -> None:
         super().__init__()
         self.service = service
         self.customer = customer
+        self.version = customer.version if customer else 0
+        self.duplicates_accepted = False
+        self.title_text = (
+            "New customer" if customer is None else f"Edit {customer.code}"
+        )  # the code is system-made, never customer text
+        self.can_reassign = service.can(Action.CUSTOMER_REASSIGN)
+        self.can_hold = customer is not None and service.can(Action.LEGAL_HOLD)
+        names = [
+            *TEXT_FIELDS,
+            "kind",
+            "customer_type",
+            "industry",
+            "company_size",
+            "source",
+            "notes",
+        ]
+        if self.can_reassign:
+            names.append("owner")
+        if self.can_hold:
+            names.append("legal_hold")
+        self.field_names = tuple(names)
 
     def compose(self) -> ComposeResult:
-        yield Static("New customer" if self.customer is None else "Edit customer")
+        start = customer_values(self.customer) if self.customer else {}
+        masked = {n: getattr(self.customer, n) for n in SENSITIVE_FIELDS} if self.customer else {}
+        with VerticalScroll(classes="form"):
+            yield from self.header()
+            for name, label in TEXT_FIELDS.items():
+                placeholder = f"unchanged: {masked[name]}" if masked.get(name) else ""
+                yield from self.field(
+                    name, label, Input(start.get(name, ""), placeholder=placeholder)
+                )
+            yield from self.field(
+                "kind",
+                "Kind",
+                Select(
+                    _options(v.CustomerKind),
+                    value=start.get("kind", "company"),
+                    allow_blank=False,
+                ),
+            )
+            yield from self.field(
+                "customer_type",
+                "Type *",
+                Select(
+                    [(label, str(t)) for t, label in v.CUSTOMER_TYPE_LABELS.items()],
+                    value=start.get("customer_type") or Select.NULL,
+                ),
+            )
+            yield from self.field(
+                "industry",
+                "Industry (GB/T 4754)",
+                Select(
+                    [(f"{code} {zh} {en}", code) for code, (zh, en) in v.INDUSTRY_SECTIONS.items()],
+                    value=start.get("industry") or Select.NULL,
+                ),
+            )
+            yield from self.field(
+                "company_size",
+                "Company size",
+                Select(_options(v.COMPANY_SIZES), value=start.get("company_size") or Select.NULL),
+            )
+            yield from self.field(
+                "source",
+                "Source",
+                Select(_options(v.Source), value=start.get("source") or Select.NULL),
+            )
+            yield from self.field("notes", "Notes", TextArea(start.get("notes", "")))
+            if self.can_reassign:
+                users = [u.username for u in self.service.active_users()]
+                owner = start.get("owner") or (
+                    self.service.user.username if self.customer is None else ""
+                )
+                yield from self.field(
+                    "owner",
+                    "Owner",
+                    Select(_options(users), value=owner if owner in users else Select.NULL),
+                )
+            if self.can_hold:
+                yield from self.field(
+                    "legal_hold",
+                    "Legal hold",
+                    Checkbox("Under legal hold (never purged)", start.get("legal_hold", False)),
+                )
+            yield self.footer()
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    def changes(self) -> dict[str, Any]:
+        """What the operator changed; on create, everything filled in."""
+        values = self.values()
+        if self.customer is None:
+            return {k: val for k, val in values.items() if val not in ("", None)}
+        start = customer_values(self.customer)
+        return {
+            name: value
+            for name, value in values.items()
+            if value != start.get(name) and not (name in SENSITIVE_FIELDS and value == "")
+        }
+
+    def save(self) -> None:
+        if self.customer is None:
+            self._create()
+        else:
+            self._update(self.changes(), self.version)
+
+    def _create(self) -> None:
+        data = self.changes()
+        try:
+            v.validate_customer(data)
+        except v.FormErrors as exc:
+            self.show_errors(exc.errors, "Please correct the marked fields.")
+            return
+        duplicates = [] if self.duplicates_accepted else self.service.find_duplicates(data)
+        if duplicates:
+            details = Text("Customers with the same phone, email or credit code:\n")
+            for other in duplicates:
+                details.append(f"\n  {other.code}  ", "bold")
+                details.append(v.clean_text(other.name))
+                details.append(f"  {other.phone or other.email}  owner ", "dim")
+                details.append(v.clean_text(other.owner) or "—")
+
+            def answered(save_anyway: bool | None) -> None:
+                if save_anyway:
+                    self.duplicates_accepted = True
+                    self._create()
+
+            self.app.push_screen(
+                ConfirmScreen("This looks like a duplicate. Save it anyway?", details), answered
+            )
+            return
+        try:
+            saved = self.service.create_customer(data)
+        except v.FormErrors as exc:
+            self.show_errors(exc.errors, "Please correct the marked fields.")
+        except v.ValidationError as exc:
+            self.show_errors({exc.field: exc.message}, "Please correct the marked fields.")
+        except ServiceError as exc:
+            self.show_errors({}, str(exc))
+        else:
+            self.dismiss(saved)
+
+    def _update(self, changes: dict[str, Any], version: int) -> None:
+        assert self.customer is not None
+        if not changes:
+            self.dismiss(self.customer)
+            return
+        try:
+            saved = self.service.update_customer(self.customer.id, changes, version)
+        except v.FormErrors as exc:
+            self.show_errors(exc.errors, "Please correct the marked fields.")
+        except v.ValidationError as exc:
+            self.show_errors({exc.field: exc.message}, "Please correct the marked fields.")
+        except ConflictError as exc:
+            self._resolve(changes, exc.current)
+        except ServiceError as exc:
+            self.show_errors({}, str(exc))
+        else:
+            self.dismiss(saved)
+
+    def _resolve(self, changes: dict[str, Any], current: Customer) -> None:
+        assert self.customer is not None
+        started_from = self.customer
+
+        def chosen(choice: str | None) -> None:
+            if choice == "overwrite":
+                self.version = current.version
+                self._update(changes, current.version)
+            elif choice == "reload":
+                self.customer = current
+                self.version = current.version
+                self._fill(customer_values(current))
+                self.show_errors({}, "Reloaded the saved version; your changes were set aside.")
+
+        self.app.push_screen(ConflictScreen(started_from, changes, current), chosen)
+
+    def _fill(self, values: dict[str, Any]) -> None:
+        for name in self.field_names:
+            widget = self.query_one(f"#f-{name}")
+            value = values.get(name, "")
+            if isinstance(widget, Input):
+                widget.value = str(value)
+            elif isinstance(widget, TextArea):
+                widget.text = str(value)
+            elif isinstance(widget, Checkbox):
+                widget.value = bool(value)
+            elif isinstance(widget, Select):
+                widget.value = value if value else Select.NULL
+        self.mark_clean()

@@ -1,29 +1,89 @@
-"""My work: follow-ups due today and overdue."""
+"""My work: follow-ups due today and overdue, opening straight into the customer."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
 
-from ..service import Service
+from .. import validation as v
+from ..service import DueFollowup, Service
+
+
+def due_label(item: DueFollowup, *, indent: bool) -> Text:
+    text = Text("    " if indent else "  ")
+    if item.days_overdue > 0:
+        text.append(f"{item.due} {item.days_overdue:>3}d overdue", "bold red")
+    else:
+        text.append(f"{item.due} today        ", "bold")
+    text.append("  ")
+    text.append(item.code, "cyan")
+    text.append("  ")
+    text.append(v.clean_text(item.name))
+    return text
 
 
 class DueScreen(Screen[None]):
-    """Due follow-ups for the signed-in user (everyone's, by rep, for managers)."""
+    """Due follow-ups for the signed-in user (everyone's, grouped by rep, for managers)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("ctrl+r", "refresh_list", "Refresh"),
+    ]
+
+    DEFAULT_CSS = """
+    DueScreen #due-title { padding: 0 1; background: $boost; }
+    DueScreen OptionList { height: 1fr; }
+    """
 
     def __init__(self, service: Service) -> None:
         super().__init__()
         self.service = service
 
     def compose(self) -> ComposeResult:
-        yield Static("Due follow-ups")
+        yield Static("", id="due-title", markup=False)
+        yield OptionList(id="due-list")
         yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_refresh_list()
+        self.query_one(OptionList).focus()
+
+    def on_screen_resume(self) -> None:
+        self.action_refresh_list()
+
+    def action_refresh_list(self) -> None:
+        items = self.service.due_followups()
+        grouped = self.service.user.role in ("manager", "admin")
+        options: list[Option] = []
+        owner: str | None = None
+        for item in items:
+            if grouped and item.owner != owner:
+                owner = item.owner
+                options.append(Option(Text(owner or "unassigned", "bold underline"), disabled=True))
+            options.append(Option(due_label(item, indent=grouped), id=str(item.customer_id)))
+        listing = self.query_one(OptionList)
+        highlighted = listing.highlighted
+        listing.clear_options()
+        listing.add_options(options)
+        if not items:
+            listing.add_option(Option(Text("Nothing due. Well done.", "dim"), disabled=True))
+        elif highlighted is not None:
+            listing.highlighted = min(highlighted, len(options) - 1)
+        overdue = sum(1 for i in items if i.days_overdue > 0)
+        whose = "Everyone's" if grouped else "My"
+        self.query_one("#due-title", Static).update(
+            f"{whose} follow-ups due: {len(items)} ({overdue} overdue) · Enter opens the customer"
+        )
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id is not None:
+            self.app.open_customer(int(event.option.id))  # type: ignore[attr-defined]
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -1,0 +1,24 @@
+"""A tiny app for the detail/due tests: it opens screens the way the real app shell does."""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.screen import Screen
+
+from tui_crm.screens.customer_detail import CustomerDetailScreen
+from tui_crm.service import Service
+
+
+class DetailTestApp(App[None]):
+    """Pushes `first` on start and offers `open_customer`, as the app shell does."""
+
+    def __init__(self, service: Service, first: Screen[object]) -> None:
+        super().__init__()
+        self.service = service
+        self.first = first
+
+    def on_mount(self) -> None:
+        self.push_screen(self.first)
+
+    def open_customer(self, customer_id: int) -> None:
+        self.push_screen(CustomerDetailScreen(self.service, customer_id))

@@ -1,0 +1,97 @@
+"""Log a follow-up just made and plan the next one."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Input, Select, TextArea
+
+from .. import validation as v
+from ..service import Service, ServiceError
+from .form_base import FormScreen
+
+QUICK_CHOICES = (
+    ("tomorrow", "Tomorrow"),
+    ("3days", "In 3 days"),
+    ("nextweek", "Next week (Monday)"),
+    ("date", "A date…"),
+)
+
+
+def quick_date(choice: str, today: dt.date) -> str:
+    """The date a quick choice stands for; '' for 'a date' (typed by hand)."""
+    if choice == "tomorrow":
+        return (today + dt.timedelta(days=1)).isoformat()
+    if choice == "3days":
+        return (today + dt.timedelta(days=3)).isoformat()
+    if choice == "nextweek":
+        return (today + dt.timedelta(days=7 - today.weekday())).isoformat()
+    return ""
+
+
+class FollowUpFormScreen(FormScreen[int | None]):
+    """Channel, what was discussed, the result and the next date; dismisses with the new id."""
+
+    title_text = "Log a follow-up"
+    field_names = ("channel", "content", "result", "next_followup_date")
+
+    def __init__(self, service: Service, customer_id: int, today: dt.date | None = None) -> None:
+        super().__init__()
+        self.service = service
+        self.customer_id = customer_id
+        self.today = today or dt.date.today()
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="form"):
+            yield from self.header()
+            yield from self.field(
+                "channel",
+                "Channel *",
+                Select([(c.value, c.value) for c in v.Channel], value="phone", allow_blank=False),
+            )
+            yield from self.field("content", "What was discussed *", TextArea())
+            yield from self.field(
+                "result",
+                "Result",
+                Select([(r.value, r.value) for r in v.FollowUpResult]),
+            )
+            yield Select(
+                [(label, key) for key, label in QUICK_CHOICES],
+                prompt="Next follow-up: quick choice",
+                id="quick",
+            )
+            yield from self.field(
+                "next_followup_date",
+                "Next follow-up date (YYYY-MM-DD)",
+                Input(placeholder="none planned"),
+            )
+            yield self.footer()
+
+    @on(Select.Changed, "#quick")
+    def quick_chosen(self, event: Select.Changed) -> None:
+        if event.value is Select.NULL:
+            return
+        target = self.query_one("#f-next_followup_date", Input)
+        target.value = quick_date(str(event.value), self.today)
+        if event.value == "date":
+            target.focus()
+
+    def save(self) -> None:
+        values = self.values()
+        try:
+            new_id = self.service.add_followup(
+                self.customer_id,
+                channel=values["channel"],
+                content=values["content"],
+                result=values["result"],
+                next_followup_date=values["next_followup_date"],
+            )
+        except v.FormErrors as exc:
+            self.show_errors(exc.errors, "Please correct the marked fields.")
+        except ServiceError as exc:
+            self.show_errors({}, str(exc))
+        else:
+            self.dismiss(new_id)

@@ -1,0 +1,138 @@
+"""What every modal edit form shares: labelled fields with their own error line,
+`ctrl+s` to save, and `Esc` that asks before throwing changes away."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar, TypeVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
+
+from .confirm import ConfirmScreen
+
+ResultT = TypeVar("ResultT")
+
+
+def field_value(widget: Widget) -> Any:
+    """The value of an input widget as the service expects it ('' for no selection)."""
+    if isinstance(widget, Input):
+        return widget.value
+    if isinstance(widget, TextArea):
+        return widget.text
+    if isinstance(widget, Checkbox):
+        return widget.value
+    if isinstance(widget, Select):
+        return "" if widget.value is Select.NULL else widget.value
+    raise TypeError(f"not a form input: {widget!r}")
+
+
+class FormScreen(ModalScreen[ResultT]):
+    """Subclasses compose fields with `field(...)` and implement `save()`."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    DEFAULT_CSS = """
+    FormScreen { align: center middle; }
+    FormScreen > .form {
+        width: 76; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary; background: $surface; padding: 0 1;
+    }
+    FormScreen .form-field { height: auto; }
+    FormScreen .form-field Label { color: $text-muted; }
+    FormScreen .form-error { color: $error; height: auto; }
+    FormScreen .form-error.-empty { display: none; }
+    FormScreen #form-message { color: $error; height: auto; }
+    FormScreen #form-message.-empty { display: none; }
+    FormScreen .form-keys { color: $text-muted; }
+    FormScreen TextArea { height: 4; }
+    FormScreen Input.-invalid, FormScreen TextArea.-invalid, FormScreen Select.-invalid {
+        border: tall $error;
+    }
+    """
+
+    title_text = "Form"
+    field_names: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._initial: dict[str, Any] = {}
+
+    def field(self, name: str, label: str, widget: Widget) -> ComposeResult:
+        """A label, the input (id `f-<name>`) and the line its error message goes to."""
+        widget.id = f"f-{name}"
+        with Vertical(classes="form-field"):
+            yield Label(label)
+            yield widget
+            yield Static("", id=f"err-{name}", classes="form-error -empty", markup=False)
+
+    def header(self) -> Iterator[Widget]:
+        yield Static(Text(self.title_text, "bold"))
+        yield Static("", id="form-message", classes="-empty", markup=False)
+
+    def footer(self) -> Widget:
+        return Static("ctrl+s save    Esc cancel    Tab next field", classes="form-keys")
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self.mark_clean)
+
+    def mark_clean(self) -> None:
+        self._initial = self.values()
+
+    def values(self) -> dict[str, Any]:
+        return {
+            name: field_value(widget)
+            for name in self.field_names
+            for widget in self.query(f"#f-{name}")
+        }
+
+    @property
+    def dirty(self) -> bool:
+        return self.values() != self._initial
+
+    def show_errors(self, errors: Mapping[str, str], message: str = "") -> None:
+        """Each message next to its field; errors for fields not on the form go on top."""
+        stray = [f"{name}: {text}" for name, text in errors.items() if name not in self.field_names]
+        self.show_message("\n".join(filter(None, [message, *stray])))
+        first: Widget | None = None
+        for name in self.field_names:
+            error = self.query_one(f"#err-{name}", Static)
+            widget = self.query_one(f"#f-{name}")
+            text = errors.get(name, "")
+            error.update(Text(text))
+            error.set_class(not text, "-empty")
+            widget.set_class(bool(text), "-invalid")
+            if text and first is None:
+                first = widget
+        if first is not None:
+            first.focus()
+
+    def show_message(self, message: str) -> None:
+        label = self.query_one("#form-message", Static)
+        label.update(Text(message))
+        label.set_class(not message, "-empty")
+
+    def action_save(self) -> None:
+        self.save()
+
+    def save(self) -> None:
+        raise NotImplementedError
+
+    def action_cancel(self) -> None:
+        if not self.dirty:
+            self.dismiss(None)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(ConfirmScreen("Discard your changes?"), answered)

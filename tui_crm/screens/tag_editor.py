@@ -1,0 +1,149 @@
+"""Add, create and remove a customer's tags; each change is saved (and audited) at once."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.suggester import Suggester
+from textual.widgets import Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from .. import validation as v
+from ..service import Service, ServiceError, Tag
+
+
+class TagSuggester(Suggester):
+    """Completes a tag name from the existing tags of the chosen type."""
+
+    def __init__(self, service: Service, editor: TagEditorScreen) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.service = service
+        self.editor = editor
+
+    async def get_suggestion(self, value: str) -> str | None:
+        if not value:
+            return None
+        matches = self.service.tags(value, self.editor.tag_type or None, limit=1)
+        return matches[0].name if matches else None
+
+
+def tag_label(tag: Tag) -> Text:
+    text = Text(f"{tag.tag_type:<9}", "dim")
+    text.append(v.clean_text(tag.name))
+    return text
+
+
+class TagEditorScreen(ModalScreen[bool]):
+    """Dismisses with True when anything changed, so the detail screen reloads."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close"),
+        Binding("ctrl+s", "add", "Add tag", priority=True),
+        Binding("delete,x", "remove", "Remove selected tag"),
+    ]
+
+    DEFAULT_CSS = """
+    TagEditorScreen { align: center middle; }
+    TagEditorScreen > Vertical {
+        width: 70; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary; background: $surface; padding: 0 1;
+    }
+    TagEditorScreen OptionList { height: auto; max-height: 8; }
+    TagEditorScreen #tag-message { height: auto; }
+    TagEditorScreen .form-error { color: $error; }
+    TagEditorScreen .tag-keys { color: $text-muted; }
+    """
+
+    def __init__(self, service: Service, customer_id: int) -> None:
+        super().__init__()
+        self.service = service
+        self.customer_id = customer_id
+        self.changed = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text("Tags", "bold"))
+            yield OptionList(id="current-tags")
+            yield Label("Tag type")
+            yield Select([(t.value, t.value) for t in v.TagType], value="custom", id="tag-type")
+            yield Label("Tag name (Tab accepts a suggestion; a new name creates the tag)")
+            yield Input(
+                placeholder="e.g. purchase need",
+                suggester=TagSuggester(self.service, self),
+                id="tag-name",
+            )
+            yield Static("", id="tag-message", markup=False)
+            yield Static(
+                "Enter / ctrl+s add    x / Del remove selected    Esc close",
+                classes="tag-keys",
+                markup=False,
+            )
+
+    def on_mount(self) -> None:
+        self.show_tags()
+        self.query_one("#tag-name", Input).focus()
+
+    @property
+    def tag_type(self) -> str:
+        value = self.query_one("#tag-type", Select).value
+        return "" if value is Select.NULL else str(value)
+
+    def show_tags(self) -> None:
+        tags = self.service.get_customer(self.customer_id).tags
+        options = self.query_one("#current-tags", OptionList)
+        options.clear_options()
+        options.add_options([Option(tag_label(t), id=str(t.id)) for t in tags])
+        if not tags:
+            options.add_option(Option(Text("No tags yet.", "dim"), disabled=True))
+
+    def message(self, text: Text, error: bool = False) -> None:
+        label = self.query_one("#tag-message", Static)
+        label.update(text)
+        label.set_class(error, "form-error")
+
+    @on(Input.Submitted, "#tag-name")
+    def action_add(self) -> None:
+        name_input = self.query_one("#tag-name", Input)
+        existing = {t.name for t in self.service.tags(name_input.value, self.tag_type or None)}
+        try:
+            tag = self.service.add_tag(self.customer_id, self.tag_type, name_input.value)
+        except v.FormErrors as exc:
+            self.message(Text("; ".join(f"{k}: {m}" for k, m in exc.errors.items())), error=True)
+            return
+        except ServiceError as exc:
+            self.message(Text(str(exc)), error=True)
+            return
+        self.changed = True
+        note = Text("Added " if tag.name in existing else "Created and added ")
+        note.append(tag_label(tag))
+        self.message(note)
+        name_input.value = ""
+        self.show_tags()
+
+    def action_remove(self) -> None:
+        options = self.query_one("#current-tags", OptionList)
+        if options.highlighted is None:
+            self.message(Text("Select a tag in the list first (Shift+Tab)."), error=True)
+            return
+        option = options.get_option_at_index(options.highlighted)
+        if option.id is None:
+            return
+        try:
+            self.service.remove_tag(self.customer_id, int(option.id))
+        except ServiceError as exc:
+            self.message(Text(str(exc)), error=True)
+            return
+        self.changed = True
+        note = Text("Removed ")
+        note.append(Text(option.prompt) if isinstance(option.prompt, str) else option.prompt)
+        self.message(note)
+        self.show_tags()
+
+    def action_close(self) -> None:
+        self.dismiss(self.changed)

@@ -1,0 +1,96 @@
+"""Contact data shown masked; one field at a time can be revealed, for a short while."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.timer import Timer
+from textual.widget import Widget
+
+from .. import validation as v
+from ..service import Customer, Service
+
+LABELS = {"phone": "Phone", "email": "Email", "id_number": "ID no.", "address": "Address"}
+REVEAL_SECONDS = 30.0
+
+
+class MaskedFields(Widget, can_focus=True):
+    """Up/down choose a field; `reveal_selected` asks the service (which audits the reveal)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "select(-1)", "Previous field", show=False),
+        Binding("down", "select(1)", "Next field", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    MaskedFields { height: auto; padding: 0 1; border: round $panel; }
+    MaskedFields:focus { border: round $accent; }
+    """
+
+    selected: reactive[int] = reactive(0)
+
+    def __init__(self, service: Service, customer: Customer, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.service = service
+        self.customer = customer
+        self.fields = [name for name in LABELS if customer.kind == "person" or name != "id_number"]
+        self.revealed: dict[str, str] = {}
+        self._timer: Timer | None = None
+
+    def on_mount(self) -> None:
+        self.border_title = "Contact"
+
+    def show(self, customer: Customer) -> None:
+        self.customer = customer
+        self.mask_all()
+
+    @property
+    def selected_field(self) -> str:
+        return self.fields[self.selected]
+
+    def action_select(self, step: int) -> None:
+        self.selected = (self.selected + step) % len(self.fields)
+
+    def reveal_selected(self) -> str:
+        """Reveal the selected field; raises the service's PermissionDenied if not allowed."""
+        name = self.selected_field
+        self.revealed[name] = self.service.reveal(self.customer.id, name)
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(REVEAL_SECONDS, self.mask_all)
+        self.refresh(layout=True)
+        return name
+
+    def mask_all(self) -> None:
+        self.revealed.clear()
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self.refresh(layout=True)
+
+    def watch_selected(self) -> None:
+        self.refresh()
+
+    def render(self) -> Text:
+        text = Text(no_wrap=False)
+        for index, name in enumerate(self.fields):
+            marker = "▸ " if index == self.selected and self.has_focus else "  "
+            text.append(marker, "bold")
+            text.append(f"{LABELS[name]:<8}", "dim")
+            if name in self.revealed:
+                text.append(v.clean_text(self.revealed[name]) or "—", "bold yellow")
+                text.append(" (shown)", "italic dim")
+            else:
+                text.append(v.clean_text(getattr(self.customer, name)) or "—")
+            if index < len(self.fields) - 1:
+                text.append("\n")
+        return text
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
