@@ -159,6 +159,28 @@ MIGRATIONS: tuple[str, ...] = (
         doc, tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3'
     );
     """,
+    # 2 (issue 5): row-level change log for incremental backups. Only (table, id) is kept,
+    # and only once the first full backup has set meta change_tracking=1.
+    "CREATE TABLE change_log (\n"
+    "    seq INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "    tbl TEXT NOT NULL,\n"
+    "    row_id INTEGER NOT NULL\n"
+    ");\n"
+    + "".join(
+        f"CREATE TRIGGER change_{table}_{event.lower()} AFTER {event} ON {table}\n"
+        "    WHEN (SELECT value FROM meta WHERE key = 'change_tracking') = '1'\n"
+        f"    BEGIN INSERT INTO change_log(tbl, row_id) VALUES ('{table}', {ref}.id); END;\n"
+        for table in (
+            "meta",
+            "users",
+            "customers",
+            "followups",
+            "interactions",
+            "tags",
+            "customer_tags",
+        )
+        for event, ref in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
