@@ -1,0 +1,130 @@
+"""The Textual app: sign in, then the customer list; other screens are opened from here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from .config import Settings
+from .db import Database
+from .roles import Action, scope_of
+from .screens.customers import CustomersScreen
+from .screens.help import HelpScreen
+from .screens.login import LoginScreen
+from .service import Customer, Service
+
+
+class CrmApp(App[None]):
+    """tui-crm in the terminal; keys are remappable by binding id from config.toml."""
+
+    TITLE = "tui-crm"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
+    ]
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        settings: Settings | None = None,
+        login_failure_delay: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self.db = db
+        self.settings = settings or Settings.load()
+        self.login_failure_delay = login_failure_delay
+        self.service: Service | None = None
+        self.set_keymap(self.settings.bindings)
+
+    def on_mount(self) -> None:
+        self.push_screen(
+            LoginScreen(self.db, failure_delay=self.login_failure_delay), self._signed_in
+        )
+
+    def _signed_in(self, service: Service | None) -> None:
+        if service is None:
+            self.exit()
+            return
+        self.service = service
+        self.sub_title = f"{service.user.username} ({service.user.role})"
+        self.push_screen(CustomersScreen(service))
+
+    @property
+    def session(self) -> Service:
+        if self.service is None:
+            raise RuntimeError("nobody is signed in")
+        return self.service
+
+    # --- screens other parts of the app provide ---------------------------------------------
+
+    def open_customer(self, customer_id: int) -> None:
+        try:
+            from .screens.customer_detail import CustomerDetailScreen
+        except ImportError:
+            self.notify("The customer detail screen is not available yet.", severity="warning")
+            return
+        self.push_screen(CustomerDetailScreen(self.session, customer_id))
+
+    def new_customer(self) -> None:
+        if scope_of(self.session.user.role, Action.CUSTOMER_CREATE) is None:
+            self.notify("Your role may not create customers.", severity="warning")
+            return
+        try:
+            from .screens.customer_form import CustomerFormScreen
+        except ImportError:
+            self.notify("The customer form is not available yet.", severity="warning")
+            return
+        self.push_screen(CustomerFormScreen(self.session, None), self._created)
+
+    def _created(self, customer: Customer | None) -> None:
+        if customer is None:
+            return
+        if isinstance(self.screen, CustomersScreen):
+            self.screen.reload()
+        self.open_customer(customer.id)
+
+    def show_due(self) -> None:
+        try:
+            from .screens.due import DueScreen
+        except ImportError:
+            self.notify("The follow-ups due screen is not available yet.", severity="warning")
+            return
+        self.push_screen(DueScreen(self.session))
+
+    def open_admin(self) -> None:
+        if self.session.user.role != "admin":
+            self.notify("Administration is for admins only.", severity="warning")
+            return
+        try:
+            from .screens.admin import AdminScreen
+        except ImportError:
+            self.notify("The administration screen is not available yet.", severity="warning")
+            return
+        self.push_screen(AdminScreen(self.session))
+
+    # --- help and command palette -------------------------------------------------------------
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        groups: dict[str, tuple[list[str], str]] = {}
+        for active in self.screen.active_bindings.values():
+            binding = active.binding
+            if not binding.description:
+                continue
+            keys, _ = groups.setdefault(binding.id or binding.action, ([], binding.description))
+            keys.append(self.get_key_display(binding))
+        rows = [(", ".join(keys), text, ident) for ident, (keys, text) in groups.items()]
+        self.push_screen(HelpScreen(rows))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        commands = getattr(screen, "palette_commands", None)
+        if commands is not None:
+            yield from commands()
+        yield SystemCommand("Help", "Every key binding (? or F1)", self.action_help)
+        yield from super().get_system_commands(screen)

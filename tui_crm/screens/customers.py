@@ -1,0 +1,281 @@
+"""The main screen: search as you type, filter and sort the virtual customer list.
+
+Searching and counting run in exclusive thread workers; every request carries a
+generation number and only the newest generation may repaint, so a slow stale search can
+never overwrite a fresh one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from .. import validation as v
+from ..listing import SORT_LABELS, SORTS, CustomerQuery, SortKey, sort_label
+from ..service import CustomerRow, FilterChoices, Service
+from ..widgets.customer_table import PAGE, CustomerTable
+from .choice import ChoiceScreen
+
+COUNT_CAP = 10_000
+TYPES = (None, "prospect", "customer", "churned")
+DUES = (None, "today", "overdue")
+
+
+class CustomersScreen(Screen[None]):
+    """Find any customer as fast as you can type; Enter opens it."""
+
+    DEFAULT_CSS = """
+    CustomersScreen #search { border: tall $border-blurred; height: 3; }
+    CustomersScreen #search:focus { border: tall $border; }
+    CustomersScreen #status { height: 1; background: $panel; padding: 0 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "focus_search", "Search", id="customers.search"),
+        Binding("escape", "clear_search", "Clear", show=False, id="customers.clear_search"),
+        Binding("n", "new_customer", "New", id="customers.new"),
+        Binding("t", "cycle_type", "Type", id="customers.filter_type"),
+        Binding("i", "pick_industry", "Industry", id="customers.filter_industry"),
+        Binding("o", "pick_owner", "Owner", id="customers.filter_owner"),
+        Binding("T", "pick_tag", "Tag", id="customers.filter_tag"),
+        Binding("f", "cycle_due", "Due", id="customers.filter_due"),
+        Binding("s", "cycle_sort", "Sort", id="customers.sort"),
+        Binding("r", "reverse_sort", "Reverse", show=False, id="customers.reverse"),
+        Binding("x", "clear_filters", "Clear filters", show=False, id="customers.clear_filters"),
+        Binding("d", "due_list", "Due list", show=False, id="customers.due_list"),
+        Binding("a", "admin", "Admin", show=False, id="customers.admin"),
+    ]
+
+    def __init__(self, service: Service) -> None:
+        super().__init__()
+        self.service = service
+        self.list_query = CustomerQuery()
+        self.shown_query = self.list_query
+        self.generation = 0
+        self.count_text = "counting…"
+        self._choices: FilterChoices | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Input(
+            placeholder="/ search: name, contact, code, phone, email or last 4 digits",
+            id="search",
+        )
+        yield CustomerTable(self._fetch, id="customers")
+        yield Static("", id="status")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(CustomerTable).focus()
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        """Back from a customer or a dialog: the row under the cursor may have changed."""
+        table = self.query_one(CustomerTable)
+        if table.rows:
+            table.reload()
+
+    # --- loading ----------------------------------------------------------------------------
+
+    def _fetch(self, after: SortKey | None, limit: int, backward: bool) -> list[CustomerRow]:
+        return self.service.customer_page(self.shown_query, after, limit, backward)
+
+    def reload(self) -> None:
+        """Fetch the first page for the current query in a worker; show it when it lands."""
+        self.generation += 1
+        self.count_text = "counting…"
+        self._load(self.generation, self.list_query)
+
+    @work(thread=True, exclusive=True, group="customers.load")
+    def _load(self, generation: int, query: CustomerQuery) -> None:
+        rows = self.service.customer_page(query, limit=PAGE)
+        self.app.call_from_thread(self._show, generation, query, rows)
+
+    def _show(self, generation: int, query: CustomerQuery, rows: list[CustomerRow]) -> None:
+        if generation != self.generation:
+            return
+        self.shown_query = query
+        message = "No customer matches." if query != CustomerQuery() else "No customers yet."
+        self.query_one(CustomerTable).show(rows, at_end=len(rows) < PAGE, empty_message=message)
+        if len(rows) < PAGE:
+            self.count_text = f"{len(rows):,}"
+        else:
+            self._count(generation, query)
+        self._update_status()
+
+    @work(thread=True, exclusive=True, group="customers.count")
+    def _count(self, generation: int, query: CustomerQuery) -> None:
+        n, capped = self.service.count_customers(query, cap=COUNT_CAP)
+        self.app.call_from_thread(self._show_count, generation, f"{n:,}{'+' if capped else ''}")
+
+    def _show_count(self, generation: int, text: str) -> None:
+        if generation == self.generation:
+            self.count_text = text
+            self._update_status()
+
+    def _update_status(self) -> None:
+        query = self.list_query
+        status = Text()
+        status.append(f"{self.count_text} customers", style="bold")
+        if query.text.strip():
+            status.append("  search: ")
+            status.append(v.clean_text(query.text), style="bold")
+        for label in self._filter_labels():
+            status.append(f"  {label}")
+        arrow = "↓" if query.descending else "↑"
+        status.append(f"  sort: {sort_label(query)}")
+        if sort_label(query) == SORT_LABELS[query.sort]:
+            status.append(f" {arrow}")
+        self.query_one("#status", Static).update(status)
+
+    def _filter_labels(self) -> list[str]:
+        query = self.list_query
+        labels = []
+        if query.customer_type:
+            labels.append(f"type: {query.customer_type}")
+        if query.industry:
+            labels.append(f"industry: {query.industry}")
+        if query.owner_id is not None:
+            labels.append(f"owner: {self._owner_name(query.owner_id)}")
+        if query.tag_id is not None:
+            labels.append(f"tag: {self._tag_name(query.tag_id)}")
+        if query.due:
+            labels.append(f"follow-up: {query.due}")
+        return labels
+
+    def _filter(self, **changes: object) -> None:
+        self.list_query = dataclasses.replace(self.list_query, **changes)  # type: ignore[arg-type]
+        self._update_status()
+        self.reload()
+
+    # --- search -----------------------------------------------------------------------------
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self._filter(text=event.value)
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self) -> None:
+        self.query_one(CustomerTable).focus()
+
+    def action_focus_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_clear_search(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.value:
+            search.value = ""
+        self.query_one(CustomerTable).focus()
+
+    def key_down(self) -> None:
+        """Down from the search box goes into the results."""
+        if self.focused is self.query_one("#search", Input):
+            self.query_one(CustomerTable).focus()
+
+    # --- filters and sort -------------------------------------------------------------------
+
+    def action_cycle_type(self) -> None:
+        self._filter(customer_type=_next(TYPES, self.list_query.customer_type))
+
+    def action_cycle_due(self) -> None:
+        self._filter(due=_next(DUES, self.list_query.due))
+
+    def action_cycle_sort(self) -> None:
+        self._filter(sort=_next(tuple(SORTS), self.list_query.sort))
+
+    def action_reverse_sort(self) -> None:
+        self._filter(descending=not self.list_query.descending)
+
+    def action_clear_filters(self) -> None:
+        self._filter(customer_type=None, industry=None, owner_id=None, tag_id=None, due=None)
+
+    def _pick(
+        self, title: str, options: list[tuple[str, str]], apply: Callable[[str], None]
+    ) -> None:
+        def chosen(value: str | None) -> None:
+            if value is not None:
+                apply(value)
+
+        self.app.push_screen(ChoiceScreen(title, options), chosen)
+
+    def action_pick_industry(self) -> None:
+        options = [(code, f"{code}  {zh}  {en}") for code, (zh, en) in v.INDUSTRY_SECTIONS.items()]
+        self._pick("Filter by industry", options, lambda k: self._filter(industry=k or None))
+
+    def action_pick_owner(self) -> None:
+        options = [(str(u.id), u.username) for u in self.choices.owners]
+        self._pick(
+            "Filter by owner", options, lambda k: self._filter(owner_id=int(k) if k else None)
+        )
+
+    def action_pick_tag(self) -> None:
+        options = [(str(t.id), f"{t.tag_type}: {t.name}") for t in self.choices.tags]
+        self._pick("Filter by tag", options, lambda k: self._filter(tag_id=int(k) if k else None))
+
+    @property
+    def choices(self) -> FilterChoices:
+        if self._choices is None:
+            self._choices = self.service.list_filter_choices()
+        return self._choices
+
+    def _owner_name(self, owner_id: int) -> str:
+        return next((u.username for u in self.choices.owners if u.id == owner_id), str(owner_id))
+
+    def _tag_name(self, tag_id: int) -> str:
+        return next((t.name for t in self.choices.tags if t.id == tag_id), str(tag_id))
+
+    # --- other screens ----------------------------------------------------------------------
+
+    @on(CustomerTable.Opened)
+    def _open(self, event: CustomerTable.Opened) -> None:
+        self.app.open_customer(event.customer_id)  # type: ignore[attr-defined]
+
+    def action_new_customer(self) -> None:
+        self.app.new_customer()  # type: ignore[attr-defined]
+
+    def action_due_list(self) -> None:
+        self.app.show_due()  # type: ignore[attr-defined]
+
+    def action_admin(self) -> None:
+        self.app.open_admin()  # type: ignore[attr-defined]
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        """This screen's commands for the command palette (ctrl+p)."""
+        yield SystemCommand("New customer", "Create a customer (n)", self.action_new_customer)
+        yield SystemCommand("Search", "Focus the search box (/)", self.action_focus_search)
+        yield SystemCommand("Follow-ups due", "Due today and overdue (d)", self.action_due_list)
+        yield SystemCommand("Clear filters", "Show every customer (x)", self.action_clear_filters)
+        yield SystemCommand("Reverse sort", "Flip the sort order (r)", self.action_reverse_sort)
+        for sort, label in ((s, SORT_LABELS[s]) for s in SORTS):
+            yield SystemCommand(
+                f"Sort by {label}", "Order the list", lambda s=sort: self._filter(sort=s)
+            )
+        for kind in TYPES[1:]:
+            yield SystemCommand(
+                f"Filter: type {kind}",
+                "Customer type",
+                lambda k=kind: self._filter(customer_type=k),
+            )
+        for due in DUES[1:]:
+            yield SystemCommand(
+                f"Filter: follow-up due {due}", "Next follow-up", lambda d=due: self._filter(due=d)
+            )
+        for code, (zh, en) in v.INDUSTRY_SECTIONS.items():
+            yield SystemCommand(
+                f"Filter: industry {code} {en}",
+                zh,
+                lambda c=code: self._filter(industry=c),
+                discover=False,
+            )
+        if self.service.user.role == "admin":
+            yield SystemCommand("Administration", "Users, backups, audit (a)", self.action_admin)
+
+
+def _next(values: tuple[str | None, ...], current: str | None) -> str | None:
+    return values[(values.index(current) + 1) % len(values)]

@@ -1,0 +1,87 @@
+"""Sign in: username and password, checked by the service, which audits every attempt."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Center, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Static
+
+from ..db import Database
+from ..service import AuthError, Service
+
+
+class LoginScreen(Screen[Service]):
+    """Dismissed with the signed-in session; failures say only what the service says."""
+
+    DEFAULT_CSS = """
+    LoginScreen { align: center middle; }
+    LoginScreen #login-box {
+        width: 52; height: auto; border: round $primary; padding: 1 2;
+    }
+    LoginScreen #login-title { text-style: bold; margin-bottom: 1; }
+    LoginScreen Input { margin-bottom: 1; }
+    LoginScreen #login-message { color: $error; height: auto; min-height: 1; }
+    LoginScreen Button { width: 100%; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "app.quit", "Quit", id="app.quit_login"),
+    ]
+
+    def __init__(self, db: Database, *, failure_delay: float = 1.0) -> None:
+        super().__init__()
+        self.db = db
+        self.failure_delay = failure_delay
+
+    def compose(self) -> ComposeResult:
+        with Center(), Vertical(id="login-box"):
+            yield Static("tui-crm — sign in", id="login-title")
+            yield Input(placeholder="Username", id="username")
+            yield Input(placeholder="Password", password=True, id="password")
+            yield Static("", id="login-message")
+            yield Button("Log in", id="login", variant="primary")
+        yield Footer()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "username":
+            self.query_one("#password", Input).focus()
+        else:
+            self.attempt()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.attempt()
+
+    def attempt(self) -> None:
+        username = self.query_one("#username", Input).value
+        password = self.query_one("#password", Input)
+        if not username.strip():
+            self._say("Enter your username and password.")
+            self.query_one("#username", Input).focus()
+            return
+        self._say("Checking…")
+        self.query_one("#login", Button).disabled = True
+        self._login(username, password.value)
+
+    @work(thread=True, exclusive=True, group="login")
+    def _login(self, username: str, password: str) -> None:
+        try:
+            service = Service.login(self.db, username, password, failure_delay=self.failure_delay)
+        except AuthError as exc:
+            self.app.call_from_thread(self._failed, str(exc))
+        else:
+            self.app.call_from_thread(self.dismiss, service)
+
+    def _failed(self, message: str) -> None:
+        self._say(message)
+        self.query_one("#login", Button).disabled = False
+        password = self.query_one("#password", Input)
+        password.value = ""
+        password.focus()
+
+    def _say(self, message: str) -> None:
+        self.query_one("#login-message", Static).update(Text(message))
