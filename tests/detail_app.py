@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any
+
 from textual.app import App
 from textual.screen import Screen
 
@@ -22,3 +27,13 @@ class DetailTestApp(App[None]):
 
     def open_customer(self, customer_id: int) -> None:
         self.push_screen(CustomerDetailScreen(self.service, customer_id))
+
+
+def sync(flow: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Run an async Pilot flow as a plain test (no asyncio plugin is installed)."""
+
+    @functools.wraps(flow)
+    def run(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(flow(*args, **kwargs))
+
+    return run

@@ -26,7 +26,7 @@ from .interaction_form import InteractionFormScreen
 from .tag_editor import TagEditorScreen
 
 TIMELINE_FILTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("everything", ()),
+    ("all entries", ()),
     ("follow-ups", ("followup",)),
     ("interactions", ("interaction",)),
     ("orders", ("order",)),
@@ -51,7 +51,7 @@ class CustomerDetailScreen(Screen[None]):
 
     DEFAULT_CSS = """
     CustomerDetailScreen #detail-body { height: 1fr; }
-    CustomerDetailScreen #detail-side { width: 38; height: 100%; }
+    CustomerDetailScreen #detail-side { width: 32; height: 100%; }
     CustomerDetailScreen #detail-side TagsPanel { height: 1fr; }
     CustomerDetailScreen #timeline-box { width: 1fr; border: round $panel; }
     CustomerDetailScreen #timeline-box:focus-within { border: round $accent; }
@@ -92,9 +92,7 @@ class CustomerDetailScreen(Screen[None]):
 
     def _show_filter(self) -> None:
         name = TIMELINE_FILTERS[self.filter_index][0]
-        self.query_one("#timeline-filter", Static).update(
-            f"Showing {name} · newest first · k to filter"
-        )
+        self.query_one("#timeline-filter", Static).update(f"{name} · newest first · k filters")
 
     def reload(self) -> None:
         """After a save: fresh customer, header, tags and the timeline from the top."""

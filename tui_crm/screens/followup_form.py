@@ -62,6 +62,7 @@ class FollowUpFormScreen(FormScreen[int | None]):
                 [(label, key) for key, label in QUICK_CHOICES],
                 prompt="Next follow-up: quick choice",
                 id="quick",
+                compact=True,
             )
             yield from self.field(
                 "next_followup_date",

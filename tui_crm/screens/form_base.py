@@ -53,10 +53,9 @@ class FormScreen(ModalScreen[ResultT]):
     FormScreen #form-message { color: $error; height: auto; }
     FormScreen #form-message.-empty { display: none; }
     FormScreen .form-keys { color: $text-muted; }
-    FormScreen TextArea { height: 4; }
-    FormScreen Input.-invalid, FormScreen TextArea.-invalid, FormScreen Select.-invalid {
-        border: tall $error;
-    }
+    FormScreen Input { background: $boost; }
+    FormScreen TextArea { height: 4; border: none; background: $boost; }
+    FormScreen .-invalid { background: $error 30%; }
     """
 
     title_text = "Form"
@@ -69,6 +68,8 @@ class FormScreen(ModalScreen[ResultT]):
     def field(self, name: str, label: str, widget: Widget) -> ComposeResult:
         """A label, the input (id `f-<name>`) and the line its error message goes to."""
         widget.id = f"f-{name}"
+        if isinstance(widget, (Input, Select)):
+            widget.compact = True
         with Vertical(classes="form-field"):
             yield Label(label)
             yield widget

@@ -71,12 +71,15 @@ class TagEditorScreen(ModalScreen[bool]):
             yield Static(Text("Tags", "bold"))
             yield OptionList(id="current-tags")
             yield Label("Tag type")
-            yield Select([(t.value, t.value) for t in v.TagType], value="custom", id="tag-type")
+            yield Select(
+                [(t.value, t.value) for t in v.TagType], value="custom", id="tag-type", compact=True
+            )
             yield Label("Tag name (Tab accepts a suggestion; a new name creates the tag)")
             yield Input(
                 placeholder="e.g. purchase need",
                 suggester=TagSuggester(self.service, self),
                 id="tag-name",
+                compact=True,
             )
             yield Static("", id="tag-message", markup=False)
             yield Static(

@@ -1,0 +1,336 @@
+"""Pilot flows of the customer detail screen and its forms, for each role, on a real database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from textual.widgets import Input, OptionList, Select, Static, TextArea
+
+from tests.conftest import customer_data, hostile_strings
+from tests.detail_app import DetailTestApp, sync
+from tui_crm.screens.confirm import ConfirmScreen
+from tui_crm.screens.conflict import ConflictScreen
+from tui_crm.screens.customer_detail import CustomerDetailScreen
+from tui_crm.screens.customer_form import CustomerFormScreen
+from tui_crm.screens.followup_form import FollowUpFormScreen
+from tui_crm.screens.interaction_form import InteractionFormScreen
+from tui_crm.screens.tag_editor import TagEditorScreen
+from tui_crm.service import Customer, Service
+from tui_crm.widgets.masked_field import MaskedFields
+from tui_crm.widgets.timeline import PAGE, Timeline
+
+Session = Callable[[str], Service]
+
+
+def _app(service: Service, customer: Customer) -> DetailTestApp:
+    return DetailTestApp(service, CustomerDetailScreen(service, customer.id))
+
+
+def _notes(app: DetailTestApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+def _audit_actions(service: Service) -> list[str]:
+    return [r[0] for r in service.db.conn.execute("SELECT action FROM audit_log ORDER BY id")]
+
+
+def _error(app: DetailTestApp, field: str) -> str:
+    return str(app.screen.query_one(f"#err-{field}", Static).render())
+
+
+@pytest.mark.parametrize("username", ["admin", "manager", "service", "sales1"])
+@sync
+async def test_every_role_opens_the_detail_with_customer_text_shown_literally(
+    session: Session, username: str
+) -> None:
+    owner = session("sales1")
+    customer = owner.create_customer(customer_data(name="Acme [bold red]Corp[/]"))
+    for hostile in hostile_strings():
+        owner.add_followup(customer.id, channel="phone", content="note " + hostile["text"])
+    owner.add_followup(customer.id, channel="phone", content="[link=x]click[/link]")
+    service = session(username)
+    app = _app(service, customer)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        header = str(app.screen.query_one("#detail-header", Static).render())
+        assert "Acme [bold red]Corp[/]" in header
+        assert customer.code in header
+        timeline = app.screen.query_one(Timeline)
+        assert timeline.entries[0].content == "[link=x]click[/link]"
+        assert "[link=x]click[/link]" in timeline.render_line(1).text
+        for y in range(timeline.size.height):
+            timeline.render_line(y)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, CustomerDetailScreen)
+
+
+@sync
+async def test_reveal_allowed_is_audited_and_masks_again_on_leaving(session: Session) -> None:
+    rep = session("sales1")
+    customer = rep.create_customer(customer_data())
+    app = _app(rep, customer)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        await pilot.press("r")
+        contact = app.screen.query_one(MaskedFields)
+        assert contact.revealed == {"phone": "13800138000"}
+        assert "13800138000" in str(contact.render())
+        assert _audit_actions(rep)[-1] == "reveal"
+        await pilot.press("f")
+        await pilot.pause()
+        assert contact.revealed == {}
+
+
+@sync
+async def test_reveal_refused_says_why_and_reveals_nothing(session: Session) -> None:
+    customer = session("sales1").create_customer(customer_data())
+    service = session("service")
+    app = _app(service, customer)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        assert app.screen.query_one(MaskedFields).revealed == {}
+        assert any("may not reveal" in n for n in _notes(app))
+        assert "reveal" not in _audit_actions(service)
+
+
+@sync
+async def test_edit_valid_saves_and_invalid_names_the_field(session: Session) -> None:
+    manager = session("manager")
+    customer = manager.create_customer(customer_data())
+    app = _app(manager, customer)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, CustomerFormScreen)
+        app.screen.query_one("#f-email", Input).value = "not-an-email"
+        app.screen.query_one("#f-name", Input).value = "Acme Holdings"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, CustomerFormScreen)
+        assert "email" in _error(app, "email").lower() or _error(app, "email")
+        assert manager.get_customer(customer.id).version == customer.version
+        app.screen.query_one("#f-email", Input).value = ""
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, CustomerDetailScreen)
+        saved = manager.get_customer(customer.id)
+        assert saved.name == "Acme Holdings"
+        assert saved.email == customer.email  # an empty sensitive field keeps the value
+        assert "Acme Holdings" in str(app.screen.query_one("#detail-header", Static).render())
+
+
+@sync
+async def test_edit_refused_for_customer_service(session: Session) -> None:
+    customer = session("sales1").create_customer(customer_data())
+    service = session("service")
+    app = _app(service, customer)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, CustomerDetailScreen)
+        assert any("Customer service may not edit" in n for n in _notes(app))
+
+
+@sync
+async def test_manager_reassigns_owner_and_admin_sets_legal_hold(session: Session) -> None:
+    customer = session("sales1").create_customer(customer_data())
+    admin = session("admin")
+    app = _app(admin, customer)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()
+        app.screen.query_one("#f-owner", Select).value = "sales2"
+        app.screen.query_one("#f-legal_hold").value = True  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    saved = admin.get_customer(customer.id)
+    assert (saved.owner, saved.legal_hold) == ("sales2", True)
+
+
+@sync
+async def test_escape_on_a_changed_form_asks_before_discarding(session: Session) -> None:
+    manager = session("manager")
+    customer = manager.create_customer(customer_data())
+    app = _app(manager, customer)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()
+        app.screen.query_one("#f-city", Input).value = "Xiamen"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert isinstance(app.screen, CustomerFormScreen)
+        await pilot.press("escape", "y")
+        await pilot.pause()
+        assert isinstance(app.screen, CustomerDetailScreen)
+    assert manager.get_customer(customer.id).city == ""
+
+
+@pytest.mark.parametrize("choice", ["o", "r"])
+@sync
+async def test_conflict_shows_both_versions_and_lets_the_operator_choose(
+    session: Session, choice: str
+) -> None:
+    manager, rep = session("manager"), session("sales1")
+    customer = rep.create_customer(customer_data())
+    app = _app(manager, customer)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()
+        rep.update_customer(customer.id, {"city": "Fuzhou"}, customer.version)
+        app.screen.query_one("#f-city", Input).value = "Xiamen"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ConflictScreen)
+        await pilot.press(choice)
+        await pilot.pause()
+        if choice == "o":
+            assert isinstance(app.screen, CustomerDetailScreen)
+            assert manager.get_customer(customer.id).city == "Xiamen"
+        else:
+            assert isinstance(app.screen, CustomerFormScreen)
+            assert app.screen.query_one("#f-city", Input).value == "Fuzhou"
+            assert manager.get_customer(customer.id).city == "Fuzhou"
+
+
+@pytest.mark.parametrize("username", ["sales1", "service", "manager"])
+@sync
+async def test_add_followup_with_quick_next_date(session: Session, username: str) -> None:
+    customer = session("sales1").create_customer(customer_data())
+    service = session(username)
+    app = _app(service, customer)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("f")
+        await pilot.pause()
+        assert isinstance(app.screen, FollowUpFormScreen)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert _error(app, "content") == "is required"
+        app.screen.query_one("#f-content", TextArea).text = "Asked for a quote"
+        app.screen.query_one("#quick", Select).value = "3days"
+        app.screen.query_one("#f-result", Select).value = "interest"
+        await pilot.pause()
+        planned = app.screen.query_one("#f-next_followup_date", Input).value
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, CustomerDetailScreen)
+        entry = app.screen.query_one(Timeline).entries[0]
+        assert (entry.content, entry.next_followup_date) == ("Asked for a quote", planned)
+    assert (service.get_customer(customer.id).next_followup_at or "")[:10] == planned
+
+
+@sync
+async def test_add_interaction_order_needs_an_amount(session: Session) -> None:
+    customer = session("sales1").create_customer(customer_data())
+    service = session("service")
+    app = _app(service, customer)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("i")
+        await pilot.pause()
+        assert isinstance(app.screen, InteractionFormScreen)
+        app.screen.query_one("#f-kind", Select).value = "order"
+        app.screen.query_one("#f-detail", TextArea).text = "20 pumps"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert _error(app, "amount") == "an order needs an amount"
+        app.screen.query_one("#f-amount", Input).value = "1200.50"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, CustomerDetailScreen)
+        assert app.screen.query_one(Timeline).entries[0].amount_cents == 120050
+
+
+@sync
+async def test_tag_editor_adds_existing_creates_new_and_removes(session: Session) -> None:
+    rep = session("sales1")
+    other = rep.create_customer(customer_data(phone="13900139000"))
+    rep.add_tag(other.id, "need", "purchase need")
+    customer = rep.create_customer(customer_data())
+    app = _app(rep, customer)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, TagEditorScreen)
+        app.screen.query_one("#tag-type", Select).value = "need"
+        await pilot.press(*"purch")
+        await pilot.pause()
+        await pilot.press("right")  # accept the suggestion
+        assert app.screen.query_one("#tag-name", Input).value == "purchase need"
+        await pilot.press("enter")
+        app.screen.query_one("#tag-type", Select).value = "value"
+        await pilot.press(*"vip", "enter")
+        await pilot.pause()
+        assert "Created" in str(app.screen.query_one("#tag-message", Static).render())
+        options = app.screen.query_one("#current-tags", OptionList)
+        assert options.option_count == 2
+        options.focus()
+        options.highlighted = 0
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, CustomerDetailScreen)
+        assert "vip" in str(app.screen.query_one("#tags", Static).render())
+    assert [(t.tag_type, t.name) for t in rep.get_customer(customer.id).tags] == [("value", "vip")]
+    assert _audit_actions(rep).count("tag.add") == 3
+    assert _audit_actions(rep).count("tag.remove") == 1
+
+
+@sync
+async def test_new_customer_warns_of_a_duplicate_before_saving(session: Session) -> None:
+    rep = session("sales1")
+    rep.create_customer(customer_data())
+    app = DetailTestApp(rep, CustomerFormScreen(rep, None))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#f-name", Input).value = "Acme Again"
+        app.screen.query_one("#f-phone", Input).value = "13800138000"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert _error(app, "customer_type") == "must be one of: prospect, customer, churned"
+        app.screen.query_one("#f-customer_type", Select).value = "prospect"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await pilot.pause()
+    assert [c.name for c in rep.find_duplicates({"phone": "13800138000"})] == [
+        "Acme Trading Ltd",
+        "Acme Again",
+    ]
+
+
+@sync
+async def test_timeline_loads_lazily_and_filters(session: Session) -> None:
+    rep = session("sales1")
+    customer = rep.create_customer(customer_data())
+    for n in range(PAGE * 3):
+        rep.add_followup(
+            customer.id, channel="phone", content=f"call {n}", at=f"2026-01-01T{n:05d}"
+        )
+    rep.add_interaction(customer.id, kind="complaint", detail="late", at="2025-12-01T09:00:00")
+    app = _app(rep, customer)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        timeline = app.screen.query_one(Timeline)
+        assert len(timeline.entries) == PAGE
+        await pilot.press("end")
+        await pilot.pause()
+        assert len(timeline.entries) == PAGE * 3 + 1
+        assert timeline.entries[timeline.cursor].kind == "complaint"
+        for _ in range(4):  # follow-ups, interactions, orders, complaints
+            await pilot.press("k")
+        await pilot.pause()
+        assert [e.kind for e in timeline.entries] == ["complaint"]
