@@ -1083,7 +1083,9 @@ class Service:
                 if scope is Scope.ALL or r["owner_id"] == self.user.id
             ]
 
-    def due_followups(self, scope_all: bool | None = None, limit: int = 500) -> list[DueFollowup]:
+    def due_followups(
+        self, scope_all: bool | None = None, limit: int = 500, today: dt.date | None = None
+    ) -> list[DueFollowup]:
         """Planned follow-ups due today or overdue, oldest first.
 
         Sales reps see the plans on the customers they own; customer service the plans
@@ -1096,7 +1098,7 @@ class Service:
         if scope_all and not may_see_all:
             raise PermissionDenied("Only managers and admins see everyone's follow-ups.")
         see_all = may_see_all if scope_all is None else scope_all
-        today = dt.date.today()
+        today = today or dt.date.today()
         conditions = ["c.next_followup_at IS NOT NULL", "c.next_followup_at < :tomorrow"]
         if not see_all and self.user.role is Role.SERVICE:
             conditions.append(

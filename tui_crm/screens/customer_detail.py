@@ -58,15 +58,16 @@ class CustomerDetailScreen(Screen[None]):
     CustomerDetailScreen #timeline-filter { color: $text-muted; height: 1; }
     """
 
-    def __init__(self, service: Service, customer_id: int) -> None:
+    def __init__(self, service: Service, customer_id: int, today: str | None = None) -> None:
         super().__init__()
         self.service = service
         self.customer_id = customer_id
+        self.today = today
         self.customer: Customer = service.get_customer(customer_id)
         self.filter_index = 0
 
     def compose(self) -> ComposeResult:
-        yield CustomerHeader(self.customer, id="detail-header")
+        yield CustomerHeader(self.customer, today=self.today, id="detail-header")
         with Horizontal(id="detail-body"):
             with Vertical(id="detail-side"):
                 yield MaskedFields(self.service, self.customer, id="contact")
@@ -77,6 +78,7 @@ class CustomerDetailScreen(Screen[None]):
                     self.service,
                     self.customer_id,
                     pending_plan=self.customer.next_followup_at,
+                    today=self.today,
                     id="timeline",
                 )
         yield Footer()

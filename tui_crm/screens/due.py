@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import ClassVar
 
 from rich.text import Text
@@ -41,9 +42,10 @@ class DueScreen(Screen[None]):
     DueScreen OptionList { height: 1fr; }
     """
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, today: dt.date | None = None) -> None:
         super().__init__()
         self.service = service
+        self.today = today
 
     def compose(self) -> ComposeResult:
         yield Static("", id="due-title", markup=False)
@@ -58,7 +60,7 @@ class DueScreen(Screen[None]):
         self.action_refresh_list()
 
     def action_refresh_list(self) -> None:
-        items = self.service.due_followups()
+        items = self.service.due_followups(today=self.today)
         grouped = self.service.user.role in ("manager", "admin")
         options: list[Option] = []
         owner: str | None = None
