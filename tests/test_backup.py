@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import customer_data
+from tui_crm import audit
 from tui_crm.backup import BackupError, BackupStore
 from tui_crm.config import Settings
 from tui_crm.crypto import KeyRing
 from tui_crm.db import Database
-from tui_crm.service import Service
+from tui_crm.service import PermissionDenied, Service
 
 COMPARED_TABLES = (
     "meta",
@@ -309,3 +310,52 @@ def test_scheduled_takes_a_full_on_the_weekday_and_incrementals_otherwise(
     second, _ = store.scheduled(db, settings, today=monday)
     third, _ = store.scheduled(db, settings, today=sunday)
     assert (second.kind, third.kind) == ("incremental", "full")
+
+
+@pytest.mark.parametrize("username", ["manager", "sales1", "service"])
+def test_non_admins_cannot_reach_admin_functions(
+    db: Database, session: Callable[[str], Service], tmp_path: Path, username: str
+) -> None:
+    user = session(username)
+    settings = Settings(backup_dir=str(tmp_path / "b"))
+    calls: list[Callable[[], object]] = [
+        lambda: user.create_backup(full=True, settings=settings),
+        lambda: user.list_backups(settings),
+        lambda: user.verify_backups(None, settings),
+        lambda: user.restore_backup("x", tmp_path / "r.db", settings),
+        lambda: user.restore_backup_live("x", settings),
+        lambda: user.backup_drill(settings),
+        lambda: user.prune_backups(settings),
+        lambda: user.scheduled_backup(settings),
+        lambda: user.retention_preview(settings),
+        lambda: user.purge_customers(0, settings),
+        lambda: user.export_audit(audit.AuditFilter(), tmp_path / "a.csv"),
+        lambda: user.list_users(),
+    ]
+    for call in calls:
+        with pytest.raises(PermissionDenied):
+            call()
+    assert not (tmp_path / "b").exists() and not (tmp_path / "a.csv").exists()
+
+
+def test_admin_jobs_are_audited(
+    db: Database, session: Callable[[str], Service], tmp_path: Path
+) -> None:
+    admin = session("admin")
+    settings = Settings(backup_dir=str(tmp_path / "b"))
+    add_customers(admin, 2)
+    full = admin.create_backup(full=True, settings=settings)
+    admin.backup_drill(settings)
+    admin.verify_backups(full.id, settings)
+    admin.restore_backup(full.id, tmp_path / "r.db", settings)
+    exported = admin.export_audit(audit.AuditFilter(action="customer"), tmp_path / "a.csv")
+    assert exported == 2
+    assert (tmp_path / "a.csv").stat().st_mode & 0o077 == 0
+    actions = [e.action for e in admin.audit_entries(audit.AuditFilter(), limit=5)]
+    assert actions == [
+        "audit.export",
+        "backup.restore",
+        "backup.verify",
+        "backup.drill",
+        "backup.create",
+    ]

@@ -6,22 +6,29 @@ and every write commits in one transaction together with its audit entry.
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import datetime as dt
 import functools
 import getpass
+import json
 import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
-from . import audit, listing
+from . import audit, listing, retention
 from . import validation as v
+from .backup import BackupStore, CheckResult, DrillResult, Manifest, Progress, default_dir
+from .config import Settings
 from .crypto import MASKERS
 from .db import Database, next_customer_codes, next_row_id, search_document, search_query
+from .retention import Candidate, Policy
 from .roles import Action, Role, Scope, allows, scope_of
 
 SENSITIVE_FIELDS = ("phone", "email", "id_number", "address")
@@ -1132,6 +1139,140 @@ class Service:
             for r in rows
         ]
 
+    # --- admin (issue 5) ------------------------------------------------------------------
+
+    def backup_store(self, settings: Settings | None = None) -> BackupStore:
+        """The configured backup directory (default `<db dir>/backups`), admins only."""
+        self._require(Action.BACKUP)
+        return BackupStore(default_dir(self.db.path, settings or Settings.load()), self.db.keys)
+
+    def list_backups(self, settings: Settings | None = None) -> list[Manifest]:
+        return self.backup_store(settings).list()
+
+    def create_backup(
+        self, *, full: bool, settings: Settings | None = None, progress: Progress | None = None
+    ) -> Manifest:
+        manifest = self.backup_store(settings).create(self.db, full=full, progress=progress)
+        self.record("backup.create", _backup_details(manifest))
+        return manifest
+
+    def scheduled_backup(self, settings: Settings | None = None) -> tuple[Manifest, list[str]]:
+        settings = settings or Settings.load()
+        manifest, pruned = self.backup_store(settings).scheduled(self.db, settings)
+        self.record("backup.scheduled", {**_backup_details(manifest), "pruned": pruned})
+        return manifest, pruned
+
+    def verify_backups(
+        self,
+        backup_id: str | None = None,
+        settings: Settings | None = None,
+        progress: Progress | None = None,
+    ) -> list[CheckResult]:
+        """One backup, or every backup when `backup_id` is None."""
+        store = self.backup_store(settings)
+        results = (
+            store.verify_all(progress) if backup_id is None else [store.verify(backup_id, progress)]
+        )
+        self.record(
+            "backup.verify",
+            {"checked": [r.id for r in results], "failed": [r.id for r in results if not r.ok]},
+        )
+        return results
+
+    def restore_backup(
+        self,
+        backup_id: str,
+        to_path: Path,
+        settings: Settings | None = None,
+        progress: Progress | None = None,
+    ) -> Manifest:
+        manifest = self.backup_store(settings).restore(backup_id, to_path, progress)
+        self.record("backup.restore", {"backup": backup_id, "to": str(to_path)})
+        return manifest
+
+    def restore_backup_live(
+        self, backup_id: str, settings: Settings | None = None, progress: Progress | None = None
+    ) -> tuple[Manifest, Manifest]:
+        """Over the live database, after a safety backup; audited after the restore."""
+        restored, safety = self.backup_store(settings).restore_live(backup_id, self.db, progress)
+        self.record("backup.restore", {"backup": backup_id, "to": "live", "safety": safety.id})
+        return restored, safety
+
+    def backup_drill(
+        self, settings: Settings | None = None, progress: Progress | None = None
+    ) -> DrillResult:
+        result = self.backup_store(settings).drill(progress)
+        self.record(
+            "backup.drill",
+            {"backup": result.backup_id, "ok": result.ok, "problems": list(result.problems)},
+        )
+        return result
+
+    def prune_backups(self, settings: Settings | None = None) -> list[str]:
+        settings = settings or Settings.load()
+        pruned = self.backup_store(settings).prune(
+            settings.backup_keep_daily, settings.backup_keep_weekly
+        )
+        self.record("backup.prune", {"deleted": pruned})
+        return pruned
+
+    def retention_policy(self, settings: Settings | None = None) -> Policy:
+        return Policy(years=(settings or Settings.load()).retention_years)
+
+    def retention_preview(self, settings: Settings | None = None) -> list[Candidate]:
+        """Who the retention policy would purge now, and why."""
+        self._require(Action.PURGE)
+        return retention.preview(self.db, self.retention_policy(settings))
+
+    def purge_customers(
+        self,
+        confirm_count: int,
+        settings: Settings | None = None,
+        progress: Progress | None = None,
+    ) -> int:
+        """Purge exactly the previewed customers; each delete is audited with code and reason."""
+        self._require(Action.PURGE)
+        return retention.purge(
+            self.db,
+            self.retention_policy(settings),
+            confirm_count,
+            actor=self.actor,
+            progress=progress,
+        )
+
+    def export_audit(self, flt: audit.AuditFilter, out: Path) -> int:
+        """Write the filtered audit entries, newest first, as CSV readable by its owner only;
+        the export itself is audited."""
+        self._require(Action.AUDIT)
+        self._require(Action.EXPORT)
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        written = 0
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(
+                ["id", "at", "actor", "action", "entity", "entity_id", "customer_code", "details"]
+            )
+            before: int | None = None
+            while page := audit.query(self.db.conn, flt, before_id=before, limit=1000):
+                for e in page:
+                    writer.writerow(
+                        [
+                            e.id,
+                            e.at,
+                            e.actor,
+                            e.action,
+                            e.entity,
+                            e.entity_id,
+                            e.customer_code,
+                            json.dumps(e.details, ensure_ascii=False, sort_keys=True),
+                        ]
+                    )
+                written += len(page)
+                before = page[-1].id
+        filters = {k: val for k, val in dataclasses.asdict(flt).items() if val}
+        self.record("audit.export", {"entries": written, "filters": filters, "to": str(out)})
+        return written
+
 
 # --- detail & due (issue 4): what `due_followups` returns ---------------------------------
 
@@ -1146,6 +1287,19 @@ class DueFollowup:
     owner: str
     due: str
     days_overdue: int
+
+
+# --- admin (issue 5): what a backup's audit entry records ---------------------------------
+
+
+def _backup_details(manifest: Manifest) -> dict[str, Any]:
+    return {
+        "backup": manifest.id,
+        "kind": manifest.kind,
+        "parent": manifest.parent,
+        "size": manifest.size,
+        "customers": manifest.row_counts.get("customers"),
+    }
 
 
 def _describe(action: Action) -> str:
