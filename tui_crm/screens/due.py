@@ -75,8 +75,11 @@ class DueScreen(Screen[None]):
         listing.add_options(options)
         if not items:
             listing.add_option(Option(Text("Nothing due. Well done.", "dim"), disabled=True))
-        elif highlighted is not None:
-            listing.highlighted = min(highlighted, len(options) - 1)
+        else:
+            first = next(i for i, option in enumerate(options) if not option.disabled)
+            listing.highlighted = (
+                first if highlighted is None else min(highlighted, len(options) - 1)
+            )
         overdue = sum(1 for i in items if i.days_overdue > 0)
         whose = "Everyone's" if grouped else "My"
         self.query_one("#due-title", Static).update(

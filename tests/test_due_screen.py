@@ -1,0 +1,82 @@
+"""The "my work" list: due and overdue follow-ups per role, opening into the customer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from textual.widgets import OptionList
+
+from tests.conftest import customer_data
+from tests.detail_app import DetailTestApp, sync
+from tui_crm.screens.customer_detail import CustomerDetailScreen
+from tui_crm.screens.due import DueScreen
+from tui_crm.service import Service
+
+Session = Callable[[str], Service]
+
+
+def _plan(service: Service, customer_id: int, day: str) -> None:
+    """A follow-up planned for `day` (set directly: the service refuses past dates)."""
+    service.add_followup(customer_id, channel="phone", content="call back", next_followup_date="")
+    with service.db.write() as tx:
+        tx.execute("UPDATE customers SET next_followup_at=? WHERE id=?", (day, customer_id))
+        tx.execute(
+            "UPDATE followups SET next_followup_date=? WHERE customer_id=?", (day, customer_id)
+        )
+
+
+def _prompts(app: DetailTestApp) -> list[str]:
+    options = app.screen.query_one(OptionList)
+    return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+
+@sync
+async def test_sales_rep_sees_own_due_and_opens_the_customer(session: Session) -> None:
+    rep1, rep2 = session("sales1"), session("sales2")
+    today = dt.date(2026, 3, 10)
+    mine = rep1.create_customer(customer_data(name="Overdue Co"))
+    _plan(rep1, mine.id, "2026-03-07")
+    other = rep2.create_customer(customer_data(name="Other Co", phone="13900139000"))
+    _plan(rep2, other.id, "2026-03-10")
+    app = DetailTestApp(rep1, DueScreen(rep1, today=today))
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        prompts = _prompts(app)
+        assert len(prompts) == 1
+        assert "3d overdue" in prompts[0] and "Overdue Co" in prompts[0]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, CustomerDetailScreen)
+        assert app.screen.customer_id == mine.id
+        await pilot.press("escape")
+        assert isinstance(app.screen, DueScreen)
+
+
+@sync
+async def test_manager_sees_everyones_grouped_by_rep(session: Session) -> None:
+    rep1, rep2, manager = session("sales1"), session("sales2"), session("manager")
+    today = dt.date(2026, 3, 10)
+    first = rep1.create_customer(customer_data(name="Alpha Co"))
+    _plan(rep1, first.id, "2026-03-10")
+    second = rep2.create_customer(customer_data(name="Beta Co", phone="13900139000"))
+    _plan(rep2, second.id, "2026-03-01")
+    later = rep2.create_customer(customer_data(name="Later Co", phone="13700137000"))
+    _plan(rep2, later.id, "2026-04-01")
+    app = DetailTestApp(manager, DueScreen(manager, today=today))
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        prompts = [p.strip() for p in _prompts(app)]
+        assert prompts[0] == "sales1" and prompts[2] == "sales2"
+        assert "today" in prompts[1] and "Alpha Co" in prompts[1]
+        assert "9d overdue" in prompts[3] and "Beta Co" in prompts[3]
+        assert len(prompts) == 4
+
+
+@sync
+async def test_nothing_due_says_so(session: Session) -> None:
+    service = session("service")
+    app = DetailTestApp(service, DueScreen(service))
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert "Nothing due" in _prompts(app)[0]
