@@ -122,7 +122,8 @@ class CustomersScreen(Screen[None]):
     def _update_status(self) -> None:
         query = self.list_query
         status = Text()
-        status.append(f"{self.count_text} customers", style="bold")
+        noun = "customer" if self.count_text == "1" else "customers"
+        status.append(f"{self.count_text} {noun}", style="bold")
         if query.text.strip():
             status.append("  search: ")
             status.append(v.clean_text(query.text), style="bold")
