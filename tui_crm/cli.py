@@ -429,3 +429,10 @@ def _remove_old_demo(db_path: Path, key_path: Path) -> None:
     for path in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm"), key_path):
         if path.exists():
             path.unlink()
+
+
+# --- admin commands (issue 5): backup, purge, audit export --------------------------------
+
+from . import cli_admin  # noqa: E402  (it builds on the helpers above)
+
+cli_admin.register(main, audit_group)
