@@ -1,0 +1,170 @@
+"""Customer detail: open with 5 and with 5,000 timeline entries; save a follow-up end to end.
+
+The detail screen is opened headless and timed from push to first paint (mounted and idle).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from typing import Any
+
+from textual.app import App, ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TextArea
+
+from tui_crm.roles import Role
+from tui_crm.screens.customer_detail import CustomerDetailScreen
+from tui_crm.screens.followup_form import FollowUpFormScreen
+from tui_crm.service import Service, UserInfo
+
+from .common import copy_of, median_ms, open_db, p95_ms, print_table, timings
+
+REPEAT = 15
+
+
+def _customer_with_entries(service: Service, entries: int) -> int:
+    """A new customer with `entries` follow-ups and interactions (bulk-inserted setup)."""
+    customer = service.create_customer(
+        {"name": f"Bench {entries} Ltd", "customer_type": "customer", "email": "b@example.com"}
+    )
+    followups = [
+        (
+            customer.id,
+            f"2025-{1 + n % 12:02d}-{1 + n % 28:02d}T{n % 24:02d}:{n % 60:02d}:00",
+            "phone",
+            f"call {n}",
+            "interest",
+            service.user.id,
+        )
+        for n in range(entries - entries // 5)
+    ]
+    interactions = [
+        (
+            customer.id,
+            f"2025-{1 + n % 12:02d}-{1 + n % 28:02d}T08:{n % 60:02d}:30",
+            "order",
+            f"order {n}",
+            10000 + n,
+            service.user.id,
+        )
+        for n in range(entries // 5)
+    ]
+    with service.db.write() as tx:
+        tx.executemany(
+            "INSERT INTO followups(customer_id, at, channel, content, result, staff_id)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            followups,
+        )
+        tx.executemany(
+            "INSERT INTO interactions(customer_id, at, kind, detail, amount_cents, staff_id)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            interactions,
+        )
+    return customer.id
+
+
+class _EmptyScreen(Screen[None]):
+    """A screen with one label and a footer: what any push costs in this harness."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("baseline")
+        yield Footer()
+
+
+class _BenchApp(App[None]):
+    def __init__(self, service: Service) -> None:
+        super().__init__()
+        self.service = service
+
+    def open_customer(self, customer_id: int) -> None:
+        self.push_screen(CustomerDetailScreen(self.service, customer_id))
+
+
+async def _ui_samples(service: Service, customer_ids: dict[str, int]) -> dict[str, list[float]]:
+    """Seconds to open each customer's detail, and to save a follow-up through the form."""
+    app = _BenchApp(service)
+    samples: dict[str, list[float]] = {name: [] for name in customer_ids}
+    samples["form save"] = []
+    samples["baseline"] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        for attempt in range(REPEAT + 2):
+            started = time.perf_counter()
+            await app.push_screen(_EmptyScreen())
+            await pilot.pause()
+            if attempt >= 2:
+                samples["baseline"].append(time.perf_counter() - started)
+            app.pop_screen()
+            await pilot.pause()
+        for name, customer_id in customer_ids.items():
+            for attempt in range(REPEAT + 2):
+                started = time.perf_counter()
+                await app.push_screen(CustomerDetailScreen(service, customer_id))
+                await pilot.pause()
+                elapsed = time.perf_counter() - started
+                if attempt >= 2:
+                    samples[name].append(elapsed)
+                app.pop_screen()
+                await pilot.pause()
+        customer_id = customer_ids["5 entries"]
+        await app.push_screen(CustomerDetailScreen(service, customer_id))
+        await pilot.pause()
+        for _ in range(REPEAT):
+            form = FollowUpFormScreen(service, customer_id)
+            await app.push_screen(form)
+            await pilot.pause()
+            form.query_one("#f-content", TextArea).text = "Bench call"
+            started = time.perf_counter()
+            await pilot.press("ctrl+s")
+            while app.screen is form:
+                await pilot.pause()
+            await pilot.pause()
+            samples["form save"].append(time.perf_counter() - started)
+    return samples
+
+
+def run(sizes: list[int]) -> None:
+    rows: list[list[Any]] = []
+    for n in sizes:
+        db_path, key_path = copy_of(n, "detail")
+        db = open_db(db_path, key_path)
+        row = db.conn.execute("SELECT id FROM users WHERE username='manager'").fetchone()
+        service = Service(db, UserInfo(row["id"], "manager", Role.MANAGER))
+        ids = {
+            "5 entries": _customer_with_entries(service, 5),
+            "5,000 entries": _customer_with_entries(service, 5000),
+        }
+        ui = asyncio.run(_ui_samples(service, ids))
+        for name in ids:
+            rows.append([n, f"open detail, {name}", median_ms(ui[name]), p95_ms(ui[name])])
+        rows.append(
+            [
+                n,
+                "baseline: push a label+footer screen",
+                median_ms(ui["baseline"]),
+                p95_ms(ui["baseline"]),
+            ]
+        )
+        ratio = statistics.median(ui["5,000 entries"]) / statistics.median(ui["5 entries"])
+        rows.append([n, "open 5,000 ÷ open 5", round(ratio, 2), ""])
+        for name, customer_id in ids.items():
+            first_page = timings(lambda s=service, c=customer_id: s.timeline(c, limit=60))
+            rows.append(
+                [n, f"timeline first page, {name}", median_ms(first_page), p95_ms(first_page)]
+            )
+        small = ids["5 entries"]
+        service_save = timings(
+            lambda s=service, c=small: s.add_followup(c, channel="phone", content="bench")
+        )
+        rows.append([n, "save follow-up (service)", median_ms(service_save), p95_ms(service_save)])
+        rows.append(
+            [
+                n,
+                "save follow-up (form, ctrl+s to closed)",
+                median_ms(ui["form save"]),
+                p95_ms(ui["form save"]),
+            ]
+        )
+        db.close()
+    print_table("detail", ["customers", "operation", "median ms", "p95 ms"], rows)
