@@ -15,6 +15,8 @@ from textual.widgets.option_list import Option
 from .. import validation as v
 from ..service import DueFollowup, Service
 
+DUE_LIMIT = 500
+
 
 def due_label(item: DueFollowup, *, indent: bool) -> Text:
     text = Text("    " if indent else "  ")
@@ -60,7 +62,7 @@ class DueScreen(Screen[None]):
         self.action_refresh_list()
 
     def action_refresh_list(self) -> None:
-        items = self.service.due_followups(today=self.today)
+        items = self.service.due_followups(limit=DUE_LIMIT, today=self.today)
         grouped = self.service.user.role in ("manager", "admin")
         options: list[Option] = []
         owner: str | None = None
@@ -82,8 +84,9 @@ class DueScreen(Screen[None]):
             )
         overdue = sum(1 for i in items if i.days_overdue > 0)
         whose = "Everyone's" if grouped else "My"
+        shown = f"first {len(items)} shown" if len(items) >= DUE_LIMIT else str(len(items))
         self.query_one("#due-title", Static).update(
-            f"{whose} follow-ups due: {len(items)} ({overdue} overdue) · Enter opens the customer"
+            f"{whose} follow-ups due: {shown} ({overdue} overdue) · Enter opens the customer"
         )
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
