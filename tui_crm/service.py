@@ -10,9 +10,9 @@ import csv
 import dataclasses
 import datetime as dt
 import functools
-import getpass
 import json
 import os
+import pwd
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -212,6 +212,17 @@ def check_password_policy(password: str, *, demo: bool) -> None:
         raise v.ValidationError("password", "is too easy to guess; choose another")
 
 
+def os_identity() -> str:
+    """Who runs this process, from the kernel's uid rather than variables the caller sets.
+
+    Under `sudo -u crm` (the SSH deployment) the invoking user is added from SUDO_USER,
+    which sudo itself sets when it switches to the service account.
+    """
+    name = pwd.getpwuid(os.getuid()).pw_name
+    invoker = os.environ.get("SUDO_USER")
+    return f"{name}(sudo:{invoker})" if invoker and invoker != name else name
+
+
 def _now() -> str:
     return dt.datetime.now().isoformat(timespec="seconds")
 
@@ -293,7 +304,7 @@ class Service:
     @classmethod
     def for_cli(cls, db: Database, os_user: str | None = None) -> Service:
         """The command line runs with the rights of whoever can read the key file."""
-        name = os_user or getpass.getuser()
+        name = os_user or os_identity()
         return cls(db, UserInfo(None, f"cli:{name}", Role.ADMIN), actor=f"cli:{name}")
 
     def can(self, action: Action, customer: Customer | None = None) -> bool:
