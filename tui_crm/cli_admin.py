@@ -220,7 +220,7 @@ def purge(paths: Paths, dry_run: bool, yes: bool, as_json: bool) -> None:
 
     def text() -> None:
         for c in candidates:
-            click.echo(f"{c.code}  {c.last_activity[:10]}  {c.reason}")
+            click.echo(f"{c.code}  {c.name}  {c.last_activity[:10]}  {c.reason}")
         click.echo(f"{len(candidates):,} customer(s) due for purging.")
 
     if dry_run or not candidates:

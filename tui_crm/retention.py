@@ -30,6 +30,7 @@ class RetentionError(Exception):
 class Candidate:
     id: int
     code: str
+    name: str
     last_activity: str
     reason: str
 
@@ -55,7 +56,7 @@ class Policy:
 
 
 _ELIGIBLE = (
-    "SELECT id, code, COALESCE(last_interaction_at, created_at) AS last_activity"
+    "SELECT id, code, name, COALESCE(last_interaction_at, created_at) AS last_activity"
     " FROM customers WHERE customer_type = 'churned' AND legal_hold = 0"
     " AND COALESCE(last_interaction_at, created_at) < ?"
 )
@@ -67,7 +68,9 @@ def preview(db: Database, policy: Policy, today: dt.date | None = None) -> list[
         _ELIGIBLE + " ORDER BY last_activity, id", (policy.cutoff(today),)
     ).fetchall()
     return [
-        Candidate(r["id"], r["code"], r["last_activity"], policy.reason(r["last_activity"]))
+        Candidate(
+            r["id"], r["code"], r["name"], r["last_activity"], policy.reason(r["last_activity"])
+        )
         for r in rows
     ]
 

@@ -1,0 +1,80 @@
+"""Administration, for admins only: Backups | Audit | Retention | Users.
+
+Every action goes through the service, which checks the role again and audits it; long
+jobs run in workers with a progress bar, so the rest of the app stays usable.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+
+from ..config import Settings
+from ..roles import Action
+from ..service import Service
+from ..widgets.audit_panel import AuditPanel
+from ..widgets.backups_panel import BackupsPanel
+from ..widgets.retention_panel import RetentionPanel
+from ..widgets.users_panel import UsersPanel
+
+ADMIN_ACTIONS = (Action.BACKUP, Action.AUDIT, Action.PURGE, Action.USERS)
+
+
+class AdminScreen(Screen[None]):
+    """Esc goes back; 1-4 switch tabs."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="admin.back"),
+        Binding("1", "tab('backups')", "Backups", show=False, id="admin.tab_backups"),
+        Binding("2", "tab('audit')", "Audit", show=False, id="admin.tab_audit"),
+        Binding("3", "tab('retention')", "Retention", show=False, id="admin.tab_retention"),
+        Binding("4", "tab('users')", "Users", show=False, id="admin.tab_users"),
+    ]
+
+    def __init__(self, service: Service, settings: Settings | None = None) -> None:
+        super().__init__()
+        self.service = service
+        self.settings = settings or Settings.load()
+        self.allowed = all(service.can(action) for action in ADMIN_ACTIONS)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        if not self.allowed:
+            yield Static(Text("Administration is for admins only."), id="admin-refused")
+        else:
+            with TabbedContent(initial="backups"):
+                with TabPane("Backups", id="backups"):
+                    yield BackupsPanel(self.service, self.settings)
+                with TabPane("Audit", id="audit"):
+                    yield AuditPanel(self.service, self.service.db.path.parent / "exports")
+                with TabPane("Retention", id="retention"):
+                    yield RetentionPanel(self.service, self.settings)
+                with TabPane("Users", id="users"):
+                    yield UsersPanel(self.service)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Administration"
+        self.call_after_refresh(self._focus_tab)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.call_after_refresh(self._focus_tab)
+
+    def _focus_tab(self) -> None:
+        """Put the keys of the visible tab to work: focus its list."""
+        if self.allowed:
+            pane = self.query_one(TabbedContent).active_pane
+            if pane is not None:
+                pane.query_one(DataTable).focus()
+
+    def action_tab(self, tab: str) -> None:
+        if self.allowed:
+            self.query_one(TabbedContent).active = tab
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,186 @@
+"""The Audit tab: newest first, filtered, loaded a page at a time as the cursor nears the end.
+
+Pages come by keyset on id from `Service.audit_entries`, so a million entries cost what a
+hundred do; only what the operator has scrolled through is ever held.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Input, Static
+
+from ..audit import AuditEntry, AuditFilter
+from ..screens.audit_entry import AuditEntryScreen
+from ..service import Service, ServiceError
+
+PAGE = 100
+PREFETCH = 20
+FILTERS = (
+    ("actor", "user"),
+    ("action", "action"),
+    ("customer_code", "customer code"),
+    ("since", "from YYYY-MM-DD"),
+    ("until", "to YYYY-MM-DD"),
+    ("text", "free text"),
+)
+
+
+class AuditPanel(Vertical):
+    """Enter on a filter applies it; Enter on an entry opens it; v verifies; e exports."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("v", "verify", "Verify chain", id="admin.audit_verify"),
+        Binding("e", "export", "Export view", id="admin.audit_export"),
+        Binding("ctrl+r", "reload", "Reload", id="admin.audit_reload"),
+    ]
+
+    DEFAULT_CSS = """
+    AuditPanel { height: 1fr; }
+    AuditPanel .audit-filters { height: 3; }
+    AuditPanel .audit-filters Input { width: 1fr; }
+    AuditPanel DataTable { height: 1fr; }
+    AuditPanel .audit-status { height: 1; color: $text-muted; }
+    """
+
+    def __init__(self, service: Service, export_dir: Path) -> None:
+        super().__init__()
+        self.service = service
+        self.export_dir = export_dir
+        self.entries: dict[int, AuditEntry] = {}
+        self.oldest_id: int | None = None
+        self.exhausted = False
+        self.loading = False
+        self.filter = AuditFilter()
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="audit-filters"):
+            for name, placeholder in FILTERS:
+                yield Input(placeholder=placeholder, id=f"audit-{name}")
+        yield DataTable(cursor_type="row", zebra_stripes=True)
+        yield Static(Text(""), classes="audit-status")
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("#", "When", "Who", "Action", "Customer", "Details")
+        self.action_reload()
+
+    def _read_filter(self) -> AuditFilter:
+        values = {
+            name: self.query_one(f"#audit-{name}", Input).value.strip() or None
+            for name, _ in FILTERS
+        }
+        for name in ("since", "until"):
+            if values[name]:
+                try:
+                    dt.date.fromisoformat(values[name] or "")
+                except ValueError:
+                    self.app.notify(f"{name}: use YYYY-MM-DD", severity="warning", markup=False)
+                    values[name] = None
+        return AuditFilter(**values)
+
+    @on(Input.Submitted)
+    def _apply_filters(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_reload()
+        self.query_one(DataTable).focus()
+
+    def action_reload(self) -> None:
+        self.filter = self._read_filter()
+        self.entries.clear()
+        self.oldest_id = None
+        self.exhausted = False
+        self.query_one(DataTable).clear()
+        self._load_page(self.filter, None)
+
+    @work(thread=True, exclusive=True, group="admin-audit-page")
+    def _load_page(self, flt: AuditFilter, before_id: int | None) -> None:
+        try:
+            page = self.service.audit_entries(flt, before_id=before_id, limit=PAGE)
+        except ServiceError as exc:
+            self.app.call_from_thread(self._status, Text(str(exc), style="red"))
+            return
+        self.app.call_from_thread(self._add_page, flt, page)
+
+    def _add_page(self, flt: AuditFilter, page: list[AuditEntry]) -> None:
+        if flt != self.filter:
+            return
+        table = self.query_one(DataTable)
+        for e in page:
+            if e.id in self.entries:
+                continue
+            self.entries[e.id] = e
+            table.add_row(
+                Text(str(e.id), justify="right"),
+                Text(e.at.replace("T", " ")),
+                Text(e.actor),
+                Text(e.action),
+                Text(e.customer_code),
+                Text(_summary(e), overflow="ellipsis", no_wrap=True),
+                key=str(e.id),
+            )
+        if page:
+            self.oldest_id = page[-1].id
+        self.exhausted = len(page) < PAGE
+        more = "" if self.exhausted else "+ (more load as you scroll)"
+        self._status(Text(f"{len(self.entries):,}{more} entries, newest first"))
+
+    def _status(self, text: Text) -> None:
+        self.query_one(".audit-status", Static).update(text)
+
+    @on(DataTable.RowHighlighted)
+    def _maybe_load_more(self, event: DataTable.RowHighlighted) -> None:
+        table = self.query_one(DataTable)
+        if not self.exhausted and event.cursor_row >= table.row_count - PREFETCH:
+            self._load_page(self.filter, self.oldest_id)
+
+    @on(DataTable.RowSelected)
+    def _open(self, event: DataTable.RowSelected) -> None:
+        entry = self.entries.get(int(str(event.row_key.value)))
+        if entry is not None:
+            self.app.push_screen(AuditEntryScreen(entry))
+
+    def action_verify(self) -> None:
+        self._status(Text("Verifying the audit chain…"))
+        self._verify()
+
+    @work(thread=True, exclusive=True, group="admin-audit-verify")
+    def _verify(self) -> None:
+        result = self.service.verify_audit()
+        self.app.call_from_thread(
+            self.app.notify,
+            result.describe(),
+            severity="information" if result.ok else "error",
+            markup=False,
+        )
+        self.app.call_from_thread(self._status, Text(result.describe()))
+
+    def action_export(self) -> None:
+        self.export_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        self._export(self.filter, self.export_dir / f"audit-{stamp}.csv")
+
+    @work(thread=True, exclusive=True, group="admin-audit-export")
+    def _export(self, flt: AuditFilter, out: Path) -> None:
+        try:
+            written = self.service.export_audit(flt, out)
+        except (ServiceError, OSError) as exc:
+            self.app.call_from_thread(self.app.notify, str(exc), severity="error", markup=False)
+            return
+        self.app.call_from_thread(
+            self.app.notify, f"Exported {written:,} entries to {out}", markup=False
+        )
+
+
+def _summary(entry: AuditEntry) -> str:
+    fields = entry.details.get("fields")
+    if isinstance(fields, dict) and fields:
+        return "changed: " + ", ".join(sorted(fields))
+    return json.dumps(entry.details, ensure_ascii=False) if entry.details else ""

@@ -1,0 +1,144 @@
+"""The Backups tab: list, take, verify and drill backups, each in a worker with progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from ..backup import BackupError, Manifest
+from ..config import Settings
+from ..service import Service, ServiceError
+from .job_progress import JobProgress
+
+JOB_ERRORS = (ServiceError, BackupError, OSError)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB" if n >= 100_000 else f"{n / 1e3:,.1f} KB"
+
+
+class BackupsPanel(Vertical):
+    """Backups newest first; f full, i incremental, v verify one, V verify all, d drill."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f", "backup(True)", "Full backup", id="admin.backup_full"),
+        Binding("i", "backup(False)", "Incremental", id="admin.backup_incremental"),
+        Binding("v", "verify(False)", "Verify", id="admin.backup_verify"),
+        Binding("V", "verify(True)", "Verify all", id="admin.backup_verify_all"),
+        Binding("d", "drill", "Drill", id="admin.backup_drill"),
+        Binding("p", "prune", "Prune", id="admin.backup_prune"),
+    ]
+
+    DEFAULT_CSS = """
+    BackupsPanel { height: 1fr; }
+    BackupsPanel DataTable { height: 1fr; }
+    BackupsPanel .backups-result { height: auto; max-height: 6; }
+    """
+
+    def __init__(self, service: Service, settings: Settings) -> None:
+        super().__init__()
+        self.service = service
+        self.settings = settings
+
+    def compose(self) -> ComposeResult:
+        yield DataTable(cursor_type="row", zebra_stripes=True)
+        yield Static(Text(""), classes="backups-result")
+        yield JobProgress()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Backup", "Kind", "Taken", "Size", "Customers", "Parent")
+        self.refresh_list()
+
+    def refresh_list(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        manifests = self.service.list_backups(self.settings)
+        for m in reversed(manifests):
+            table.add_row(
+                Text(m.id),
+                Text(m.kind),
+                Text(m.created_at[:19].replace("T", " ")),
+                Text(_size(m.size), justify="right"),
+                Text(f"{m.row_counts.get('customers', 0):,}", justify="right"),
+                Text(m.parent or "-"),
+                key=m.id,
+            )
+        where = self.service.backup_store(self.settings).directory
+        self._show(Text(f"{len(manifests)} backup(s) in {where}"))
+
+    def _selected(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return str(key.value)
+
+    def _show(self, text: Text) -> None:
+        self.query_one(".backups-result", Static).update(text)
+
+    def _progress(self) -> Callable[[float, str], None]:
+        bar = self.query_one(JobProgress)
+        return lambda fraction, message: self.app.call_from_thread(bar.report, fraction, message)
+
+    def _finish(self, text: Text, *, failed: bool = False) -> None:
+        self.refresh_list()
+        self._show(text)
+        self.query_one(JobProgress).report(1.0, "Failed." if failed else "Done.")
+
+    def action_backup(self, full: bool) -> None:
+        self._run(
+            lambda progress: self._describe_new(
+                self.service.create_backup(full=full, settings=self.settings, progress=progress)
+            )
+        )
+
+    def action_verify(self, every: bool) -> None:
+        backup_id = None if every else self._selected()
+        if not every and backup_id is None:
+            self.app.notify("No backup selected.", severity="warning", markup=False)
+            return
+
+        def job(progress: Callable[[float, str], None]) -> tuple[Text, bool]:
+            results = self.service.verify_backups(backup_id, self.settings, progress)
+            ok = all(r.ok for r in results)
+            return Text("\n".join(r.describe() for r in results) or "No backups."), not ok
+
+        self._run(job)
+
+    def action_drill(self) -> None:
+        def job(progress: Callable[[float, str], None]) -> tuple[Text, bool]:
+            result = self.service.backup_drill(self.settings, progress)
+            return Text(result.describe()), not result.ok
+
+        self._run(job)
+
+    def action_prune(self) -> None:
+        def job(progress: Callable[[float, str], None]) -> tuple[Text, bool]:
+            deleted = self.service.prune_backups(self.settings)
+            return Text(f"Pruned {len(deleted)} backup(s)."), False
+
+        self._run(job)
+
+    @staticmethod
+    def _describe_new(manifest: Manifest) -> tuple[Text, bool]:
+        return Text(
+            f"Backup {manifest.id} ({manifest.kind}, {_size(manifest.size)}) written."
+        ), False
+
+    @work(thread=True, exclusive=True, group="admin-backups")
+    def _run(self, job: Callable[[Callable[[float, str], None]], tuple[Text, bool]]) -> None:
+        progress = self._progress()
+        progress(0.0, "Working…")
+        try:
+            text, failed = job(progress)
+        except JOB_ERRORS as exc:
+            text, failed = Text(str(exc), style="bold red"), True
+        self.app.call_from_thread(self._finish, text, failed=failed)

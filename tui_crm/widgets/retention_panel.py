@@ -1,0 +1,126 @@
+"""The Retention tab: a dry run of who the policy would purge and why, then a purge that
+runs only after the admin types how many customers will go."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, DataTable, Input, Static
+
+from ..config import Settings
+from ..retention import Candidate, RetentionError
+from ..service import Service, ServiceError
+from .job_progress import JobProgress
+
+SHOWN = 500
+
+
+class RetentionPanel(Vertical):
+    """ctrl+r re-runs the dry run; the purge button needs the typed count."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+r", "preview", "Dry run", id="admin.retention_preview"),
+    ]
+
+    DEFAULT_CSS = """
+    RetentionPanel { height: 1fr; }
+    RetentionPanel DataTable { height: 1fr; }
+    RetentionPanel .retention-summary { height: auto; }
+    RetentionPanel .retention-confirm { height: 3; }
+    RetentionPanel .retention-confirm Input { width: 30; }
+    """
+
+    def __init__(self, service: Service, settings: Settings) -> None:
+        super().__init__()
+        self.service = service
+        self.settings = settings
+        self.candidates: list[Candidate] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Running the dry run…"), classes="retention-summary")
+        yield DataTable(cursor_type="row", zebra_stripes=True)
+        with Horizontal(classes="retention-confirm"):
+            yield Input(placeholder="type the number to purge", id="retention-count")
+            yield Button("Purge", variant="error", id="retention-purge")
+        yield JobProgress()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("Code", "Name", "Last activity", "Why")
+        self.action_preview()
+
+    def action_preview(self) -> None:
+        self._preview()
+
+    @work(thread=True, exclusive=True, group="admin-retention")
+    def _preview(self) -> None:
+        try:
+            found = self.service.retention_preview(self.settings)
+        except ServiceError as exc:
+            self.app.call_from_thread(self._summary, Text(str(exc), style="red"))
+            return
+        self.app.call_from_thread(self._show, found)
+
+    def _show(self, found: list[Candidate]) -> None:
+        self.candidates = found
+        table = self.query_one(DataTable)
+        table.clear()
+        for c in found[:SHOWN]:
+            table.add_row(
+                Text(c.code),
+                Text(c.name, overflow="ellipsis", no_wrap=True),
+                Text(c.last_activity[:10]),
+                Text(c.reason),
+                key=str(c.id),
+            )
+        years = self.service.retention_policy(self.settings).years
+        text = Text(
+            f"Policy: churned, no interaction for {years} year(s), no legal hold. "
+            f"{len(found):,} customer(s) would be purged"
+        )
+        if len(found) > SHOWN:
+            text.append(f" (first {SHOWN} shown)")
+        text.append(". Type that number below and press Purge to delete them for good.")
+        self._summary(text)
+
+    def _summary(self, text: Text) -> None:
+        self.query_one(".retention-summary", Static).update(text)
+
+    @on(Button.Pressed, "#retention-purge")
+    @on(Input.Submitted, "#retention-count")
+    def _purge_pressed(self) -> None:
+        typed = self.query_one("#retention-count", Input).value.strip()
+        if not typed.isdigit() or int(typed) != len(self.candidates):
+            self.app.notify(
+                f"Type {len(self.candidates)} (the number of customers listed) to purge.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        if not self.candidates:
+            self.app.notify("Nobody is due for purging.", markup=False)
+            return
+        self._purge(int(typed))
+
+    @work(thread=True, exclusive=True, group="admin-retention")
+    def _purge(self, count: int) -> None:
+        bar = self.query_one(JobProgress)
+
+        def progress(fraction: float, message: str) -> None:
+            self.app.call_from_thread(bar.report, fraction, message)
+
+        try:
+            purged = self.service.purge_customers(count, self.settings, progress)
+        except (ServiceError, RetentionError) as exc:
+            self.app.call_from_thread(self.app.notify, str(exc), severity="error", markup=False)
+            return
+        self.app.call_from_thread(self._done, purged)
+
+    def _done(self, purged: int) -> None:
+        self.query_one("#retention-count", Input).value = ""
+        self.app.notify(f"Purged {purged:,} customer(s).", markup=False)
+        self._preview()
