@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -20,7 +19,14 @@ from . import audit
 from .config import default_db_path, default_demo_db_path, default_key_path, demo_key_path
 from .crypto import DecryptionError, KeyFileError, create_key_file, load_key_file
 from .db import Database, DatabaseError
-from .service import Customer, Service, ServiceError, check_password_policy, hash_password
+from .service import (
+    Customer,
+    Service,
+    ServiceError,
+    check_password_policy,
+    hash_password,
+    os_identity,
+)
 from .validation import FormErrors, ValidationError, clean_text, now
 
 USER_ERRORS = (
@@ -398,7 +404,7 @@ def demo(ctx: click.Context, customers: int, seed: int, no_run: bool) -> None:
         key_path,
         customers=customers,
         seed=seed,
-        actor=f"cli:{os.environ.get('USER', 'demo')}",
+        actor=f"cli:{os_identity()}",
         progress=progress,
     )
     if show:
