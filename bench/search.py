@@ -1,0 +1,203 @@
+"""The main screen at scale: first paint, search keystroke-to-paint, paging, peak RSS.
+
+Each size runs in its own subprocess, so one size's memory never pollutes the next one's
+peak RSS. The app runs headless (`run_test`); a search is timed from the last keystroke
+until its results are on screen, next to the same query's raw SQL time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import demo_paths, median_ms, open_db, p95_ms, print_table, timings
+from tui_crm import listing
+from tui_crm.app import CrmApp
+from tui_crm.config import Settings
+from tui_crm.db import Database
+from tui_crm.roles import Role
+from tui_crm.service import Service, UserInfo
+
+REPEAT = 5
+
+
+def queries(db: Database) -> dict[str, str]:
+    """The fixed query set; the full phone is one that exists in this database."""
+    row = db.conn.execute(
+        "SELECT id, phone_enc FROM customers WHERE phone_last4 IS NOT NULL ORDER BY id LIMIT 1"
+    ).fetchone()
+    phone = db.keys.decrypt(row["phone_enc"], "customers", "phone_enc", row["id"]) or ""
+    return {
+        "CJK 1": "张",
+        "CJK 2": "张伟",
+        "CJK 4": "北京科技",
+        "Latin prefix": "ander",
+        "code prefix": "C20260001",
+        "full phone": phone,
+        "4-digit tail": phone[-4:],
+        "no match": "zzqxj",
+    }
+
+
+async def _measure_app(db: Database, service: Service, texts: dict[str, str]) -> dict[str, Any]:
+    from tui_crm.screens.customers import CustomersScreen
+    from tui_crm.widgets.customer_table import CustomerTable
+
+    launches = []
+    for _ in range(REPEAT):
+        started = time.perf_counter()
+        app = CrmApp(db, settings=Settings())
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            app.pop_screen()
+            app._signed_in(service)
+            while not (
+                isinstance(app.screen, CustomersScreen)
+                and app.screen.query(CustomerTable)
+                and app.screen.query_one(CustomerTable).rows
+            ):
+                await pilot.pause(0.001)
+            await pilot.pause()
+            launches.append(time.perf_counter() - started)
+
+    app = CrmApp(db, settings=Settings())
+    result: dict[str, Any] = {"launch": median_ms(launches)}
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.pop_screen()
+        app._signed_in(service)
+        await pilot.pause(0.2)
+        await app.workers.wait_for_complete()
+        screen = app.screen
+        assert isinstance(screen, CustomersScreen)
+        table = screen.query_one(CustomerTable)
+        search = screen.query_one("#search")
+        samples: list[float] = []
+        for _ in range(REPEAT):
+            for text in texts.values():
+                await pilot.press("slash")
+                search.value = text[:-1]  # type: ignore[attr-defined]
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+                started = time.perf_counter()
+                search.cursor_position = len(search.value)  # type: ignore[attr-defined]
+                search.insert_text_at_cursor(text[-1])  # type: ignore[attr-defined]
+                deadline = started + 10
+                while screen.shown_query.text != text and time.perf_counter() < deadline:
+                    await asyncio.sleep(0.0002)
+                _paint(table)
+                samples.append(time.perf_counter() - started)
+        result["search_p50"] = median_ms(samples)
+        result["search_p95"] = p95_ms(samples)
+        await pilot.press("escape")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table.focus()
+        pages: list[float] = []
+        for _ in range(20):
+            started = time.perf_counter()
+            table.action_page_down()
+            _paint(table)
+            pages.append(time.perf_counter() - started)
+        result["pagedown"] = median_ms(pages)
+        ends: list[float] = []
+        for _ in range(REPEAT):
+            await pilot.press("home")
+            await pilot.pause()
+            started = time.perf_counter()
+            table.action_last()
+            _paint(table)
+            ends.append(time.perf_counter() - started)
+        result["end"] = median_ms(ends)
+    return result
+
+
+def _paint(table: Any) -> None:
+    """Render every visible line, as the compositor does for a refresh."""
+    for y in range(table.size.height):
+        table.render_line(y)
+
+
+def measure(n: int) -> dict[str, Any]:
+    """Every number for one size, in this process."""
+    db_path, key_path, _ = demo_paths(n)
+    db = open_db(db_path, key_path)
+    admin = db.conn.execute("SELECT id FROM users WHERE role='admin' LIMIT 1").fetchone()[0]
+    service = Service(db, UserInfo(admin, "admin", Role.ADMIN))
+    texts = queries(db)
+    sql = {
+        label: median_ms(
+            timings(
+                lambda t=text: listing.page(
+                    db.conn, db.keys, listing.CustomerQuery(text=t), None, limit=100
+                ),
+                repeat=REPEAT * 3,
+            )
+        )
+        for label, text in texts.items()
+    }
+    result = asyncio.run(_measure_app(db, service, texts))
+    result["sql"] = sql
+    result["sql_mean"] = sum(sql.values()) / len(sql)
+    result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def run(sizes: list[int]) -> None:
+    results = {}
+    for n in sizes:
+        demo_paths(n)
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.search", str(n)],
+            check=True,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        results[n] = json.loads(out.stdout.strip().splitlines()[-1])
+    rows = []
+    for n, r in results.items():
+        rows.append(
+            [
+                n,
+                r["launch"],
+                r["search_p50"],
+                r["search_p95"],
+                r["sql_mean"],
+                r["search_p50"] / max(r["sql_mean"], 0.001),
+                r["pagedown"],
+                r["end"],
+                r["rss_mb"],
+            ]
+        )
+    print_table(
+        "search: the main screen (ms; RSS in MB)",
+        [
+            "customers",
+            "first paint",
+            "search p50",
+            "search p95",
+            "SQL (mean of medians)",
+            "p50 / SQL",
+            "PageDown",
+            "jump to end",
+            "peak RSS",
+        ],
+        rows,
+    )
+    labels = list(next(iter(results.values()))["sql"])
+    print_table(
+        "search: raw SQL per query, first page of 100 (median ms)",
+        ["customers", *labels],
+        [[n, *(r["sql"][label] for label in labels)] for n, r in results.items()],
+    )
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(int(sys.argv[1]))))

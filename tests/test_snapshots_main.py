@@ -1,0 +1,71 @@
+"""Screenshots of the login screen and the customer list at 80x24 and 120x40."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from tui_crm.app import CrmApp
+from tui_crm.config import Settings
+from tui_crm.db import Database
+from tui_crm.service import Service
+
+from .conftest import PASSWORD, customer_data
+
+Session = Callable[[str], Service]
+SIZES = [(80, 24), (120, 40)]
+CUSTOMERS = [
+    ("北京云帆科技有限公司", "张伟", "13800131111", "sales1", "customer", "I"),
+    ("Anderson Thousand Inc", "Christopher Warren", "13900001234", "sales2", "prospect", "F"),
+    ("上海明珠餐饮管理有限公司", "李娜", "13700005678", "sales1", "churned", "H"),
+    ("Bob [/] & [@click=app.quit]Co", "Mallory", "13600001111", "sales2", "prospect", "C"),
+]
+
+
+@pytest.fixture
+def fixed_list(db: Database, session: Session) -> Database:
+    """Customers with fixed codes and dates, so the picture never depends on the clock."""
+    admin = session("admin")
+    for i, (name, contact, phone, owner, kind, industry) in enumerate(CUSTOMERS, 1):
+        created = admin.create_customer(
+            customer_data(
+                name=name,
+                contact_name=contact,
+                phone=phone,
+                owner=owner,
+                customer_type=kind,
+                industry=industry,
+            )
+        )
+        with db.write() as tx:
+            tx.execute(
+                "UPDATE customers SET code=?, created_at='2026-01-0' || ?,"
+                " last_interaction_at='2026-03-0' || ? || 'T10:00:00',"
+                " next_followup_at='2026-04-1' || ? WHERE id=?",
+                (f"C2026{i:06d}", i, i, i, created.id),
+            )
+    return db
+
+
+def _app(db: Database) -> CrmApp:
+    return CrmApp(db, settings=Settings(), login_failure_delay=0)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_login_screen(snap_compare: Any, db: Database, size: tuple[int, int]) -> None:
+    assert snap_compare(_app(db), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_customer_list(snap_compare: Any, fixed_list: Database, size: tuple[int, int]) -> None:
+    async def sign_in(pilot: Pilot[None]) -> None:
+        await pilot.pause()
+        await pilot.press(*"manager", "enter", *PASSWORD, "enter")
+        for _ in range(4):
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+
+    assert snap_compare(_app(fixed_list), terminal_size=size, run_before=sign_in)
