@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import customer_data
 from tui_crm import audit
+from tui_crm import backup as backup_module
 from tui_crm.backup import BackupError, BackupStore
 from tui_crm.config import Settings
 from tui_crm.crypto import KeyRing
@@ -359,3 +360,32 @@ def test_admin_jobs_are_audited(
         "backup.drill",
         "backup.create",
     ]
+
+
+def _frames_of(path: Path) -> tuple[bytes, list[bytes]]:
+    data = path.read_bytes()
+    header, rest, frames = data[:24], data[24:], []
+    while rest:
+        length = int.from_bytes(rest[:4], "big") + 16
+        frames.append(rest[:length])
+        rest = rest[length:]
+    return header, frames
+
+
+def test_container_detects_a_dropped_or_reordered_chunk(db: Database, tmp_path: Path) -> None:
+    """Below the manifest's size and hash: the chunks themselves refuse to be cut or moved."""
+    file_id = b"\x07" * 16
+    path = tmp_path / "c.bak"
+    blocks = [bytes([n]) * 1000 for n in range(3)]
+    backup_module._write_container(path, db.keys, file_id, iter(blocks))
+    assert list(backup_module._read_container(path, db.keys, file_id)) == blocks
+    header, frames = _frames_of(path)
+    path.write_bytes(header + b"".join(frames[:2]))
+    with pytest.raises(BackupError, match="last chunk is missing"):
+        list(backup_module._read_container(path, db.keys, file_id))
+    path.write_bytes(header + frames[1] + frames[0] + frames[2])
+    with pytest.raises(BackupError, match="chunk 0 failed authentication"):
+        list(backup_module._read_container(path, db.keys, file_id))
+    path.write_bytes(header + b"".join(frames) + frames[2])
+    with pytest.raises(BackupError, match="after its last chunk"):
+        list(backup_module._read_container(path, db.keys, file_id))
