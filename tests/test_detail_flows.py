@@ -17,6 +17,7 @@ from tui_crm.screens.followup_form import FollowUpFormScreen
 from tui_crm.screens.interaction_form import InteractionFormScreen
 from tui_crm.screens.tag_editor import TagEditorScreen
 from tui_crm.service import Customer, Service
+from tui_crm.widgets.customer_header import CustomerHeader
 from tui_crm.widgets.masked_field import MaskedFields
 from tui_crm.widgets.timeline import PAGE, Timeline
 
@@ -53,7 +54,7 @@ async def test_every_role_opens_the_detail_with_customer_text_shown_literally(
     app = _app(service, customer)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        header = str(app.screen.query_one("#detail-header", Static).render())
+        header = str(app.screen.query_one(CustomerHeader).render())
         assert "Acme [bold red]Corp[/]" in header
         assert customer.code in header
         timeline = app.screen.query_one(Timeline)
@@ -120,7 +121,7 @@ async def test_edit_valid_saves_and_invalid_names_the_field(session: Session) ->
         saved = manager.get_customer(customer.id)
         assert saved.name == "Acme Holdings"
         assert saved.email == customer.email  # an empty sensitive field keeps the value
-        assert "Acme Holdings" in str(app.screen.query_one("#detail-header", Static).render())
+        assert "Acme Holdings" in str(app.screen.query_one(CustomerHeader).render())
 
 
 @sync
@@ -334,3 +335,55 @@ async def test_timeline_loads_lazily_and_filters(session: Session) -> None:
             await pilot.press("k")
         await pilot.pause()
         assert [e.kind for e in timeline.entries] == ["complaint"]
+
+
+@sync
+async def test_the_whole_profile_is_shown_and_fits_80_columns(session: Session) -> None:
+    rep = session("sales1")
+    company = rep.create_customer(
+        customer_data(
+            name="Harbour [b]Pumps[/b]",
+            contact_title="Buyer [i]",
+            credit_code="91350100M000100Y43",
+            province="Fujian",
+            city="Xiamen",
+            source="trade show",
+            company_size="50-249",
+            notes="Call after 3 pm [@click=app.quit]",
+        )
+    )
+    rep.add_tag(company.id, "value", "high value")
+    person = rep.create_customer(
+        customer_data(name="Chen Jing", kind="person", id_number="11010519491231002X")
+    )
+    for customer, expected in (
+        (
+            company,
+            [
+                "Zed, Buyer [i]",
+                "91350100M000100Y43",
+                "Fujian Xiamen",
+                "trade show",
+                "50-249",
+                "high value",
+            ],
+        ),
+        (person, ["person"]),
+    ):
+        app = _app(rep, customer)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            header = app.screen.query_one(CustomerHeader)
+            text = header.render()
+            assert all(part in text.plain for part in expected)
+            assert all(line.cell_len <= header.content_region.width for line in text.split())
+            notes = str(app.screen.query_one("#notes", Static).render())
+            assert notes == ("Call after 3 pm [@click=app.quit]" if customer is company else "")
+            contact = app.screen.query_one(MaskedFields)
+            if customer is person:
+                assert "110***********002X" in str(contact.render())
+                contact.selected = contact.fields.index("id_number")
+                await pilot.press("r")
+                assert contact.revealed == {"id_number": "11010519491231002X"}
+            else:
+                assert "id_number" not in contact.fields

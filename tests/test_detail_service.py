@@ -87,3 +87,37 @@ def test_due_followups_scoped_by_role(session: Callable[[str], Service]) -> None
     assert manager.due_followups(scope_all=False) == []
     with pytest.raises(PermissionDenied):
         rep1.due_followups(scope_all=True)
+
+
+def test_timeline_reads_each_source_along_its_index_and_pages_in_order(
+    session: Callable[[str], Service],
+) -> None:
+    """Each half of the merge is limited on its own (customer_id, at) index, so a customer
+    with thousands of entries costs one page; paging still returns every entry in order."""
+    rep = session("sales1")
+    customer = rep.create_customer(customer_data())
+    for n in range(40):
+        day = f"2026-01-{1 + n % 28:02d}T{n % 24:02d}:00:00"
+        rep.add_followup(
+            customer.id, channel="visit" if n % 2 else "phone", content=f"c{n}", at=day
+        )
+        if n % 4 == 0:
+            rep.add_interaction(customer.id, kind="order", detail=f"o{n}", amount="9", at=day)
+    statements: list[str] = []
+    rep.db.conn.set_trace_callback(statements.append)
+    rep.timeline(customer.id, limit=5)
+    rep.db.conn.set_trace_callback(None)
+    merge = next(s for s in statements if "UNION ALL" in s)
+    plan = " ".join(str(r[3]) for r in rep.db.conn.execute("EXPLAIN QUERY PLAN " + merge))
+    assert "INDEX followups_customer" in plan and "INDEX interactions_customer" in plan
+    for kinds, expected in (((), 50), (("order",), 10), (("visit",), 20)):
+        seen = []
+        page = rep.timeline(customer.id, limit=7, kinds=kinds)
+        while page:
+            seen.extend(page)
+            last = page[-1]
+            page = rep.timeline(
+                customer.id, limit=7, kinds=kinds, after=(last.at, last.source, last.id)
+            )
+        keys = [(e.at, e.source, e.id) for e in seen]
+        assert len(seen) == expected and keys == sorted(keys, reverse=True)

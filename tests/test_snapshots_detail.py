@@ -27,6 +27,8 @@ def _fixed_customer(session: Callable[[str], Service]) -> int:
         customer_data(
             name="Xiamen Harbour Pumps [Co] Ltd",
             contact_name="Lin Wei",
+            contact_title="Purchasing [manager]",
+            notes="Prefers calls after 3 pm.\nBuys via the Fuzhou office; [red]no[/] markup.",
             credit_code="91350100M000100Y43",
             province="Fujian",
             city="Xiamen",
@@ -110,6 +112,35 @@ def test_detail_snapshots(
     manager = session("manager")
     app = DetailTestApp(manager, CustomerDetailScreen(manager, customer_id, today=TODAY))
     assert snap_compare(app, terminal_size=size, run_before=_keys(*SCENES[scene]))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_person_detail_snapshot(
+    snap_compare: Any, session: Callable[[str], Service], size: tuple[int, int]
+) -> None:
+    """A person: masked ID number among the contact fields, no credit code or size."""
+    rep = session("sales2")
+    person = rep.create_customer(
+        customer_data(
+            name="Chen Jing",
+            kind="person",
+            customer_type="customer",
+            contact_name="",
+            id_number="11010519491231002X",
+            province="Beijing",
+            city="Beijing",
+            source="referral",
+        )
+    )
+    with rep.db.write() as tx:
+        tx.execute(
+            "UPDATE customers SET code='C2026000044', created_at='2026-01-05T09:00:00',"
+            " updated_at='2026-01-05T09:00:00' WHERE id=?",
+            (person.id,),
+        )
+    manager = session("manager")
+    app = DetailTestApp(manager, CustomerDetailScreen(manager, person.id, today=TODAY))
+    assert snap_compare(app, terminal_size=size, run_before=_keys("shift+tab"))
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

@@ -483,23 +483,45 @@ class Service:
                 "a_source": after[1] if after else "~",
                 "a_id": after[2] if after else 0,
             }
-            conditions = ["(at, source, id) < (:a_at, :a_source, :a_id)"] if after else ["1"]
+            kind_names = ""
             if kinds:
                 params.update({f"k{i}": kind for i, kind in enumerate(kinds)})
-                names = ", ".join(f":k{i}" for i in range(len(kinds)))
-                conditions.append(f"(source IN ({names}) OR kind IN ({names}))")
+                kind_names = ", ".join(f":k{i}" for i in range(len(kinds)))
+
+            def newest(source: str, table: str, kind: str, columns: str) -> str:
+                """One source's newest page, read backwards along its (customer_id, at) index.
+
+                A filter none of this source's kinds can match skips it without a scan.
+                """
+                conditions = ["t.customer_id = :c", "t.at < :before", "t.at <= :a_at"]
+                if after:
+                    conditions.append(f"(t.at, '{source}', t.id) < (:a_at, :a_source, :a_id)")
+                if kinds and source not in kinds:
+                    possible = v.Channel if source == "followup" else v.InteractionKind
+                    matchable = any(k in set(possible) for k in kinds)
+                    conditions.append(f"t.{kind} IN ({kind_names})" if matchable else "0")
+                return (
+                    f"SELECT * FROM (SELECT '{source}' AS source, t.id, t.at, t.{kind} AS kind,"
+                    f" {columns}, u.username AS staff FROM {table} t"
+                    " LEFT JOIN users u ON u.id = t.staff_id"
+                    f" WHERE {' AND '.join(conditions)} ORDER BY t.at DESC, t.id DESC LIMIT :limit)"
+                )
+
             sql = (
-                "SELECT * FROM ("
-                " SELECT 'followup' AS source, f.id, f.at, f.channel AS kind, f.content,"
-                "  f.result, NULL AS amount_cents, f.next_followup_date, u.username AS staff"
-                "  FROM followups f LEFT JOIN users u ON u.id = f.staff_id"
-                "  WHERE f.customer_id = :c AND f.at < :before AND f.at <= :a_at"
-                " UNION ALL"
-                " SELECT 'interaction', i.id, i.at, i.kind, i.detail, '', i.amount_cents, NULL,"
-                "  u.username FROM interactions i LEFT JOIN users u ON u.id = i.staff_id"
-                "  WHERE i.customer_id = :c AND i.at < :before AND i.at <= :a_at"
-                ") WHERE " + " AND ".join(conditions) + " ORDER BY at DESC, source DESC, id DESC"
-                " LIMIT :limit"
+                newest(
+                    "followup",
+                    "followups",
+                    "channel",
+                    "t.content, t.result, NULL AS amount_cents, t.next_followup_date",
+                )
+                + " UNION ALL "
+                + newest(
+                    "interaction",
+                    "interactions",
+                    "kind",
+                    "t.detail AS content, '' AS result, t.amount_cents, NULL AS next_followup_date",
+                )
+                + " ORDER BY at DESC, source DESC, id DESC LIMIT :limit"
             )
             rows = conn.execute(sql, params).fetchall()
         return [

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from .. import validation as v
 from ..roles import Action
 from ..service import Customer, PermissionDenied, Service, ServiceError
 from ..widgets.customer_header import CustomerHeader
@@ -52,10 +54,11 @@ class CustomerDetailScreen(Screen[None]):
     DEFAULT_CSS = """
     CustomerDetailScreen #detail-body { height: 1fr; }
     CustomerDetailScreen #detail-side { width: 32; height: 100%; }
-    CustomerDetailScreen #detail-side TagsPanel { height: 1fr; }
-    CustomerDetailScreen #timeline-box { width: 1fr; border: round $panel; }
-    CustomerDetailScreen #timeline-box:focus-within { border: round $accent; }
-    CustomerDetailScreen #timeline-filter { color: $text-muted; height: 1; }
+    CustomerDetailScreen #notes {
+        height: 1fr; padding: 0 1; border: round $panel; overflow-y: auto;
+    }
+    CustomerDetailScreen #notes.-empty { display: none; }
+    CustomerDetailScreen #timeline { width: 1fr; height: 100%; }
     """
 
     def __init__(self, service: Service, customer_id: int, today: str | None = None) -> None:
@@ -67,52 +70,62 @@ class CustomerDetailScreen(Screen[None]):
         self.filter_index = 0
 
     def compose(self) -> ComposeResult:
-        yield CustomerHeader(self.customer, today=self.today, id="detail-header")
+        self.header = CustomerHeader(self.customer, today=self.today, id="detail-header")
+        self.contact = MaskedFields(self.service, self.customer, id="contact")
+        self.tags = TagsPanel(self.customer.tags, id="tags")
+        self.notes = Static(id="notes", markup=False)
+        self.timeline = Timeline(
+            self.service,
+            self.customer_id,
+            pending_plan=self.customer.next_followup_at,
+            today=self.today,
+            id="timeline",
+        )
+        yield self.header
         with Horizontal(id="detail-body"):
             with Vertical(id="detail-side"):
-                yield MaskedFields(self.service, self.customer, id="contact")
-                yield TagsPanel(self.customer.tags, id="tags")
-            with Vertical(id="timeline-box"):
-                yield Static("", id="timeline-filter", markup=False)
-                yield Timeline(
-                    self.service,
-                    self.customer_id,
-                    pending_plan=self.customer.next_followup_at,
-                    today=self.today,
-                    id="timeline",
-                )
+                yield self.contact
+                yield self.tags
+                yield self.notes
+            yield self.timeline
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#timeline-box").border_title = "Timeline"
-        contact = self.query_one(MaskedFields)
-        contact.border_subtitle = (
+        self.contact.border_subtitle = (
             "r reveal" if self.service.can(Action.REVEAL, self.customer) else "reveal not allowed"
         )
+        self.notes.border_title = "Notes"
+        self._show_notes()
         self._show_filter()
-        self.query_one(Timeline).focus()
+        self.timeline.focus()
 
     def _show_filter(self) -> None:
         name = TIMELINE_FILTERS[self.filter_index][0]
-        self.query_one("#timeline-filter", Static).update(f"{name} · newest first · k filters")
+        self.timeline.border_subtitle = f"{name} · newest first · k filters"
+
+    def _show_notes(self) -> None:
+        notes = v.clean_text(self.customer.notes, multiline=True)
+        self.notes.update(Text(notes))
+        self.notes.set_class(not notes, "-empty")
 
     def reload(self) -> None:
         """After a save: fresh customer, header, tags and the timeline from the top."""
         self.customer = self.service.get_customer(self.customer_id)
-        self.query_one(CustomerHeader).show(self.customer)
-        self.query_one(MaskedFields).show(self.customer)
-        self.query_one(TagsPanel).show(self.customer.tags)
-        self.query_one(Timeline).reload(self.customer.next_followup_at or "")
+        self.header.show(self.customer)
+        self.contact.show(self.customer)
+        self.tags.show(self.customer.tags)
+        self._show_notes()
+        self.timeline.reload(self.customer.next_followup_at or "")
 
     def on_screen_suspend(self) -> None:
-        self.query_one(MaskedFields).mask_all()
+        self.contact.mask_all()
 
     def action_back(self) -> None:
-        self.query_one(MaskedFields).mask_all()
+        self.contact.mask_all()
         self.app.pop_screen()
 
     def action_reveal(self) -> None:
-        contact = self.query_one(MaskedFields)
+        contact = self.contact
         try:
             contact.reveal_selected()
         except PermissionDenied as exc:
@@ -162,7 +175,7 @@ class CustomerDetailScreen(Screen[None]):
     def action_filter(self) -> None:
         self.filter_index = (self.filter_index + 1) % len(TIMELINE_FILTERS)
         self._show_filter()
-        self.query_one(Timeline).set_kinds(TIMELINE_FILTERS[self.filter_index][1])
+        self.timeline.set_kinds(TIMELINE_FILTERS[self.filter_index][1])
 
 
 def _refusal(service: Service, action: Action) -> str:

@@ -1,54 +1,137 @@
-"""The top of the detail screen: who the customer is and where the relationship stands."""
+"""The top of the detail screen: who the customer is and where the relationship stands.
+
+The header is a list of labelled items packed into as few lines as the width allows, so it
+shows the whole profile in five lines at 120 columns and still reads well at 80.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.geometry import Size
+from textual.widget import Widget
 
 from .. import validation as v
 from ..service import Customer
+
+GAP = "   "
+TAG_STYLES = {"industry": "cyan", "need": "green", "value": "yellow", "custom": "magenta"}
 
 
 def _when(value: str | None) -> str:
     return value[:16].replace("T", " ") if value else "—"
 
 
-def header_text(customer: Customer, today: str) -> Text:
-    """Plain text built from parts, so nothing the customer typed is read as markup."""
+def _item(label: str, value: str, style: str = "") -> Text:
+    """`label value` as plain text: the value is customer text and is never parsed."""
     text = Text()
-    text.append(customer.code, "bold cyan")
-    text.append("  ")
-    text.append(v.clean_text(customer.name), "bold")
-    text.append(f"  {customer.kind} · ")
-    label = v.CUSTOMER_TYPE_LABELS.get(v.CustomerType(customer.customer_type), "")
-    text.append(label or customer.customer_type)
-    if customer.legal_hold:
-        text.append("  ")
-        text.append(" LEGAL HOLD ", "bold white on dark_red")
-    text.append("\nIndustry ", "dim")
-    section = v.INDUSTRY_SECTIONS.get(customer.industry)
-    text.append(f"{customer.industry} {section[0]} {section[1]}" if section else "—")
-    text.append("   Owner ", "dim")
-    text.append(v.clean_text(customer.owner) or "unassigned")
-    text.append("\nCreated ", "dim")
-    text.append(_when(customer.created_at))
-    text.append("  Updated ", "dim")
-    text.append(_when(customer.updated_at))
-    text.append("  Last contact ", "dim")
-    text.append(_when(customer.last_interaction_at))
-    text.append("  Next follow-up ", "dim")
-    plan = (customer.next_followup_at or "")[:10]
-    overdue = bool(plan) and plan < today
-    text.append(plan or "none", "bold white on red" if overdue else "bold")
-    if overdue:
-        text.append(" overdue", "bold red")
+    if label:
+        text.append(label + " ", "dim")
+    text.append(v.clean_text(value) or "—", style)
     return text
 
 
-class CustomerHeader(Static):
-    """Code, name, kind, type, industry, owner, hold, dates and the next planned follow-up."""
+def _identity(customer: Customer) -> list[Text]:
+    name = Text()
+    name.append(customer.code, "bold cyan")
+    name.append("  ")
+    name.append(v.clean_text(customer.name), "bold")
+    label = v.CUSTOMER_TYPE_LABELS.get(v.CustomerType(customer.customer_type), "")
+    kind = [customer.kind, label or customer.customer_type]
+    if customer.kind == "company" and customer.company_size:
+        kind.append(f"{customer.company_size} staff")
+    items = [name, _item("", " · ".join(kind))]
+    if customer.legal_hold:
+        items.append(Text(" LEGAL HOLD ", "bold white on dark_red"))
+    return items
+
+
+def _profile(customer: Customer) -> list[Text]:
+    section = v.INDUSTRY_SECTIONS.get(customer.industry)
+    industry = f"{customer.industry} {section[0]} {section[1]}" if section else ""
+    return [
+        _item("Owner", customer.owner or "unassigned"),
+        _item("Industry", industry),
+        _item("Source", customer.source),
+    ]
+
+
+def _contact(customer: Customer) -> list[Text]:
+    person = v.clean_text(customer.contact_name)
+    title = v.clean_text(customer.contact_title)
+    contact = f"{person}, {title}" if person and title else person or title
+    place = " ".join(filter(None, (v.clean_text(customer.province), v.clean_text(customer.city))))
+    items = [_item("Contact", contact)] if contact or customer.kind == "company" else []
+    items.append(_item("Place", place))
+    if customer.kind == "company":
+        items.append(_item("Credit code", customer.credit_code))
+    return items
+
+
+def _tags(customer: Customer) -> list[Text]:
+    if not customer.tags:
+        return [_item("Tags", "none (t adds one)", "dim")]
+    items = [
+        Text(v.clean_text(tag.name), TAG_STYLES.get(tag.tag_type, "")) for tag in customer.tags
+    ]
+    items[0] = Text("Tags ", "dim") + items[0]
+    return items
+
+
+def _dates(customer: Customer, today: str) -> list[Text]:
+    plan = (customer.next_followup_at or "")[:10]
+    overdue = bool(plan) and plan < today
+    nxt = Text("Next follow-up ", "dim")
+    nxt.append(plan or "none", "bold white on red" if overdue else "bold")
+    if overdue:
+        nxt.append(" overdue", "bold red")
+    return [
+        _item("Created", _when(customer.created_at)[:10]),
+        _item("Updated", _when(customer.updated_at)[:10]),
+        _item("Last contact", _when(customer.last_interaction_at)),
+        nxt,
+    ]
+
+
+def header_rows(customer: Customer, today: str) -> list[list[Text]]:
+    """The header's rows; each row starts on a new line and wraps item by item."""
+    return [
+        _identity(customer),
+        _profile(customer),
+        _contact(customer),
+        _tags(customer),
+        _dates(customer, today),
+    ]
+
+
+def pack(rows: list[list[Text]], width: int) -> list[Text]:
+    """Lines of at most `width` cells: items are never split, too-long ones end in '…'."""
+    lines: list[Text] = []
+    width = max(width, 10)
+    for row in rows:
+        line = Text(no_wrap=True, overflow="ellipsis")
+        for item in row:
+            if line and line.cell_len + len(GAP) + item.cell_len > width:
+                lines.append(line)
+                line = Text(no_wrap=True, overflow="ellipsis")
+            if line:
+                line.append(GAP)
+            line.append_text(item)
+        lines.append(line)
+    for line in lines:
+        line.truncate(width, overflow="ellipsis")
+    return lines
+
+
+def header_text(customer: Customer, today: str, width: int = 120) -> Text:
+    """The header as one plain Text at `width`; nothing the customer typed is read as markup."""
+    return Text("\n", no_wrap=True).join(pack(header_rows(customer, today), width))
+
+
+class CustomerHeader(Widget):
+    """Code, name, kind, type, size, owner, industry, source, contact, place, credit code,
+    tags, hold, dates and the next planned follow-up."""
 
     DEFAULT_CSS = """
     CustomerHeader { height: auto; padding: 0 1; background: $boost; }
@@ -57,8 +140,16 @@ class CustomerHeader(Static):
     def __init__(
         self, customer: Customer, *, today: str | None = None, id: str | None = None
     ) -> None:
+        super().__init__(id=id)
         self.today = today or dt.date.today().isoformat()
-        super().__init__(header_text(customer, self.today), id=id)
+        self.customer = customer
 
     def show(self, customer: Customer) -> None:
-        self.update(header_text(customer, self.today))
+        self.customer = customer
+        self.refresh(layout=True)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(pack(header_rows(self.customer, self.today), width))
+
+    def render(self) -> Text:
+        return header_text(self.customer, self.today, self.content_region.width)

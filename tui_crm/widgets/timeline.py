@@ -70,7 +70,8 @@ class Timeline(ScrollView, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = {"timeline--cursor"}
 
     DEFAULT_CSS = """
-    Timeline { overflow-x: hidden; }
+    Timeline { overflow-x: hidden; border: round $panel; }
+    Timeline:focus { border: round $accent; }
     Timeline > .timeline--cursor { background: $block-cursor-background; }
     """
 
@@ -93,8 +94,10 @@ class Timeline(ScrollView, can_focus=True):
         self.kinds: tuple[str, ...] = ()
         self.entries: list[TimelineEntry] = []
         self.exhausted = False
+        self._strips: dict[int, Strip] = {}
 
     def on_mount(self) -> None:
+        self.border_title = "Timeline"
         self.reload()
 
     def reload(self, pending_plan: str | None = None) -> None:
@@ -127,6 +130,7 @@ class Timeline(ScrollView, can_focus=True):
 
     def _update_size(self) -> None:
         rows = max(1, len(self.entries)) * LINES_PER_ENTRY
+        self._strips.clear()
         self.virtual_size = Size(self.size.width, rows)
         self.refresh()
 
@@ -138,25 +142,32 @@ class Timeline(ScrollView, can_focus=True):
         return bool(plan) and plan == self.pending_plan and plan < self.today
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        base = self.rich_style
         row = self.scroll_offset.y + y
         index = row // LINES_PER_ENTRY
-        if not self.entries:
-            text = Text("No follow-ups or interactions yet." if row == 0 else "", "dim")
-            return Strip(text.render(self.app.console)).crop_extend(0, width, base)
-        if index >= len(self.entries) - PAGE // 2 and not self.exhausted:
+        if self.entries and index >= len(self.entries) - PAGE // 2 and not self.exhausted:
             self.call_later(self.load_more)
-        if index >= len(self.entries):
-            return Strip.blank(width, base)
-        entry = self.entries[index]
-        text = entry_lines(entry, self.is_overdue(entry))[row % LINES_PER_ENTRY]
-        text.truncate(width, overflow="ellipsis")
-        strip = Strip(text.render(self.app.console)).crop_extend(0, width, base)
-        if index == self.cursor:
+        strip = self._strips.get(row)
+        if strip is None:
+            strip = self._strips[row] = self._render_row(row)
+        if index == self.cursor and self.entries:
             highlight = self.get_component_rich_style("timeline--cursor")
             strip = strip.apply_style(highlight if self.has_focus else Style(bgcolor="grey23"))
         return strip
+
+    def _render_row(self, row: int) -> Strip:
+        """One line of the list, cached until entries are loaded or the width changes."""
+        width = self.size.width
+        base = self.rich_style
+        index = row // LINES_PER_ENTRY
+        if not self.entries:
+            text = Text("No follow-ups or interactions yet." if row == 0 else "", "dim")
+        elif index >= len(self.entries):
+            return Strip.blank(width, base)
+        else:
+            entry = self.entries[index]
+            text = entry_lines(entry, self.is_overdue(entry))[row % LINES_PER_ENTRY]
+            text.truncate(width, overflow="ellipsis")
+        return Strip(text.render(self.app.console)).crop_extend(0, width, base)
 
     def watch_cursor(self, old: int, new: int) -> None:
         for index in (old, new):
