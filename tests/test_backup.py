@@ -389,3 +389,21 @@ def test_container_detects_a_dropped_or_reordered_chunk(db: Database, tmp_path: 
     path.write_bytes(header + b"".join(frames) + frames[2])
     with pytest.raises(BackupError, match="after its last chunk"):
         list(backup_module._read_container(path, db.keys, file_id))
+
+
+def test_verify_all_restores_each_chain_once_and_names_the_broken_link(
+    db: Database, session: Callable[[str], Service], store: BackupStore
+) -> None:
+    admin = session("admin")
+    add_customers(admin, 3)
+    made = [store.create(db, full=True)]
+    for n in range(3):
+        add_customers(admin, 1, tag=f"round {n}")
+        made.append(store.create(db, full=False))
+    made.append(store.create(db, full=True))
+    assert [r.ok for r in store.verify_all()] == [True] * 5
+    corrupt(store.data_path(made[2].id), 40)
+    results = {r.id: r for r in store.verify_all()}
+    assert [results[m.id].ok for m in made] == [True, True, False, False, True]
+    assert "corrupted" in results[made[2].id].describe()
+    assert "corrupted" in results[made[3].id].describe()

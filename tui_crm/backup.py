@@ -75,6 +75,9 @@ class BackupError(Exception):
     """A backup that cannot be made, read, trusted or restored; the message says why."""
 
 
+VERIFY_ERRORS = (BackupError, sqlite3.Error, ValueError, KeyError, zlib.error, OSError)
+
+
 @dataclass(frozen=True)
 class Manifest:
     id: str
@@ -572,22 +575,21 @@ class BackupStore:
         return problems
 
     def _restore_chain(
-        self, backup_id: str, target: Path, progress: Progress | None, check_each: bool
+        self, backup_id: str, target: Path, progress: Progress | None
     ) -> tuple[list[Manifest], list[str]]:
-        """Rebuild the chain into `target`; returns the chain and problems found."""
+        """Rebuild the chain into `target` and check it; returns the chain and problems."""
         report = progress or (lambda fraction, message: None)
         chain = self._chain(backup_id)
-        problems: list[str] = []
         for step, manifest in enumerate(chain):
             report(step / len(chain), f"applying {manifest.id}")
             self._apply(manifest, target)
-            if check_each or manifest is chain[-1]:
-                problems += [f"{manifest.id}: {p}" for p in self._check_restored(target, manifest)]
-                if problems:
-                    break
-        with sqlite3.connect(target, isolation_level=None) as conn:
+        report(0.95, "checking the restored database")
+        problems = [f"{chain[-1].id}: {p}" for p in self._check_restored(target, chain[-1])]
+        conn = sqlite3.connect(target, isolation_level=None)
+        try:
             conn.execute("DELETE FROM change_log")
-        conn.close()
+        finally:
+            conn.close()
         return chain, problems
 
     def verify(self, backup_id: str, progress: Progress | None = None) -> CheckResult:
@@ -595,15 +597,53 @@ class BackupStore:
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="tui-crm-verify-") as scratch:
             try:
-                _, problems = self._restore_chain(
-                    backup_id, Path(scratch) / "verify.db", progress, check_each=False
-                )
-            except (BackupError, sqlite3.Error, ValueError, KeyError, zlib.error, OSError) as exc:
+                _, problems = self._restore_chain(backup_id, Path(scratch) / "verify.db", progress)
+            except VERIFY_ERRORS as exc:
                 problems = [str(exc)]
         return CheckResult(backup_id, not problems, tuple(problems), time.perf_counter() - started)
 
     def verify_all(self, progress: Progress | None = None) -> list[CheckResult]:
-        return [self.verify(backup_id, progress) for backup_id in self.ids()]
+        """Every backup; each chain is restored once, full first, checked after every step."""
+        readable = {m.id: m for m in self.list()}
+        results: dict[str, CheckResult] = {}
+        for full in (m for m in readable.values() if m.kind == "full"):
+            followers = sorted(
+                (m for m in readable.values() if m.kind != "full" and m.chain[0] == full.id),
+                key=lambda m: len(m.chain),
+            )
+            results.update(self._verify_line([full, *followers], progress))
+        for backup_id in self.ids():
+            if backup_id not in results:
+                results[backup_id] = self.verify(backup_id, progress)
+        return [results[backup_id] for backup_id in self.ids()]
+
+    def _verify_line(
+        self, line: list[Manifest], progress: Progress | None
+    ) -> dict[str, CheckResult]:
+        """Apply a full and its incrementals in order, checking each; stop at the first
+        failure or fork (what is left is verified on its own)."""
+        report = progress or (lambda fraction, message: None)
+        results: dict[str, CheckResult] = {}
+        applied: list[str] = []
+        with tempfile.TemporaryDirectory(prefix="tui-crm-verify-") as scratch:
+            image = Path(scratch) / "verify.db"
+            for step, manifest in enumerate(line):
+                if manifest.chain[:-1] != applied:
+                    break
+                report(step / len(line), f"verifying {manifest.id}")
+                started = time.perf_counter()
+                try:
+                    self._apply(manifest, image)
+                    problems = self._check_restored(image, manifest)
+                except VERIFY_ERRORS as exc:
+                    problems = [str(exc)]
+                results[manifest.id] = CheckResult(
+                    manifest.id, not problems, tuple(problems), time.perf_counter() - started
+                )
+                if problems:
+                    break
+                applied.append(manifest.id)
+        return results
 
     def restore(self, backup_id: str, to_path: Path, progress: Progress | None = None) -> Manifest:
         """Restore a backup (its chain in order) to a new file; nothing is written if it fails."""
@@ -613,7 +653,7 @@ class BackupStore:
         scratch = to_path.with_name(f".{to_path.name}.restoring")
         scratch.unlink(missing_ok=True)
         try:
-            chain, problems = self._restore_chain(backup_id, scratch, progress, check_each=False)
+            chain, problems = self._restore_chain(backup_id, scratch, progress)
             if problems:
                 raise BackupError(f"backup {backup_id} failed verification: {problems[0]}")
             scratch.replace(to_path)
@@ -635,7 +675,7 @@ class BackupStore:
         safety = self.create(db, full=True, note=f"safety copy before restoring {backup_id}")
         with tempfile.TemporaryDirectory(prefix=".restore-", dir=db.path.parent) as scratch:
             image = Path(scratch) / "restore.db"
-            _, problems = self._restore_chain(backup_id, image, progress, check_each=False)
+            _, problems = self._restore_chain(backup_id, image, progress)
             if problems:
                 raise BackupError(f"backup {backup_id} failed verification: {problems[0]}")
             source = sqlite3.connect(image)
