@@ -109,8 +109,14 @@ def test_backup_tab_takes_verifies_and_drills(
         await pilot.press("V")
         await settle(pilot)
         assert str(result.render()).count(": OK") == 2
+        await pilot.press("r")
+        await settle(pilot)
+        assert "Restored" in str(result.render())
 
-    run(flow, AdminTestApp(session("admin"), settings))
+    admin = session("admin")
+    run(flow, AdminTestApp(admin, settings))
+    restored = list((admin.db.path.parent / "restored").glob("*-incr.db"))
+    assert len(restored) == 1
 
 
 def test_audit_tab_filters_opens_verifies_and_loads_lazily(

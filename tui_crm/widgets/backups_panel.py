@@ -25,7 +25,9 @@ def _size(n: int) -> str:
 
 
 class BackupsPanel(Vertical):
-    """Backups newest first; f full, i incremental, v verify one, V verify all, d drill."""
+    """Backups newest first; f full, i incremental, v verify one, V verify all, d drill,
+    r restore the selected backup to a new file (never over the live database: that is
+    `tui-crm backup restore ID --yes`, with the app closed)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "backup(True)", "Full backup", id="admin.backup_full"),
@@ -34,6 +36,7 @@ class BackupsPanel(Vertical):
         Binding("V", "verify(True)", "Verify all", id="admin.backup_verify_all"),
         Binding("d", "drill", "Drill", id="admin.backup_drill"),
         Binding("p", "prune", "Prune", id="admin.backup_prune"),
+        Binding("r", "restore", "Restore to file", id="admin.backup_restore"),
     ]
 
     DEFAULT_CSS = """
@@ -124,6 +127,19 @@ class BackupsPanel(Vertical):
         def job(progress: Callable[[float, str], None]) -> tuple[Text, bool]:
             deleted = self.service.prune_backups(self.settings)
             return Text(f"Pruned {len(deleted)} backup(s)."), False
+
+        self._run(job)
+
+    def action_restore(self) -> None:
+        backup_id = self._selected()
+        if backup_id is None:
+            self.app.notify("No backup selected.", severity="warning", markup=False)
+            return
+        target = self.service.db.path.parent / "restored" / f"{backup_id}.db"
+
+        def job(progress: Callable[[float, str], None]) -> tuple[Text, bool]:
+            self.service.restore_backup(backup_id, target, self.settings, progress)
+            return Text(f"Restored {backup_id} to {target}."), False
 
         self._run(job)
 
