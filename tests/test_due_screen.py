@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+import pytest
 from textual.widgets import OptionList
 
 from tests.conftest import customer_data
 from tests.detail_app import DetailTestApp, sync
 from tui_crm.screens.customer_detail import CustomerDetailScreen
-from tui_crm.screens.due import DueScreen
-from tui_crm.service import Service
+from tui_crm.screens.due import PER_REP, DueScreen
+from tui_crm.service import PermissionDenied, Service
 
 Session = Callable[[str], Service]
 
@@ -67,7 +68,8 @@ async def test_manager_sees_everyones_grouped_by_rep(session: Session) -> None:
     async with app.run_test() as pilot:
         await pilot.pause()
         prompts = [p.strip() for p in _prompts(app)]
-        assert prompts[0] == "sales1" and prompts[2] == "sales2"
+        assert prompts[0] == "sales1  0 overdue · 1 today"
+        assert prompts[2] == "sales2  1 overdue · 0 today"
         assert "today" in prompts[1] and "Alpha Co" in prompts[1]
         assert "9d overdue" in prompts[3] and "Beta Co" in prompts[3]
         assert len(prompts) == 4
@@ -80,3 +82,54 @@ async def test_nothing_due_says_so(session: Session) -> None:
     async with app.run_test() as pilot:
         await pilot.pause()
         assert "Nothing due" in _prompts(app)[0]
+
+
+@sync
+async def test_manager_sees_every_rep_even_when_one_has_hundreds_due(session: Session) -> None:
+    """The old list capped at 500 rows sorted by rep, so reps late in the alphabet vanished."""
+    rep1, rep2, manager = session("sales1"), session("sales2"), session("manager")
+    today = dt.date(2026, 3, 10)
+    busy = [rep1.create_customer(customer_data(name=f"Busy {n}")) for n in range(PER_REP + 3)]
+    with rep1.db.write() as tx:
+        tx.executemany(
+            "UPDATE customers SET next_followup_at=? WHERE id=?",
+            [(f"2026-03-{1 + n:02d}", c.id) for n, c in enumerate(busy)],
+        )
+    quiet = rep2.create_customer(customer_data(name="Quiet Co", phone="13900139000"))
+    _plan(rep2, quiet.id, "2026-03-10")
+
+    counts = manager.due_by_rep(today=today)
+    assert [(c.owner, c.overdue, c.due_today) for c in counts] == [
+        ("sales1", PER_REP + 3, 0),
+        ("sales2", 0, 1),
+    ]
+    capped = manager.due_followups(limit=4, per_rep=2, today=today)
+    assert [(d.owner, d.name) for d in capped] == [
+        ("sales1", "Busy 0"),
+        ("sales1", "Busy 1"),
+        ("sales2", "Quiet Co"),
+    ]
+
+    app = DetailTestApp(manager, DueScreen(manager, today=today))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        prompts = [p.strip() for p in _prompts(app)]
+        assert prompts[0].startswith("sales1") and f"{PER_REP + 3} overdue" in prompts[0]
+        assert [p for p in prompts if p.startswith("sales2")] == ["sales2  0 overdue · 1 today"]
+        assert sum("Busy" in p for p in prompts) == PER_REP
+        assert "3 more for this rep" in prompts[PER_REP + 1]
+        listing = app.screen.query_one(OptionList)
+        listing.highlighted = PER_REP + 1
+        await pilot.press("enter")
+        await pilot.pause()
+        prompts = [p.strip() for p in _prompts(app)]
+        assert sum("Busy" in p for p in prompts) == PER_REP + 3
+        assert not any("more for this rep" in p for p in prompts)
+        assert "Quiet Co" in prompts[-1]
+
+
+def test_only_managers_narrow_the_due_list_to_another_rep(session: Session) -> None:
+    rep1, rep2 = session("sales1"), session("sales2")
+    with pytest.raises(PermissionDenied):
+        rep1.due_followups(owner_id=rep2.user.id)
+    assert rep1.due_by_rep() == []

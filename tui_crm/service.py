@@ -1123,22 +1123,13 @@ class Service:
                 if scope is Scope.ALL or r["owner_id"] == self.user.id
             ]
 
-    def due_followups(
-        self, scope_all: bool | None = None, limit: int = 500, today: dt.date | None = None
-    ) -> list[DueFollowup]:
-        """Planned follow-ups due today or overdue, oldest first.
-
-        Sales reps see the plans on the customers they own; customer service the plans
-        they made themselves (the customer's pending plan came from their follow-up);
-        managers and admins see everyone's, grouped by owning rep (`scope_all=False`
-        narrows them to their own customers).
-        """
+    def _due_scope(self, scope_all: bool | None) -> tuple[bool, list[str]]:
+        """Whether the caller sees everyone's plans, and the SQL conditions of a due plan."""
         self._require(Action.CUSTOMER_READ)
         may_see_all = self.user.role in (Role.MANAGER, Role.ADMIN)
         if scope_all and not may_see_all:
             raise PermissionDenied("Only managers and admins see everyone's follow-ups.")
         see_all = may_see_all if scope_all is None else scope_all
-        today = today or dt.date.today()
         conditions = ["c.next_followup_at IS NOT NULL", "c.next_followup_at < :tomorrow"]
         if not see_all and self.user.role is Role.SERVICE:
             conditions.append(
@@ -1147,17 +1138,47 @@ class Service:
             )
         elif not see_all:
             conditions.append("c.owner_id = :me")
-        order = "owner, c.next_followup_at, c.id" if see_all else "c.next_followup_at, c.id"
-        sql = (
-            "SELECT c.id, c.code, c.name, c.next_followup_at, COALESCE(u.username, '') AS owner"
-            " FROM customers c LEFT JOIN users u ON u.id = c.owner_id"
-            f" WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT :limit"
-        )
-        params = {
+        return see_all, conditions
+
+    def due_followups(
+        self,
+        scope_all: bool | None = None,
+        limit: int | None = 500,
+        today: dt.date | None = None,
+        *,
+        per_rep: int | None = None,
+        owner_id: int | None = _UNSET,
+    ) -> list[DueFollowup]:
+        """Planned follow-ups due today or overdue, oldest first.
+
+        Sales reps see the plans on the customers they own; customer service the plans
+        they made themselves (the customer's pending plan came from their follow-up);
+        managers and admins see everyone's, grouped by owning rep (`scope_all=False`
+        narrows them to their own customers). `per_rep` keeps only each rep's most
+        urgent plans, so one busy rep cannot push the others off a capped list;
+        `owner_id` (None: unassigned) narrows everyone's list to one rep.
+        """
+        see_all, conditions = self._due_scope(scope_all)
+        today = today or dt.date.today()
+        params: dict[str, Any] = {
             "tomorrow": (today + dt.timedelta(days=1)).isoformat(),
             "me": self.user.id,
-            "limit": limit,
+            "limit": -1 if limit is None else limit,
+            "per_rep": per_rep or 1 << 62,
         }
+        if owner_id is not _UNSET:
+            if not see_all:
+                raise PermissionDenied("Only managers and admins see another rep's follow-ups.")
+            conditions.append("c.owner_id IS :owner")
+            params["owner"] = owner_id
+        sql = (
+            "SELECT * FROM (SELECT c.id, c.code, c.name, c.next_followup_at, c.owner_id,"
+            " COALESCE(u.username, '') AS owner, ROW_NUMBER() OVER (PARTITION BY +c.owner_id"
+            " ORDER BY c.next_followup_at, c.id) AS urgency"
+            " FROM customers c LEFT JOIN users u ON u.id = c.owner_id"
+            f" WHERE {' AND '.join(conditions)}) WHERE urgency <= :per_rep"
+            f" ORDER BY {'owner, ' if see_all else ''}next_followup_at, id LIMIT :limit"
+        )
         with self.db.read() as conn:
             rows = conn.execute(sql, params).fetchall()
         return [
@@ -1168,9 +1189,36 @@ class Service:
                 owner=r["owner"],
                 due=r["next_followup_at"][:10],
                 days_overdue=(today - dt.date.fromisoformat(r["next_followup_at"][:10])).days,
+                owner_id=r["owner_id"],
             )
             for r in rows
         ]
+
+    def due_by_rep(
+        self, scope_all: bool | None = None, today: dt.date | None = None
+    ) -> list[DueCount]:
+        """How many plans each rep has overdue and due today, every rep with any, by name.
+
+        (`+c.owner_id` keeps SQLite on the due-date index rather than walking every
+        customer in owner order.)
+        """
+        _, conditions = self._due_scope(scope_all)
+        today = today or dt.date.today()
+        sql = (
+            "SELECT c.owner_id, COALESCE(u.username, '') AS owner,"
+            " SUM(c.next_followup_at < :today) AS overdue,"
+            " SUM(c.next_followup_at >= :today) AS due_today"
+            " FROM customers c LEFT JOIN users u ON u.id = c.owner_id"
+            f" WHERE {' AND '.join(conditions)} GROUP BY +c.owner_id ORDER BY owner"
+        )
+        params = {
+            "today": today.isoformat(),
+            "tomorrow": (today + dt.timedelta(days=1)).isoformat(),
+            "me": self.user.id,
+        }
+        with self.db.read() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [DueCount(r["owner_id"], r["owner"], r["overdue"], r["due_today"]) for r in rows]
 
     # --- admin (issue 5) ------------------------------------------------------------------
 
@@ -1320,6 +1368,17 @@ class DueFollowup:
     owner: str
     due: str
     days_overdue: int
+    owner_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DueCount:
+    """One rep's share of the due list (owner_id None: customers nobody owns)."""
+
+    owner_id: int | None
+    owner: str
+    overdue: int
+    due_today: int
 
 
 # --- admin (issue 5): what a backup's audit entry records ---------------------------------
@@ -1383,6 +1442,7 @@ __all__ = [
     "AuthError",
     "ConflictError",
     "Customer",
+    "DueCount",
     "DueFollowup",
     "NotFound",
     "PermissionDenied",

@@ -13,9 +13,10 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from .. import validation as v
-from ..service import DueFollowup, Service
+from ..service import DueCount, DueFollowup, Service
 
 DUE_LIMIT = 500
+PER_REP = 5
 
 
 def due_label(item: DueFollowup, *, indent: bool) -> Text:
@@ -31,8 +32,17 @@ def due_label(item: DueFollowup, *, indent: bool) -> Text:
     return text
 
 
+def rep_label(count: DueCount) -> Text:
+    text = Text(v.clean_text(count.owner) or "unassigned", "bold underline")
+    text.append("  ")
+    text.append(f"{count.overdue} overdue", "bold red" if count.overdue else "dim")
+    text.append(f" · {count.due_today} today", "bold" if count.due_today else "dim")
+    return text
+
+
 class DueScreen(Screen[None]):
-    """Due follow-ups for the signed-in user (everyone's, grouped by rep, for managers)."""
+    """Due follow-ups for the signed-in user; managers get every rep's counts and most
+    urgent plans, so no rep falls off the end of a capped list."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
@@ -48,6 +58,8 @@ class DueScreen(Screen[None]):
         super().__init__()
         self.service = service
         self.today = today
+        self.grouped = service.user.role in ("manager", "admin")
+        self.expanded: set[int | None] = set()
 
     def compose(self) -> ComposeResult:
         yield Static("", id="due-title", markup=False)
@@ -62,36 +74,68 @@ class DueScreen(Screen[None]):
         self.action_refresh_list()
 
     def action_refresh_list(self) -> None:
-        items = self.service.due_followups(limit=DUE_LIMIT, today=self.today)
-        grouped = self.service.user.role in ("manager", "admin")
-        options: list[Option] = []
-        owner: str | None = None
-        for item in items:
-            if grouped and item.owner != owner:
-                owner = item.owner
-                options.append(Option(Text(owner or "unassigned", "bold underline"), disabled=True))
-            options.append(Option(due_label(item, indent=grouped), id=str(item.customer_id)))
         listing = self.query_one(OptionList)
         highlighted = listing.highlighted
+        if self.grouped:
+            options, total, overdue = self._by_rep()
+        else:
+            options, total, overdue = self._mine()
         listing.clear_options()
         listing.add_options(options)
-        if not items:
+        if not options:
             listing.add_option(Option(Text("Nothing due. Well done.", "dim"), disabled=True))
         else:
             first = next(i for i, option in enumerate(options) if not option.disabled)
             listing.highlighted = (
                 first if highlighted is None else min(highlighted, len(options) - 1)
             )
-        overdue = sum(1 for i in items if i.days_overdue > 0)
-        whose = "Everyone's" if grouped else "My"
-        shown = f"first {len(items)} shown" if len(items) >= DUE_LIMIT else str(len(items))
+        whose = "Everyone's" if self.grouped else "My"
         self.query_one("#due-title", Static).update(
-            f"{whose} follow-ups due: {shown} ({overdue} overdue) · Enter opens the customer"
+            f"{whose} due follow-ups: {total}, {overdue} overdue · Enter opens"
         )
 
+    def _mine(self) -> tuple[list[Option], str, int]:
+        items = self.service.due_followups(limit=DUE_LIMIT, today=self.today)
+        options = [
+            Option(due_label(item, indent=False), id=str(item.customer_id)) for item in items
+        ]
+        overdue = sum(1 for i in items if i.days_overdue > 0)
+        total = f"first {len(items)} shown" if len(items) >= DUE_LIMIT else str(len(items))
+        return options, total, overdue
+
+    def _by_rep(self) -> tuple[list[Option], str, int]:
+        """Every rep with a count line and their most urgent plans; Enter on '… more'
+        lists all of that rep's."""
+        counts = self.service.due_by_rep(today=self.today)
+        urgent: dict[int | None, list[DueFollowup]] = {}
+        for item in self.service.due_followups(per_rep=PER_REP, limit=None, today=self.today):
+            urgent.setdefault(item.owner_id, []).append(item)
+        options: list[Option] = []
+        for count in counts:
+            rows = urgent.get(count.owner_id, [])
+            if count.owner_id in self.expanded:
+                rows = self.service.due_followups(
+                    owner_id=count.owner_id, limit=DUE_LIMIT, today=self.today
+                )
+            options.append(Option(rep_label(count), disabled=True))
+            options.extend(Option(due_label(i, indent=True), id=str(i.customer_id)) for i in rows)
+            hidden = count.overdue + count.due_today - len(rows)
+            if hidden > 0:
+                more = Text(f"    … {hidden} more for this rep · Enter lists them", "italic")
+                options.append(Option(more, id=f"more:{count.owner_id}"))
+        total = sum(c.overdue + c.due_today for c in counts)
+        return options, f"{total} for {len(counts)} reps", sum(c.overdue for c in counts)
+
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        if event.option.id is not None:
-            self.app.open_customer(int(event.option.id))  # type: ignore[attr-defined]
+        option_id = event.option.id
+        if option_id is None:
+            return
+        if option_id.startswith("more:"):
+            owner = option_id.removeprefix("more:")
+            self.expanded.add(None if owner == "None" else int(owner))
+            self.action_refresh_list()
+            return
+        self.app.open_customer(int(option_id))  # type: ignore[attr-defined]
 
     def action_back(self) -> None:
         self.app.pop_screen()
