@@ -387,3 +387,27 @@ async def test_the_whole_profile_is_shown_and_fits_80_columns(session: Session) 
                 assert contact.revealed == {"id_number": "11010519491231002X"}
             else:
                 assert "id_number" not in contact.fields
+
+
+@sync
+async def test_new_customer_warns_of_a_colleagues_duplicate_without_showing_it(
+    session: Session,
+) -> None:
+    theirs = session("sales1").create_customer(customer_data(name="Secret Buyer Ltd"))
+    rep = session("sales2")
+    app = DetailTestApp(rep, CustomerFormScreen(rep, None))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#f-name", Input).value = "Acme Again"
+        app.screen.query_one("#f-phone", Input).value = "13800138000"
+        app.screen.query_one("#f-customer_type", Select).value = "prospect"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        shown = str(app.screen.details)
+        assert theirs.code in shown and "sales1" in shown and "same phone" in shown
+        assert "Secret" not in shown and "8000" not in shown
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, CustomerFormScreen)
+    assert rep.find_customers("Acme Again") == []

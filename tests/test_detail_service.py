@@ -121,3 +121,29 @@ def test_timeline_reads_each_source_along_its_index_and_pages_in_order(
             )
         keys = [(e.at, e.source, e.id) for e in seen]
         assert len(seen) == expected and keys == sorted(keys, reverse=True)
+
+
+def test_duplicate_hints_name_a_colleagues_customer_by_code_and_owner_only(
+    session: Callable[[str], Service],
+) -> None:
+    rep1, rep2, manager, service = (session(n) for n in ("sales1", "sales2", "manager", "service"))
+    theirs = rep1.create_customer(customer_data(name="Secret Buyer Ltd"))
+    mine = rep2.create_customer(customer_data(name="Mine", phone="13900139000", email=""))
+    probe = {"phone": "138 0013 8000", "email": "zed@example.com"}
+
+    assert rep2.find_duplicates(probe) == []
+    hints = rep2.duplicate_hints(probe)
+    assert [(h.code, h.owner, h.matched) for h in hints] == [
+        (theirs.code, "sales1", ("phone", "email"))
+    ]
+    assert rep2.duplicate_hints({"phone": "13900139000"}) == []  # own: find_duplicates has it
+    assert [c.id for c in rep2.find_duplicates({"phone": "13900139000"})] == [mine.id]
+    assert manager.duplicate_hints(probe) == service.duplicate_hints(probe) == []
+
+    entry = rep2.db.conn.execute(
+        "SELECT actor, customer_code, details FROM audit_log WHERE action='duplicate.hint'"
+    ).fetchall()
+    assert len(entry) == 1 and entry[0]["actor"] == "sales2"
+    assert theirs.code in entry[0]["details"] and "phone" in entry[0]["details"]
+    assert "13800138000" not in entry[0]["details"] and "zed@" not in entry[0]["details"]
+    assert "Secret" not in repr(hints)

@@ -1082,46 +1082,90 @@ class Service:
 
     # --- detail & due (issue 4) -----------------------------------------------------------
 
-    def find_duplicates(
-        self, data: Mapping[str, Any], exclude_id: int | None = None
-    ) -> list[Customer]:
-        """Customers sharing the phone, email or credit code of `data` (invalid values ignored).
-
-        Only customers the caller may read are returned, masked as usual.
-        """
-        scope = self._require(Action.CUSTOMER_READ)
-        probes: list[tuple[str, Any]] = []
+    def _duplicate_matches(
+        self, conn: Any, data: Mapping[str, Any], exclude_id: int | None
+    ) -> dict[int, list[str]]:
+        """Ids of customers sharing a valid phone, email or credit code with `data`, each
+        with the names of the fields that matched (blind indexes: no plaintext compared)."""
+        probes: list[tuple[str, str, Any]] = []
         for kind, normalise in (("phone", v.normalise_phone), ("email", v.normalise_email)):
             try:
                 value = normalise(data.get(kind))
             except v.ValidationError:
                 continue
             if value:
-                probes.append((f"{kind}_bidx", self.db.keys.blind_index(kind, value)))
+                probes.append((kind, f"{kind}_bidx", self.db.keys.blind_index(kind, value)))
         try:
             credit_code = v.normalise_credit_code(data.get("credit_code"))
         except v.ValidationError:
             credit_code = ""
         if credit_code:
-            probes.append(("credit_code", credit_code))
-        if not probes:
-            return []
+            probes.append(("credit code", "credit_code", credit_code))
+        matches: dict[int, list[str]] = {}
+        for label, column, value in probes:
+            for r in conn.execute(f"SELECT id FROM customers WHERE {column}=? LIMIT 20", (value,)):
+                if r[0] != exclude_id:
+                    matches.setdefault(r[0], []).append(label)
+        return matches
+
+    def find_duplicates(
+        self, data: Mapping[str, Any], exclude_id: int | None = None
+    ) -> list[Customer]:
+        """Customers sharing the phone, email or credit code of `data` (invalid values ignored).
+
+        Only customers the caller may read are returned, masked as usual; the others are
+        reported by `duplicate_hints`.
+        """
+        scope = self._require(Action.CUSTOMER_READ)
         with self.db.read() as conn:
-            ids: set[int] = set()
-            for column, value in probes:
-                ids.update(
-                    r[0]
-                    for r in conn.execute(
-                        f"SELECT id FROM customers WHERE {column}=? LIMIT 20", (value,)
-                    )
-                )
-            ids.discard(exclude_id or 0)
-            rows = [self._row(conn, i) for i in sorted(ids)]
+            matches = self._duplicate_matches(conn, data, exclude_id)
+            rows = [self._row(conn, i) for i in sorted(matches)]
             return [
                 self._to_customer(conn, r)
                 for r in rows
                 if scope is Scope.ALL or r["owner_id"] == self.user.id
             ]
+
+    def duplicate_hints(
+        self, data: Mapping[str, Any], exclude_id: int | None = None
+    ) -> list[DuplicateHint]:
+        """Likely duplicates the caller may NOT read (a colleague's customer), so a sales
+        rep is warned before creating a second record for someone a colleague already has.
+
+        What is disclosed, and why it is safe: the customer code (system-made, nothing
+        personal), the owner's username (whom to talk to) and the names of the fields that
+        matched ("phone", "email", "credit code"), which only confirm a value the caller
+        typed themself. Nothing else: no name, no contact data (not even masked), no dates,
+        no history. Because this still tells that a number belongs to some customer, it
+        needs the right to create customers, and every answer that names someone else's
+        customer is audited ("duplicate.hint", with codes and field names, never the typed
+        value), so probing the form to enumerate customers shows in the audit log.
+        """
+        self._require(Action.CUSTOMER_CREATE)
+        scope = self._require(Action.CUSTOMER_READ)
+        if scope is Scope.ALL:
+            return []
+        with self.db.write() as tx:
+            matches = self._duplicate_matches(tx, data, exclude_id)
+            hints = []
+            for customer_id in sorted(matches):
+                row = tx.execute(
+                    "SELECT c.code, c.owner_id, COALESCE(u.username, '') AS owner FROM customers c"
+                    " LEFT JOIN users u ON u.id = c.owner_id WHERE c.id=?",
+                    (customer_id,),
+                ).fetchone()
+                if row["owner_id"] != self.user.id:
+                    hints.append(
+                        DuplicateHint(row["code"], row["owner"], tuple(matches[customer_id]))
+                    )
+            if hints:
+                self._audit(
+                    tx,
+                    "duplicate.hint",
+                    entity="customer",
+                    details={"shown": {h.code: list(h.matched) for h in hints}},
+                )
+            return hints
 
     def _due_scope(self, scope_all: bool | None) -> tuple[bool, list[str]]:
         """Whether the caller sees everyone's plans, and the SQL conditions of a due plan."""
@@ -1372,6 +1416,15 @@ class DueFollowup:
 
 
 @dataclass(frozen=True)
+class DuplicateHint:
+    """A likely duplicate the caller may not read: its code, owner and what matched only."""
+
+    code: str
+    owner: str
+    matched: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class DueCount:
     """One rep's share of the due list (owner_id None: customers nobody owns)."""
 
@@ -1444,6 +1497,7 @@ __all__ = [
     "Customer",
     "DueCount",
     "DueFollowup",
+    "DuplicateHint",
     "NotFound",
     "PermissionDenied",
     "Service",

@@ -181,13 +181,19 @@ class CustomerFormScreen(FormScreen["Customer | None"]):
             self.show_errors(exc.errors, "Please correct the marked fields.")
             return
         duplicates = [] if self.duplicates_accepted else self.service.find_duplicates(data)
-        if duplicates:
+        hints = [] if self.duplicates_accepted else self.service.duplicate_hints(data)
+        if duplicates or hints:
             details = Text("Customers with the same phone, email or credit code:\n")
             for other in duplicates:
                 details.append(f"\n  {other.code}  ", "bold")
                 details.append(v.clean_text(other.name))
                 details.append(f"  {other.phone or other.email}  owner ", "dim")
                 details.append(v.clean_text(other.owner) or "—")
+            for hint in hints:
+                details.append(f"\n  {hint.code}  ", "bold")
+                details.append(f"same {' and '.join(hint.matched)}, owned by ", "dim")
+                details.append(v.clean_text(hint.owner) or "nobody yet")
+                details.append(" (ask them before adding it again)", "dim")
 
             def answered(save_anyway: bool | None) -> None:
                 if save_anyway:
