@@ -411,3 +411,37 @@ async def test_new_customer_warns_of_a_colleagues_duplicate_without_showing_it(
         await pilot.pause()
         assert isinstance(app.screen, CustomerFormScreen)
     assert rep.find_customers("Acme Again") == []
+
+
+@sync
+async def test_edit_clears_contact_data_with_a_dash_but_never_the_last_one(
+    session: Session,
+) -> None:
+    rep = session("sales1")
+    customer = rep.create_customer(customer_data(address="8 Harbour Road"))
+    app = _app(rep, customer)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()
+        email = app.screen.query_one("#f-email", Input)
+        assert email.placeholder == "unchanged: z***@example.com · type - to clear"
+        email.value = "-"
+        app.screen.query_one("#f-address", Input).value = " - "
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, CustomerDetailScreen)
+        saved = rep.get_customer(customer.id)
+        assert (saved.email, saved.address, saved.phone) == ("", "", customer.phone)
+        await pilot.press("e")
+        await pilot.pause()
+        app.screen.query_one("#f-phone", Input).value = "-"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, CustomerFormScreen)
+        assert _error(app, "phone") == "a phone or an email is required"
+    assert rep.get_customer(customer.id).phone == customer.phone
+    audit = rep.db.conn.execute(
+        "SELECT details FROM audit_log WHERE action='customer.update'"
+    ).fetchall()
+    assert len(audit) == 1 and "zed@example.com" not in audit[0]["details"]

@@ -1,7 +1,8 @@
 """Create or edit a customer's base information in one validated modal form.
 
 Sensitive fields start empty on edit (the screen never holds their plaintext): whatever is
-typed replaces the stored value, an empty field keeps it.
+typed replaces the stored value, an empty field keeps it, and a lone `-` clears it (the
+service still refuses to remove the last phone or email).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from ..service import (
 from .confirm import ConfirmScreen
 from .conflict import ConflictScreen
 from .form_base import FormScreen
+
+CLEAR = "-"
 
 TEXT_FIELDS = {
     "name": "Name *",
@@ -97,7 +100,9 @@ class CustomerFormScreen(FormScreen["Customer | None"]):
         with VerticalScroll(classes="form"):
             yield from self.header()
             for name, label in TEXT_FIELDS.items():
-                placeholder = f"unchanged: {masked[name]}" if masked.get(name) else ""
+                placeholder = (
+                    f"unchanged: {masked[name]} · type {CLEAR} to clear" if masked.get(name) else ""
+                )
                 yield from self.field(
                     name, label, Input(start.get(name, ""), placeholder=placeholder)
                 )
@@ -161,11 +166,16 @@ class CustomerFormScreen(FormScreen["Customer | None"]):
         if self.customer is None:
             return {k: val for k, val in values.items() if val not in ("", None)}
         start = customer_values(self.customer)
-        return {
-            name: value
-            for name, value in values.items()
-            if value != start.get(name) and not (name in SENSITIVE_FIELDS and value == "")
-        }
+        changed: dict[str, Any] = {}
+        for name, value in values.items():
+            if name in SENSITIVE_FIELDS:
+                if value.strip() == CLEAR:
+                    changed[name] = ""
+                elif value:
+                    changed[name] = value
+            elif value != start.get(name):
+                changed[name] = value
+        return changed
 
     def save(self) -> None:
         if self.customer is None:
