@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from rich.cells import cell_len
 from textual.pilot import Pilot
 
 from tui_crm.app import CrmApp
 from tui_crm.config import Settings
+from tui_crm.crypto import mask_phone
 from tui_crm.db import Database
 from tui_crm.listing import CustomerQuery
 from tui_crm.screens.customers import CustomersScreen
 from tui_crm.screens.help import HelpScreen
 from tui_crm.service import Service
-from tui_crm.widgets.customer_table import CustomerTable
+from tui_crm.widgets.customer_table import CustomerTable, layout
 
 from .conftest import PASSWORD, customer_data, hostile_strings
 from .test_app_login import make_app, run, sign_in
@@ -234,3 +236,20 @@ async def test_hostile_names_show_literally_and_drive_nothing(
         assert "\x1b" not in "".join(
             str(table.render_line(y).text) for y in range(table.size.height)
         )
+
+
+@pytest.mark.parametrize("width", [79, 99, 119, 159])
+def test_columns_fill_the_width_and_fit_every_masked_phone(width: int) -> None:
+    columns = layout(width)
+    assert sum(size for _, size in columns) + len(columns) - 1 == width
+    sizes = {column.title: size for column, size in columns}
+    for phone in ("13800131111", "1012345678", "+85291230147", "+6591234567", "+" + "8" * 15):
+        assert cell_len(mask_phone(phone)) <= sizes["Phone"]
+    assert sizes["Name"] >= 20
+
+
+def test_contact_widens_only_where_the_name_keeps_room() -> None:
+    narrow = {column.title: size for column, size in layout(79)}
+    wide = {column.title: size for column, size in layout(119)}
+    assert narrow["Contact"] == 10 and wide["Contact"] == 14
+    assert wide["Name"] > 2 * wide["Contact"]

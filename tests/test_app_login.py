@@ -7,9 +7,12 @@ import functools
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import pytest
+from click.testing import CliRunner
 from textual.pilot import Pilot
 
 from tui_crm.app import CrmApp
+from tui_crm.cli import main
 from tui_crm.config import Settings
 from tui_crm.db import Database
 from tui_crm.screens.customers import CustomersScreen
@@ -90,3 +93,68 @@ async def test_lockout_is_explained_and_blocks_even_the_right_password(db: Datab
         await sign_in(pilot, "sales2", PASSWORD)
         assert isinstance(app.screen, LoginScreen)
         assert "locked" in _message(app)
+
+
+def make_pinned_app(db: Database, operator: str) -> CrmApp:
+    app = CrmApp(db, settings=Settings(), login_failure_delay=0, operator=operator)
+    app.cursor_blink = False  # type: ignore[attr-defined]
+    return app
+
+
+async def type_password(pilot: Pilot[None], password: str) -> None:
+    await pilot.pause()
+    await pilot.press(*password, "enter")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
+
+
+@run
+async def test_pinned_operator_types_only_the_password(db: Database) -> None:
+    app = make_pinned_app(db, "sales1")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert not app.screen.query("#username")
+        assert "sales1" in str(app.screen.query_one("#operator").render())
+        assert app.screen.focused is app.screen.query_one("#password")
+        await type_password(pilot, PASSWORD)
+        assert isinstance(app.screen, CustomersScreen)
+        assert app.service is not None and app.service.user.username == "sales1"
+    assert _audit_actions(db)[-1] == "login"
+
+
+@run
+async def test_pinned_operator_still_needs_the_right_password(db: Database) -> None:
+    app = make_pinned_app(db, "sales1")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_password(pilot, "wrong")
+        assert isinstance(app.screen, LoginScreen)
+        assert _message(app) == "Wrong username or password."
+        await type_password(pilot, PASSWORD)
+        assert isinstance(app.screen, CustomersScreen)
+        assert app.service is not None and app.service.user.username == "sales1"
+    assert _audit_actions(db)[-2:] == ["login.failed", "login"]
+
+
+@run
+async def test_pinned_operator_name_shows_literally(db: Database) -> None:
+    app = make_pinned_app(db, "[@click=app.quit]x[/]")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "[@click=app.quit]x[/]" in str(app.screen.query_one("#operator").render())
+        await pilot.click("#operator")
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, LoginScreen)
+
+
+def test_cli_operator_option_pins_the_app_login(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    launched: list[str | None] = []
+    monkeypatch.setattr(CrmApp, "run", lambda self: launched.append(self.operator))
+    paths = ["--db", str(db.path), "--key-file", str(db.path.parent / "keys" / "crm.key")]
+    assert CliRunner().invoke(main, [*paths, "--operator", "alice"]).exit_code == 0
+    assert launched == ["alice"]
+    refused = CliRunner().invoke(main, [*paths, "--operator", " "])
+    assert refused.exit_code == 2 and "--operator" in refused.output
+    assert launched == ["alice"]

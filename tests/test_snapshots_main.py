@@ -22,6 +22,7 @@ CUSTOMERS = [
     ("Anderson Thousand Inc", "Christopher Warren", "13900001234", "sales2", "prospect", "F"),
     ("上海明珠餐饮管理有限公司", "李娜", "13700005678", "sales1", "churned", "H"),
     ("Bob [/] & [@click=app.quit]Co", "Mallory", "13600001111", "sales2", "prospect", "C"),
+    ("香港海港贸易有限公司", "Chan Tai Man", "+852 9123 0147", "sales2", "customer", "F"),
 ]
 
 
@@ -50,13 +51,17 @@ def fixed_list(db: Database, session: Session) -> Database:
     return db
 
 
-def _app(db: Database) -> CrmApp:
-    return CrmApp(db, settings=Settings(), login_failure_delay=0)
+def _app(db: Database, operator: str | None = None) -> CrmApp:
+    return CrmApp(db, settings=Settings(), login_failure_delay=0, operator=operator)
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_login_screen(snap_compare: Any, db: Database, size: tuple[int, int]) -> None:
     assert snap_compare(_app(db), terminal_size=size)
+
+
+def test_login_screen_with_pinned_operator(snap_compare: Any, db: Database) -> None:
+    assert snap_compare(_app(db, operator="sales1"), terminal_size=(80, 24))
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -33,9 +33,12 @@ class CrmApp(App[None]):
         *,
         settings: Settings | None = None,
         login_failure_delay: float = 1.0,
+        operator: str | None = None,
     ) -> None:
+        """`operator` pins the login to one username (an SSH forced command sets it)."""
         super().__init__()
         self.db = db
+        self.operator = operator
         self.settings = settings or Settings.load()
         self.login_failure_delay = login_failure_delay
         self.service: Service | None = None
@@ -43,7 +46,8 @@ class CrmApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(
-            LoginScreen(self.db, failure_delay=self.login_failure_delay), self._signed_in
+            LoginScreen(self.db, failure_delay=self.login_failure_delay, operator=self.operator),
+            self._signed_in,
         )
 
     def _signed_in(self, service: Service | None) -> None:

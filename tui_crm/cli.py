@@ -102,19 +102,29 @@ def _emit(data: Any, as_json: bool, text: Callable[[], None]) -> None:
     envvar="TUI_CRM_KEY_FILE",
     help="Key file (env TUI_CRM_KEY_FILE).",
 )
+@click.option(
+    "--operator",
+    metavar="NAME",
+    help="Pin the app's login to this user (e.g. in an SSH forced command); "
+    "the password is still asked for.",
+)
 @click.version_option(package_name="tui-crm")
 @click.pass_context
-def main(ctx: click.Context, db_path: Path | None, key_file: Path | None) -> None:
+def main(
+    ctx: click.Context, db_path: Path | None, key_file: Path | None, operator: str | None
+) -> None:
     """tui-crm: a keyboard-driven CRM in the terminal. With no command, opens the app."""
     ctx.obj = Paths(db_path or default_db_path(), key_file)
+    if operator is not None and not operator.strip():
+        raise click.BadParameter("must name a user", param_hint="--operator")
     if ctx.invoked_subcommand is None:
-        _run_app(ctx.obj.open())
+        _run_app(ctx.obj.open(), operator)
 
 
-def _run_app(db: Database) -> None:
+def _run_app(db: Database, operator: str | None = None) -> None:
     from .app import CrmApp
 
-    CrmApp(db).run()
+    CrmApp(db, operator=operator).run()
 
 
 @main.command()

@@ -1,4 +1,8 @@
-"""Sign in: username and password, checked by the service, which audits every attempt."""
+"""Sign in: username and password, checked by the service, which audits every attempt.
+
+With an operator pinned by the launcher (`tui-crm --operator NAME`, e.g. an SSH forced
+command), the username is shown fixed and only the password is asked for.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ class LoginScreen(Screen[Service]):
     }
     LoginScreen #login-title { text-style: bold; margin-bottom: 1; }
     LoginScreen Input { margin-bottom: 1; }
+    LoginScreen #operator { margin-bottom: 1; padding: 0 1; }
     LoginScreen #login-message { color: $error; height: auto; min-height: 1; }
     LoginScreen Button { width: 100%; }
     """
@@ -33,19 +38,35 @@ class LoginScreen(Screen[Service]):
         Binding("ctrl+q", "app.quit", "Quit", id="app.quit_login"),
     ]
 
-    def __init__(self, db: Database, *, failure_delay: float = 1.0) -> None:
+    def __init__(
+        self, db: Database, *, failure_delay: float = 1.0, operator: str | None = None
+    ) -> None:
         super().__init__()
         self.db = db
         self.failure_delay = failure_delay
+        self.operator = operator
 
     def compose(self) -> ComposeResult:
         with Center(), Vertical(id="login-box"):
             yield Static("tui-crm — sign in", id="login-title")
-            yield Input(placeholder="Username", id="username")
+            if self.operator is None:
+                yield Input(placeholder="Username", id="username")
+            else:
+                yield Static(Text.assemble("User: ", (self.operator, "bold")), id="operator")
             yield Input(placeholder="Password", password=True, id="password")
             yield Static("", id="login-message")
             yield Button("Log in", id="login", variant="primary")
         yield Footer()
+
+    def on_mount(self) -> None:
+        if self.operator is not None:
+            self.query_one("#password", Input).focus()
+
+    @property
+    def username(self) -> str:
+        if self.operator is not None:
+            return self.operator
+        return self.query_one("#username", Input).value
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "username":
@@ -57,7 +78,7 @@ class LoginScreen(Screen[Service]):
         self.attempt()
 
     def attempt(self) -> None:
-        username = self.query_one("#username", Input).value
+        username = self.username
         password = self.query_one("#password", Input)
         if not username.strip():
             self._say("Enter your username and password.")

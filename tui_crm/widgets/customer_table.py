@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ..crypto import mask_phone
 from ..listing import SortKey
 from ..service import CustomerRow
 
@@ -33,19 +34,26 @@ _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 TYPE_LABELS = {"prospect": "prospect", "customer": "customer", "churned": "churned"}
 
 
+# The widest masked phone: `mask_phone` keeps at most "+", 3 leading and 4 trailing digits.
+PHONE_WIDTH = cell_len(mask_phone("+" + "9" * 15))
+# The name column keeps at least this many cells before any other column grows.
+NAME_COMFORT = 24
+
+
 @dataclass(frozen=True)
 class Column:
     title: str
     width: int  # 0: takes the width left over
     keep: int  # the narrowest screen width at which the column is shown
     value: Callable[[CustomerRow], str]
+    grow: int = 0  # extra cells taken when the name column can spare them
 
 
 COLUMNS = (
     Column("Code", 11, 0, lambda r: r.code),
     Column("Name", 0, 0, lambda r: r.name),
-    Column("Contact", 10, 0, lambda r: r.contact_name),
-    Column("Phone", 11, 0, lambda r: r.phone),
+    Column("Contact", 10, 0, lambda r: r.contact_name, grow=4),
+    Column("Phone", PHONE_WIDTH, 0, lambda r: r.phone),
     Column("Type", 8, 0, lambda r: TYPE_LABELS.get(r.customer_type, r.customer_type)),
     Column("Ind", 3, 110, lambda r: r.industry),
     Column("Owner", 8, 100, lambda r: r.owner),
@@ -60,10 +68,17 @@ def plain(text: str) -> str:
 
 
 def layout(width: int) -> list[tuple[Column, int]]:
-    """The columns shown at `width` and their widths; the name takes what is left."""
+    """The columns shown at `width` and their widths; the name takes what is left.
+
+    Columns with `grow` widen only while the name column keeps `NAME_COMFORT` cells.
+    """
     shown = [c for c in COLUMNS if width >= c.keep]
     fixed = sum(c.width for c in shown) + len(shown) - 1
-    return [(c, c.width or max(8, width - fixed)) for c in shown]
+    grows = sum(c.grow for c in shown)
+    grown = width - fixed - grows >= NAME_COMFORT
+    if grown:
+        fixed += grows
+    return [(c, c.width + (c.grow if grown else 0) or max(8, width - fixed)) for c in shown]
 
 
 class CustomerTable(ScrollView, can_focus=True):
