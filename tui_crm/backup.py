@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import fcntl
 import hashlib
 import hmac
 import json
@@ -36,6 +37,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,7 @@ from .db import SCHEMA_VERSION, Database, connect, set_meta
 MAGIC = b"TCRMBAK1"
 FILE_ID_BYTES = 16
 CHUNK_BYTES = 1 << 20
+REPORT_EVERY = 32 * CHUNK_BYTES
 NONCE_BYTES = 12
 FORMAT = 1
 TRACKED_TABLES = (
@@ -348,19 +351,28 @@ class BackupStore:
 
     # creating
 
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One backup job at a time per directory (cron and the app may overlap), since
+        each incremental builds on the newest backup and trims the change log."""
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with open(self.directory / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
     def create(
         self, db: Database, *, full: bool, note: str = "", progress: Progress | None = None
     ) -> Manifest:
         """Take a full or incremental backup of `db` while others keep working."""
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         if db.keys.backup_key != self.keys.backup_key:
             raise BackupError("the backup store's key is not the database's key")
         report = progress or (lambda fraction, message: None)
-        if full:
-            manifest = self._create_full(db, note, report)
-        else:
-            manifest = self._create_incremental(db, note, report)
-        _trim_change_log(db, manifest.change_seq)
+        with self._exclusive():
+            if full:
+                manifest = self._create_full(db, note, report)
+            else:
+                manifest = self._create_incremental(db, note, report)
+            _trim_change_log(db, manifest.change_seq)
         report(1.0, f"backup {manifest.id} written")
         return manifest
 
@@ -392,7 +404,8 @@ class BackupStore:
                     while block := handle.read(CHUNK_BYTES):
                         image_hash.update(block)
                         done += len(block)
-                        report(0.3 + 0.7 * done / total, "encrypting")
+                        if done % REPORT_EVERY < CHUNK_BYTES:
+                            report(0.3 + 0.7 * done / total, "encrypting")
                         yield block
 
             file_id = os.urandom(FILE_ID_BYTES)
@@ -734,15 +747,17 @@ class BackupStore:
             when = dt.datetime.fromisoformat(m.created_at)
             by_day[when.date().isoformat()] = m
             if m.kind == "full":
-                by_week[tuple(when.isocalendar())[:2]] = m  # type: ignore[index]
+                week = when.isocalendar()
+                by_week[(week.year, week.week)] = m
         keep |= {m.id for m in list(by_day.values())[-keep_daily:]} if keep_daily else set()
         keep |= {m.id for m in list(by_week.values())[-keep_weekly:]} if keep_weekly else set()
         needed = {i for m in manifests if m.id in keep for i in m.chain}
         doomed = [m.id for m in manifests if m.id not in needed]
         if not dry_run:
-            for backup_id in doomed:
-                self.data_path(backup_id).unlink(missing_ok=True)
-                self._manifest_path(backup_id).unlink(missing_ok=True)
+            with self._exclusive():
+                for backup_id in doomed:
+                    self.data_path(backup_id).unlink(missing_ok=True)
+                    self._manifest_path(backup_id).unlink(missing_ok=True)
         return doomed
 
     def scheduled(
