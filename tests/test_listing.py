@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import customer_data, hostile_strings
 from tui_crm import listing
-from tui_crm.db import Database
+from tui_crm.db import SCHEMA_VERSION, Database, search_document, search_query
 from tui_crm.listing import CustomerQuery
 from tui_crm.service import Service
 from tui_crm.validation import FormErrors, ValidationError
@@ -262,3 +263,44 @@ def test_hostile_names_are_stored_and_found(people: dict[str, int], session: Ses
     for entry in hostile:
         admin.customer_page(CustomerQuery(text=entry["text"][:30]))
     assert admin.customer_page(CustomerQuery(text="Mallory"))
+
+
+def _names(session: Session, text: str) -> set[str]:
+    rows = session("admin").customer_page(CustomerQuery(text=text), limit=100)
+    return {row.name for row in rows}
+
+
+def test_chinese_queries_of_two_or_more_characters_are_bigram_phrases() -> None:
+    assert search_query("北京科技") == '"北京 京科 科技"'
+    assert search_query("张") == '"张"'
+    assert search_query("张伟 ander") == '"张伟" AND "ander" *'
+    assert search_query("abc北京") == '"abc 北 京"'
+    unigrams, bigrams = search_document("C1", "北京云帆 科技", "Bob 张伟").split("\ue000", 1)
+    assert unigrams.split() == ["C1", "北", "京", "云", "帆", "科", "技", "Bob", "张", "伟"]
+    assert bigrams.split() == ["北京", "京云", "云帆", "帆科", "科技", "\ue000", "张伟"]
+
+
+def test_chinese_search_matches_adjacent_characters_only(db: Database, session: Session) -> None:
+    admin = session("admin")
+    for i, name in enumerate(("北京科技有限公司", "北京云帆科技", "北京ABC科技", "北京·科技")):
+        admin.create_customer(customer_data(name=name, phone=f"1380013{i:04d}"))
+    assert _names(session, "北京科技") == {"北京科技有限公司", "北京·科技"}
+    assert _names(session, "京科") == {"北京科技有限公司", "北京·科技"}
+    assert _names(session, "云帆科技") == {"北京云帆科技"}
+    assert _names(session, "科") == {"北京科技有限公司", "北京云帆科技", "北京ABC科技", "北京·科技"}
+    assert _names(session, "技北") == set()
+
+
+def test_migration_rebuilds_an_index_without_bigrams(tmp_path: Path, session: Session) -> None:
+    """A schema-2 database (unigram documents only) finds 2+ character queries once opened."""
+    db = session("admin").db
+    session("admin").create_customer(customer_data(name="上海明珠餐饮", contact_name="李娜"))
+    with db.write() as tx:
+        tx.execute("UPDATE customer_search SET doc = ?", ("上 海 明 珠 餐 饮 李 娜",))
+        tx.execute("PRAGMA user_version = 2")
+    assert _names(session, "明珠") == set()
+    reopened = Database.open(db.path, db.keys)
+    assert reopened.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    rows = listing.page(reopened.conn, reopened.keys, CustomerQuery(text="明珠"), None)
+    assert [row["name"] for _, row in rows] == ["上海明珠餐饮"]
+    reopened.close()
