@@ -8,6 +8,7 @@ Nothing here knows the total: Home and End fetch the first or last page directly
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,7 +68,8 @@ def plain(text: str) -> str:
     return _UNPRINTABLE.sub("\ufffd", text)
 
 
-def layout(width: int) -> list[tuple[Column, int]]:
+@functools.lru_cache(maxsize=8)
+def layout(width: int) -> tuple[tuple[Column, int], ...]:
     """The columns shown at `width` and their widths; the name takes what is left.
 
     Columns with `grow` widen only while the name column keeps `NAME_COMFORT` cells.
@@ -78,7 +80,7 @@ def layout(width: int) -> list[tuple[Column, int]]:
     grown = width - fixed - grows >= NAME_COMFORT
     if grown:
         fixed += grows
-    return [(c, c.width + (c.grow if grown else 0) or max(8, width - fixed)) for c in shown]
+    return tuple((c, c.width + (c.grow if grown else 0) or max(8, width - fixed)) for c in shown)
 
 
 class CustomerTable(ScrollView, can_focus=True):
