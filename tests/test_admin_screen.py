@@ -171,7 +171,7 @@ def test_audit_export_is_written_and_audited(
     run(flow, AdminTestApp(session("admin"), settings))
     exports = list((db.path.parent / "exports").glob("audit-*.csv"))
     assert len(exports) == 1 and exports[0].read_text().count("\n") == 6
-    last = audit.query(db.conn, audit.AuditFilter(), limit=1)[0]
+    last = audit.query(db.conn, db.keys, audit.AuditFilter(), limit=1)[0]
     assert last.action == "audit.export" and last.details["entries"] == 5
 
 

@@ -128,7 +128,7 @@ def test_purge_leaves_no_plaintext_in_file_or_wal(db: Database) -> None:
     ):
         assert secret.encode() not in raw, f"{secret!r} is still in the database file"
 
-    entries = [e for e in audit.query(db.conn, audit.AuditFilter(action=retention.PURGE_ACTION))]
+    entries = audit.query(db.conn, db.keys, audit.AuditFilter(action=retention.PURGE_ACTION))
     assert sorted(e.entity_id for e in entries) == sorted([gone, gone_cn])
     for entry in entries:
         assert set(entry.details) == {"reason"}
@@ -136,12 +136,6 @@ def test_purge_leaves_no_plaintext_in_file_or_wal(db: Database) -> None:
     assert audit.verify(db.conn, db.keys).ok
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the append-only audit log keeps the name (customer.create) and follow-up text"
-    " (followup.add); purging them needs a design decision, e.g. per-customer keys for"
-    " audit details that the purge destroys",
-)
 def test_purge_of_a_customer_created_through_the_service_leaves_no_name(
     db: Database, session: Callable[[str], Service]
 ) -> None:
@@ -154,9 +148,15 @@ def test_purge_of_a_customer_created_through_the_service_leaves_no_name(
             " WHERE id=?",
             (created.id,),
         )
+    before = admin.audit_entries(audit.AuditFilter(customer_code=created.code))
+    assert any(GONE_NAME in str(e.details) for e in before)
     retention.purge(db, Policy(), 1, actor="admin")
     raw = file_bytes(db)
     assert GONE_NAME.encode() not in raw and GONE_FOLLOWUP.encode() not in raw
+    after = admin.audit_entries(audit.AuditFilter(customer_code=created.code))
+    assert [e.action for e in after][0] == retention.PURGE_ACTION
+    assert all(e.details == audit.ERASED for e in after[1:])
+    assert audit.verify(db.conn, db.keys).ok
 
 
 def test_held_and_recent_customers_are_never_purged(db: Database) -> None:
@@ -191,7 +191,7 @@ def test_interrupted_purge_leaves_a_consistent_database(
         retention.purge(db, Policy(), 5, actor="admin", progress=stop_after_first_batch)
     left = [r[0] for r in db.conn.execute("SELECT id FROM customers ORDER BY id")]
     assert left == ids[2:]
-    purged_audit = audit.query(db.conn, audit.AuditFilter(action=retention.PURGE_ACTION))
+    purged_audit = audit.query(db.conn, db.keys, audit.AuditFilter(action=retention.PURGE_ACTION))
     assert sorted(e.entity_id for e in purged_audit) == ids[:2]
     conn = sqlite3.connect(db.path)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

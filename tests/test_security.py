@@ -94,9 +94,11 @@ def test_audit_holds_masked_values_only(db: Database, session) -> None:
     admin = session("admin")
     created = admin.create_customer(customer_data())
     admin.update_customer(created.id, {"phone": "13911112222"}, created.version)
-    details = " ".join(r[0] for r in db.conn.execute("SELECT details FROM audit_log"))
-    assert "13800138000" not in details and "13911112222" not in details
-    assert "139****2222" in details
+    opened = " ".join(str(e.details) for e in admin.audit_entries(audit.AuditFilter()))
+    assert "13800138000" not in opened and "13911112222" not in opened
+    assert "139****2222" in opened
+    stored = " ".join(r[0] for r in db.conn.execute("SELECT details FROM audit_log"))
+    assert "Acme" not in stored, "details about a customer are sealed under their own key"
 
 
 def test_audit_log_refuses_update_and_delete(db: Database, session) -> None:
@@ -133,3 +135,11 @@ def test_removing_the_newest_entries_is_found(db: Database, session) -> None:
     raw.close()
     result = audit.verify(db.conn, db.keys)
     assert not result.ok and result.broken_id == 3
+
+
+def test_audit_text_filter_reads_sealed_details(db: Database, session) -> None:
+    admin = session("admin")
+    admin.create_customer(customer_data(name="Needle Trading"))
+    admin.create_customer(customer_data(name="Other Co", phone="13900139000"))
+    found = admin.audit_entries(audit.AuditFilter(text="needle"))
+    assert [e.details["fields"]["name"][1] for e in found] == ["Needle Trading"]

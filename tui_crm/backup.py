@@ -64,6 +64,7 @@ TRACKED_TABLES = (
     "interactions",
     "tags",
     "customer_tags",
+    "customer_keys",
 )
 BOOKKEEPING_TABLES = ("change_log",)
 TRACKING_KEY = "change_tracking"

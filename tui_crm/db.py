@@ -194,6 +194,21 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT id, crm_search_document(code, name, contact_name) FROM customers;
     INSERT INTO customer_search(customer_search) VALUES ('optimize');
     """,
+    # 4: each customer's own key for sealing their details in the audit log; a purge
+    # deletes it (see audit.py). Tracked for incremental backups like the data tables.
+    """
+    CREATE TABLE customer_keys (
+        id INTEGER PRIMARY KEY,
+        customer_code TEXT NOT NULL UNIQUE,
+        wrapped BLOB NOT NULL
+    );
+    """
+    + "".join(
+        f"CREATE TRIGGER change_customer_keys_{event.lower()} AFTER {event} ON customer_keys\n"
+        "    WHEN (SELECT value FROM meta WHERE key = 'change_tracking') = '1'\n"
+        f"    BEGIN INSERT INTO change_log(tbl, row_id) VALUES ('customer_keys', {ref}.id); END;\n"
+        for event, ref in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

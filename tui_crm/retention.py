@@ -115,6 +115,7 @@ def purge(
             for row in rows:
                 tx.execute("DELETE FROM customer_search WHERE rowid=?", (row["id"],))
                 tx.execute("DELETE FROM customers WHERE id=?", (row["id"],))
+                audit.forget_subject(tx, row["code"])
                 audit.append(
                     tx,
                     db.keys,

@@ -320,7 +320,10 @@ class Service:
         return scope
 
     def _audit(self, tx: Any, action: str, **kwargs: Any) -> None:
-        audit.append(tx, self.db.keys, at=_now(), actor=self.actor, action=action, **kwargs)
+        sealed = bool(kwargs.get("customer_code"))
+        audit.append(
+            tx, self.db.keys, at=_now(), actor=self.actor, action=action, sealed=sealed, **kwargs
+        )
 
     # --- customers: reading ---------------------------------------------------------------
 
@@ -1020,7 +1023,7 @@ class Service:
         self, flt: audit.AuditFilter, *, before_id: int | None = None, limit: int = 100
     ) -> list[audit.AuditEntry]:
         self._require(Action.AUDIT)
-        return audit.query(self.db.conn, flt, before_id=before_id, limit=limit)
+        return audit.query(self.db.conn, self.db.keys, flt, before_id=before_id, limit=limit)
 
     def verify_audit(self) -> audit.VerifyResult:
         self._require(Action.AUDIT)
@@ -1378,7 +1381,9 @@ class Service:
                 ["id", "at", "actor", "action", "entity", "entity_id", "customer_code", "details"]
             )
             before: int | None = None
-            while page := audit.query(self.db.conn, flt, before_id=before, limit=1000):
+            while page := audit.query(
+                self.db.conn, self.db.keys, flt, before_id=before, limit=1000
+            ):
                 for e in page:
                     writer.writerow(
                         [
