@@ -130,3 +130,11 @@ def test_demo_never_replaces_a_real_database(run, tmp_path: Path) -> None:
     run("init", "--admin", "root", "--password-stdin", stdin=STRONG)
     result = run("--db", str(tmp_path / "crm.db"), "demo", "--no-run", TUI_CRM_KEY_FILE="")
     assert "not a demo database" in _one_line_error(result)
+
+
+def test_broken_config_file_is_one_line(run, tmp_path: Path) -> None:
+    run("init", "--admin", "root", "--password-stdin", stdin=STRONG)
+    config = tmp_path / "config.toml"
+    config.write_text("[backup\nkeep_daily = ")
+    result = run("backup", "list", TUI_CRM_CONFIG=str(config))
+    assert "config.toml" in _one_line_error(result)

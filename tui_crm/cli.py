@@ -16,7 +16,13 @@ from typing import Any
 import click
 
 from . import audit
-from .config import default_db_path, default_demo_db_path, default_key_path, demo_key_path
+from .config import (
+    ConfigError,
+    default_db_path,
+    default_demo_db_path,
+    default_key_path,
+    demo_key_path,
+)
 from .crypto import DecryptionError, KeyFileError, create_key_file, load_key_file
 from .db import Database, DatabaseError
 from .service import (
@@ -30,6 +36,7 @@ from .service import (
 from .validation import FormErrors, ValidationError, clean_text, now
 
 USER_ERRORS = (
+    ConfigError,
     ServiceError,
     ValidationError,
     FormErrors,

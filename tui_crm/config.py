@@ -46,6 +46,10 @@ def config_file() -> Path:
     return Path(os.environ.get("TUI_CRM_CONFIG") or config_dir() / "config.toml")
 
 
+class ConfigError(Exception):
+    """A config file that cannot be read; the message names the file and the problem."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """The `config.toml` settings; every key optional."""
@@ -66,7 +70,7 @@ class Settings:
         except FileNotFoundError:
             return cls()
         except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ValueError(f"config file {path}: {exc}") from None
+            raise ConfigError(f"config file {path}: {exc}") from None
         retention = raw.get("retention", {})
         backup = raw.get("backup", {})
         return cls(
