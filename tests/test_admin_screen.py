@@ -119,6 +119,20 @@ def test_backup_tab_takes_verifies_and_drills(
     assert len(restored) == 1
 
 
+def test_audit_tab_shows_what_was_done_since_the_screen_opened(
+    session: Callable[[str], Service], settings: Settings
+) -> None:
+    async def flow(pilot: Pilot[Any]) -> None:
+        await pilot.press("f")
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        actions = [r[3] for r in table_cells(pilot.app, "AuditPanel DataTable")]
+        assert actions[0] == "backup.create"
+
+    run(flow, AdminTestApp(session("admin"), settings))
+
+
 def test_audit_tab_filters_opens_verifies_and_loads_lazily(
     db: Database, session: Callable[[str], Service], settings: Settings
 ) -> None:

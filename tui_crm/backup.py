@@ -699,8 +699,8 @@ class BackupStore:
                 raise BackupError(f"backup {backup_id} failed verification: {problems[0]}")
             source = sqlite3.connect(image)
             try:
-                with db._lock:
-                    source.backup(db.conn)
+                with db.exclusive() as conn:
+                    source.backup(conn)
             finally:
                 source.close()
         self._restart_change_log(db)

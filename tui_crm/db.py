@@ -321,6 +321,12 @@ class Database:
             finally:
                 self.conn.execute("COMMIT")
 
+    @contextmanager
+    def exclusive(self) -> Iterator[sqlite3.Connection]:
+        """The connection to itself, for work (a restore) no other thread may interleave with."""
+        with self._lock:
+            yield self.conn
+
     def utils(self) -> sqlite_utils.Database:
         return sqlite_utils.Database(self.conn)
 

@@ -63,6 +63,8 @@ class AdminScreen(Screen[None]):
         self.call_after_refresh(self._focus_tab)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "audit":
+            self.query_one(AuditPanel).action_reload()
         self.call_after_refresh(self._focus_tab)
 
     def _focus_tab(self) -> None:
