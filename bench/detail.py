@@ -23,6 +23,7 @@ from tui_crm.roles import Role
 from tui_crm.screens.customer_detail import CustomerDetailScreen
 from tui_crm.screens.followup_form import FollowUpFormScreen
 from tui_crm.service import Service, UserInfo
+from tui_crm.widgets.timeline import Timeline
 
 from .common import copy_of, median_ms, open_db, p95_ms, print_table, timings
 
@@ -87,14 +88,17 @@ class _BenchApp(App[None]):
         self.push_screen(CustomerDetailScreen(self.service, customer_id))
 
 
-def _next_paint(app: App[None], screen: Screen[Any]) -> asyncio.Future[float]:
-    """Resolves with the time `screen` next finishes a compositor refresh as the top screen."""
+def _next_paint(
+    app: App[None], screen: Screen[Any], ready: Callable[[], bool] = lambda: True
+) -> asyncio.Future[float]:
+    """Resolves with the time `screen` next finishes a compositor refresh as the top screen
+    once `ready()` holds."""
     painted: asyncio.Future[float] = asyncio.get_running_loop().create_future()
     refresh = screen._compositor_refresh
 
     def refresh_and_record() -> None:
         refresh()
-        if screen is app.screen and not painted.done():
+        if screen is app.screen and not painted.done() and ready():
             painted.set_result(time.perf_counter())
             screen._compositor_refresh = refresh  # type: ignore[method-assign]
 
@@ -133,11 +137,14 @@ async def _ui_samples(service: Service, customer_ids: dict[str, int]) -> dict[st
         await app.push_screen(detail)
         await pilot.pause()
         for _ in range(REPEAT):
-            form = FollowUpFormScreen(service, customer_id)
-            await app.push_screen(form)
+            detail.action_followup()  # as the `f` key does, so the save reloads the detail
             await pilot.pause()
+            form = app.screen
+            assert isinstance(form, FollowUpFormScreen)
             form.query_one("#f-content", TextArea).text = "Bench call"
-            repainted = _next_paint(app, detail)
+            timeline = detail.query_one(Timeline)
+            newest = timeline.entries[0]
+            repainted = _next_paint(app, detail, lambda old=newest, t=timeline: t.entries[0] != old)
             started = time.perf_counter()
             form.action_save()  # what ctrl+s runs: validate, save, close, reload the detail
             samples["form save"].append(await repainted - started)
