@@ -68,19 +68,20 @@ class CustomerDetailScreen(Screen[None]):
         self.today = today
         self.customer: Customer = service.get_customer(customer_id)
         self.filter_index = 0
-
-    def compose(self) -> ComposeResult:
-        self.header = CustomerHeader(self.customer, today=self.today, id="detail-header")
-        self.contact = MaskedFields(self.service, self.customer, id="contact")
+        # Kept as attributes, so nothing re-queries the DOM for them.
+        self.header = CustomerHeader(self.customer, today=today, id="detail-header")
+        self.contact = MaskedFields(service, self.customer, id="contact")
         self.tags = TagsPanel(self.customer.tags, id="tags")
         self.notes = Static(id="notes", markup=False)
         self.timeline = Timeline(
-            self.service,
-            self.customer_id,
+            service,
+            customer_id,
             pending_plan=self.customer.next_followup_at,
-            today=self.today,
+            today=today,
             id="timeline",
         )
+
+    def compose(self) -> ComposeResult:
         yield self.header
         with Horizontal(id="detail-body"):
             with Vertical(id="detail-side"):
