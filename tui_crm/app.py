@@ -12,7 +12,11 @@ from textual.screen import Screen
 from .config import Settings
 from .db import Database
 from .roles import Action, scope_of
+from .screens.admin import AdminScreen
+from .screens.customer_detail import CustomerDetailScreen
+from .screens.customer_form import CustomerFormScreen
 from .screens.customers import CustomersScreen
+from .screens.due import DueScreen
 from .screens.help import HelpScreen
 from .screens.login import LoginScreen
 from .service import Customer, Service
@@ -64,24 +68,14 @@ class CrmApp(App[None]):
             raise RuntimeError("nobody is signed in")
         return self.service
 
-    # --- screens other parts of the app provide ---------------------------------------------
+    # --- the other screens ---------------------------------------------------------------------
 
     def open_customer(self, customer_id: int) -> None:
-        try:
-            from .screens.customer_detail import CustomerDetailScreen
-        except ImportError:
-            self.notify("The customer detail screen is not available yet.", severity="warning")
-            return
         self.push_screen(CustomerDetailScreen(self.session, customer_id))
 
     def new_customer(self) -> None:
         if scope_of(self.session.user.role, Action.CUSTOMER_CREATE) is None:
             self.notify("Your role may not create customers.", severity="warning")
-            return
-        try:
-            from .screens.customer_form import CustomerFormScreen
-        except ImportError:
-            self.notify("The customer form is not available yet.", severity="warning")
             return
         self.push_screen(CustomerFormScreen(self.session, None), self._created)
 
@@ -93,21 +87,11 @@ class CrmApp(App[None]):
         self.open_customer(customer.id)
 
     def show_due(self) -> None:
-        try:
-            from .screens.due import DueScreen
-        except ImportError:
-            self.notify("The follow-ups due screen is not available yet.", severity="warning")
-            return
         self.push_screen(DueScreen(self.session))
 
     def open_admin(self) -> None:
-        if self.session.user.role != "admin":
+        if not self.session.can(Action.BACKUP):
             self.notify("Administration is for admins only.", severity="warning")
-            return
-        try:
-            from .screens.admin import AdminScreen
-        except ImportError:
-            self.notify("The administration screen is not available yet.", severity="warning")
             return
         self.push_screen(AdminScreen(self.session))
 
