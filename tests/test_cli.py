@@ -138,3 +138,10 @@ def test_broken_config_file_is_one_line(run, tmp_path: Path) -> None:
     config.write_text("[backup\nkeep_daily = ")
     result = run("backup", "list", TUI_CRM_CONFIG=str(config))
     assert "config.toml" in _one_line_error(result)
+
+
+def test_bad_audit_dates_are_one_line(run) -> None:
+    run("init", "--admin", "root", "--password-stdin", stdin=STRONG)
+    assert "--since must be a date" in _one_line_error(
+        run("audit", "list", "--since", "2026-13-01")
+    )

@@ -33,7 +33,7 @@ from .service import (
     hash_password,
     os_identity,
 )
-from .validation import FormErrors, ValidationError, clean_text, now
+from .validation import FormErrors, ValidationError, clean_text, now, parse_date
 
 USER_ERRORS = (
     ConfigError,
@@ -88,7 +88,7 @@ def _read_password(from_stdin: bool, prompt: str = "Password") -> str:
     return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
 
 
-def _emit(data: Any, as_json: bool, text: Callable[[], None]) -> None:
+def emit(data: Any, as_json: bool, text: Callable[[], None]) -> None:
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
     else:
@@ -206,7 +206,7 @@ def user_list(paths: Paths, as_json: bool) -> None:
                 f"{u.last_login_at or '-'}"
             )
 
-    _emit([dataclasses.asdict(u) for u in users], as_json, text)
+    emit([dataclasses.asdict(u) for u in users], as_json, text)
 
 
 @user.command("disable")
@@ -292,7 +292,7 @@ def customer_add(paths: Paths, as_json: bool, contact: str, title: str, **fields
     created = paths.service().create_customer(
         {**fields, "contact_name": contact, "contact_title": title}
     )
-    _emit(
+    emit(
         _customer_json(created), as_json, lambda: click.echo(f"Added {created.code} {created.name}")
     )
 
@@ -329,7 +329,7 @@ def customer_show(paths: Paths, code: str, reveal: bool, as_json: bool) -> None:
                 if getattr(found, name)
             },
         )
-    _emit(_customer_json(found), as_json, lambda: _print_customer(found))
+    emit(_customer_json(found), as_json, lambda: _print_customer(found))
 
 
 @customer.command("find")
@@ -347,7 +347,7 @@ def customer_find(paths: Paths, text: str, limit: int, as_json: bool) -> None:
         for c in found:
             click.echo(f"{c.code}  {c.name}  {c.contact_name}  {c.phone}  {c.customer_type}")
 
-    _emit([_customer_json(c) for c in found], as_json, show)
+    emit([_customer_json(c) for c in found], as_json, show)
     if not found:
         sys.exit(1)
 
@@ -370,14 +370,34 @@ def audit_verify(paths: Paths) -> None:
     click.echo(result.describe())
 
 
+def _date_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return parse_date(value, f"--{param.name}")
+    except ValidationError as exc:
+        raise click.ClickException(f"{exc.field} {exc.message}") from None
+
+
+def audit_filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The filters of an audit view, the same for listing and exporting."""
+    for option in reversed(
+        (
+            click.option("--user", "actor", default=None, help="Only entries by this user."),
+            click.option("--action", default=None, help="e.g. login, customer.update, reveal"),
+            click.option("--customer", "customer_code", default=None, help="Only this code."),
+            click.option("--since", default=None, help="YYYY-MM-DD", callback=_date_option),
+            click.option("--until", default=None, help="YYYY-MM-DD", callback=_date_option),
+            click.option("--text", default=None, help="Free text in the details."),
+        )
+    ):
+        command = option(command)
+    return command
+
+
 @audit_group.command("list")
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--user", "actor", default=None, help="Only entries by this user.")
-@click.option("--action", default=None, help="e.g. login, customer.update, reveal")
-@click.option("--customer", "customer_code", default=None, help="Only this customer code.")
-@click.option("--since", default=None, help="YYYY-MM-DD")
-@click.option("--until", default=None, help="YYYY-MM-DD")
-@click.option("--text", default=None, help="Free text in the details.")
+@audit_filter_options
 @click.option("--limit", default=100, show_default=True)
 @pass_paths
 def audit_list(paths: Paths, as_json: bool, limit: int, **filters: Any) -> None:
@@ -389,7 +409,7 @@ def audit_list(paths: Paths, as_json: bool, limit: int, **filters: Any) -> None:
             details = json.dumps(e.details, ensure_ascii=False)
             click.echo(f"{e.id:>7} {e.at} {e.actor:<14} {e.action:<18} {e.customer_code} {details}")
 
-    _emit([dataclasses.asdict(e) for e in entries], as_json, text)
+    emit([dataclasses.asdict(e) for e in entries], as_json, text)
 
 
 # --- demo --------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import click
 
 from . import audit
 from .backup import BackupError, Manifest
-from .cli import CrmGroup, Paths, _emit, pass_paths
+from .cli import CrmGroup, Paths, audit_filter_options, emit, pass_paths
 from .config import Settings
 from .retention import RetentionError
 
@@ -130,7 +130,7 @@ def backup_list(paths: Paths, as_json: bool) -> None:
         for m in manifests:
             click.echo(_describe(m))
 
-    _emit([dataclasses.asdict(m) for m in manifests], as_json, text)
+    emit([dataclasses.asdict(m) for m in manifests], as_json, text)
 
 
 @backup_group.command("verify")
@@ -224,7 +224,7 @@ def purge(paths: Paths, dry_run: bool, yes: bool, as_json: bool) -> None:
         click.echo(f"{len(candidates):,} customer(s) due for purging.")
 
     if dry_run or not candidates:
-        _emit([dataclasses.asdict(c) for c in candidates], as_json, text)
+        emit([dataclasses.asdict(c) for c in candidates], as_json, text)
         return
     count = len(candidates)
     if not yes:
@@ -241,12 +241,7 @@ def purge(paths: Paths, dry_run: bool, yes: bool, as_json: bool) -> None:
 
 @click.command("export")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--user", "actor", default=None, help="Only entries by this user.")
-@click.option("--action", default=None, help="e.g. login, customer.update, reveal")
-@click.option("--customer", "customer_code", default=None, help="Only this customer code.")
-@click.option("--since", default=None, help="YYYY-MM-DD")
-@click.option("--until", default=None, help="YYYY-MM-DD")
-@click.option("--text", default=None, help="Free text in the details.")
+@audit_filter_options
 @pass_paths
 def audit_export(paths: Paths, out: Path, **filters: Any) -> None:
     """Export audit entries (filtered as `audit list`) as CSV; the export is audited."""
