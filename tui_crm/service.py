@@ -730,37 +730,14 @@ class Service:
             errors["next_followup_date"] = "must be today or later"
         if errors:
             raise v.FormErrors(errors)
-        when = at or _now()
-        with self.db.write() as tx:
-            row = self._row(tx, customer_id)
-            self._require(Action.FOLLOWUP_ADD, row["owner_id"])
-            cursor = tx.execute(
-                "INSERT INTO followups(customer_id, at, channel, content, result, staff_id,"
-                " next_followup_date) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    customer_id,
-                    when,
-                    values["channel"],
-                    values["content"],
-                    values["result"],
-                    self.user.id,
-                    values["next_followup_date"] or None,
-                ),
-            )
-            tx.execute(
-                "UPDATE customers SET next_followup_at=?, last_interaction_at ="
-                " max(COALESCE(last_interaction_at, ''), ?) WHERE id=?",
-                (values["next_followup_date"] or None, when, customer_id),
-            )
-            self._audit(
-                tx,
-                "followup.add",
-                entity="followup",
-                entity_id=cursor.lastrowid,
-                customer_code=row["code"],
-                details={"fields": _diff({}, values)},
-            )
-            return int(cursor.lastrowid or 0)
+        return self._add_child(
+            customer_id,
+            Action.FOLLOWUP_ADD,
+            "followups",
+            {**values, "next_followup_date": values["next_followup_date"] or None},
+            at,
+            next_followup_at=values["next_followup_date"] or None,
+        )
 
     def add_interaction(
         self,
@@ -788,31 +765,38 @@ class Service:
             raise v.FormErrors(
                 {("amount" if k == "amount_cents" else k): m for k, m in errors.items()}
             )
+        return self._add_child(customer_id, Action.INTERACTION_ADD, "interactions", values, at)
+
+    def _add_child(
+        self,
+        customer_id: int,
+        action: Action,
+        table: str,
+        values: Mapping[str, Any],
+        at: str | None,
+        **customer_updates: Any,
+    ) -> int:
+        """Insert a follow-up or interaction, bring the customer's dates up to date, audit."""
         when = at or _now()
+        row_values = {**values, "customer_id": customer_id, "at": when, "staff_id": self.user.id}
         with self.db.write() as tx:
             row = self._row(tx, customer_id)
-            self._require(Action.INTERACTION_ADD, row["owner_id"])
+            self._require(action, row["owner_id"])
             cursor = tx.execute(
-                "INSERT INTO interactions(customer_id, at, kind, detail, amount_cents, staff_id)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    customer_id,
-                    when,
-                    values["kind"],
-                    values["detail"],
-                    values["amount_cents"],
-                    self.user.id,
-                ),
+                f"INSERT INTO {table}({', '.join(row_values)})"
+                f" VALUES ({', '.join(':' + name for name in row_values)})",
+                row_values,
             )
+            assignments = "".join(f", {name} = :{name}" for name in customer_updates)
             tx.execute(
-                "UPDATE customers SET last_interaction_at = max(COALESCE(last_interaction_at, ''),"
-                " ?) WHERE id=?",
-                (when, customer_id),
+                "UPDATE customers SET last_interaction_at ="
+                f" max(COALESCE(last_interaction_at, ''), :when){assignments} WHERE id = :id",
+                {**customer_updates, "when": when, "id": customer_id},
             )
             self._audit(
                 tx,
-                "interaction.add",
-                entity="interaction",
+                action.value,
+                entity=table.removesuffix("s"),
                 entity_id=cursor.lastrowid,
                 customer_code=row["code"],
                 details={"fields": _diff({}, values)},
