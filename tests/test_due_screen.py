@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import OptionList
 
 from tests.conftest import customer_data
@@ -27,6 +28,13 @@ def _plan(service: Service, customer_id: int, day: str) -> None:
         )
 
 
+async def _settle(pilot: Pilot[None]) -> None:
+    """Let the list's loading worker finish and its result be shown."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 def _prompts(app: DetailTestApp) -> list[str]:
     options = app.screen.query_one(OptionList)
     return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
@@ -42,7 +50,7 @@ async def test_sales_rep_sees_own_due_and_opens_the_customer(session: Session) -
     _plan(rep2, other.id, "2026-03-10")
     app = DetailTestApp(rep1, DueScreen(rep1, today=today))
     async with app.run_test() as pilot:
-        await pilot.pause()
+        await _settle(pilot)
         prompts = _prompts(app)
         assert len(prompts) == 1
         assert "3d overdue" in prompts[0] and "Overdue Co" in prompts[0]
@@ -66,7 +74,7 @@ async def test_manager_sees_everyones_grouped_by_rep(session: Session) -> None:
     _plan(rep2, later.id, "2026-04-01")
     app = DetailTestApp(manager, DueScreen(manager, today=today))
     async with app.run_test() as pilot:
-        await pilot.pause()
+        await _settle(pilot)
         prompts = [p.strip() for p in _prompts(app)]
         assert prompts[0] == "sales1  0 overdue · 1 today"
         assert prompts[2] == "sales2  1 overdue · 0 today"
@@ -80,7 +88,7 @@ async def test_nothing_due_says_so(session: Session) -> None:
     service = session("service")
     app = DetailTestApp(service, DueScreen(service))
     async with app.run_test() as pilot:
-        await pilot.pause()
+        await _settle(pilot)
         assert "Nothing due" in _prompts(app)[0]
 
 
@@ -112,7 +120,7 @@ async def test_manager_sees_every_rep_even_when_one_has_hundreds_due(session: Se
 
     app = DetailTestApp(manager, DueScreen(manager, today=today))
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
+        await _settle(pilot)
         prompts = [p.strip() for p in _prompts(app)]
         assert prompts[0].startswith("sales1") and f"{PER_REP + 3} overdue" in prompts[0]
         assert [p for p in prompts if p.startswith("sales2")] == ["sales2  0 overdue · 1 today"]
@@ -121,7 +129,7 @@ async def test_manager_sees_every_rep_even_when_one_has_hundreds_due(session: Se
         listing = app.screen.query_one(OptionList)
         listing.highlighted = PER_REP + 1
         await pilot.press("enter")
-        await pilot.pause()
+        await _settle(pilot)
         prompts = [p.strip() for p in _prompts(app)]
         assert sum("Busy" in p for p in prompts) == PER_REP + 3
         assert not any("more for this rep" in p for p in prompts)

@@ -86,6 +86,8 @@ def _still(pilot: Pilot[Any]) -> None:
 def _keys(*keys: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
     async def run(pilot: Pilot[Any]) -> None:
         await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
         await pilot.press(*keys)
         await pilot.pause()
         _still(pilot)

@@ -6,14 +6,16 @@ import datetime as dt
 from typing import ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
 
 from .. import validation as v
-from ..service import DueCount, DueFollowup, Service
+from ..service import DueCount, DueFollowup, Service, ServiceError
 
 DUE_LIMIT = 500
 PER_REP = 5
@@ -67,19 +69,31 @@ class DueScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.action_refresh_list()
+        self.query_one("#due-title", Static).update("Loading follow-ups due…")
         self.query_one(OptionList).focus()
 
     def on_screen_resume(self) -> None:
         self.action_refresh_list()
 
     def action_refresh_list(self) -> None:
+        self._load(frozenset(self.expanded))
+
+    @work(thread=True, exclusive=True, group="due")
+    def _load(self, expanded: frozenset[int | None]) -> None:
+        """Query off the UI thread: everyone's list on a big database takes a while."""
+        try:
+            found = self._by_rep(expanded) if self.grouped else self._mine()
+        except ServiceError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
+            return
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, *found)
+
+    def _show(self, options: list[Option], total: str, overdue: int) -> None:
+        if not self.is_attached:  # closed while the list was loading
+            return
         listing = self.query_one(OptionList)
         highlighted = listing.highlighted
-        if self.grouped:
-            options, total, overdue = self._by_rep()
-        else:
-            options, total, overdue = self._mine()
         listing.clear_options()
         listing.add_options(options)
         if not options:
@@ -103,7 +117,7 @@ class DueScreen(Screen[None]):
         total = f"first {len(items)} shown" if len(items) >= DUE_LIMIT else str(len(items))
         return options, total, overdue
 
-    def _by_rep(self) -> tuple[list[Option], str, int]:
+    def _by_rep(self, expanded: frozenset[int | None]) -> tuple[list[Option], str, int]:
         """Every rep with a count line and their most urgent plans; Enter on '… more'
         lists all of that rep's."""
         counts = self.service.due_by_rep(today=self.today)
@@ -113,7 +127,7 @@ class DueScreen(Screen[None]):
         options: list[Option] = []
         for count in counts:
             rows = urgent.get(count.owner_id, [])
-            if count.owner_id in self.expanded:
+            if count.owner_id in expanded:
                 rows = self.service.due_followups(
                     owner_id=count.owner_id, limit=DUE_LIMIT, today=self.today
                 )
