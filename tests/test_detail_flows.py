@@ -377,7 +377,7 @@ async def test_the_whole_profile_is_shown_and_fits_80_columns(session: Session) 
             text = header.render()
             assert all(part in text.plain for part in expected)
             assert all(line.cell_len <= header.content_region.width for line in text.split())
-            notes = str(app.screen.query_one("#notes", Static).render())
+            notes = str(app.screen.query_one("#notes-text", Static).render())
             assert notes == ("Call after 3 pm [@click=app.quit]" if customer is company else "")
             contact = app.screen.query_one(MaskedFields)
             if customer is person:

@@ -11,7 +11,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -54,9 +54,8 @@ class CustomerDetailScreen(Screen[None]):
     DEFAULT_CSS = """
     CustomerDetailScreen #detail-body { height: 1fr; }
     CustomerDetailScreen #detail-side { width: 32; height: 100%; }
-    CustomerDetailScreen #notes {
-        height: 1fr; padding: 0 1; border: round $panel; overflow-y: auto;
-    }
+    CustomerDetailScreen #notes { height: 1fr; padding: 0 1; border: round $panel; }
+    CustomerDetailScreen #notes:focus { border: round $accent; }
     CustomerDetailScreen #notes.-empty { display: none; }
     CustomerDetailScreen #timeline { width: 1fr; height: 100%; }
     """
@@ -72,7 +71,8 @@ class CustomerDetailScreen(Screen[None]):
         self.header = CustomerHeader(self.customer, today=today, id="detail-header")
         self.contact = MaskedFields(service, self.customer, id="contact")
         self.tags = TagsPanel(self.customer.tags, id="tags")
-        self.notes = Static(id="notes", markup=False)
+        self.notes = Static(id="notes-text", markup=False)
+        self.notes_box = VerticalScroll(self.notes, id="notes")  # Tab to it, arrows scroll
         self.timeline = Timeline(
             service,
             customer_id,
@@ -87,7 +87,7 @@ class CustomerDetailScreen(Screen[None]):
             with Vertical(id="detail-side"):
                 yield self.contact
                 yield self.tags
-                yield self.notes
+                yield self.notes_box
             yield self.timeline
         yield Footer()
 
@@ -95,7 +95,7 @@ class CustomerDetailScreen(Screen[None]):
         self.contact.border_subtitle = (
             "r reveal" if self.service.can(Action.REVEAL, self.customer) else "reveal not allowed"
         )
-        self.notes.border_title = "Notes"
+        self.notes_box.border_title = "Notes"
         self._show_notes()
         self._show_filter()
         self.timeline.focus()
@@ -107,7 +107,7 @@ class CustomerDetailScreen(Screen[None]):
     def _show_notes(self) -> None:
         notes = v.clean_text(self.customer.notes, multiline=True)
         self.notes.update(Text(notes))
-        self.notes.set_class(not notes, "-empty")
+        self.notes_box.set_class(not notes, "-empty")
 
     def reload(self) -> None:
         """After a save: fresh customer, header, tags and the timeline from the top."""
