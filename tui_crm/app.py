@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -61,6 +62,9 @@ class CrmApp(App[None]):
         self.service = service
         self.sub_title = f"{service.user.username} ({service.user.role})"
         self.push_screen(CustomersScreen(service))
+        # Startup objects live as long as the app: frozen out of the collector's sight,
+        # they no longer make full collections pause the list while the operator types.
+        self.call_after_refresh(gc.freeze)
 
     @property
     def session(self) -> Service:
