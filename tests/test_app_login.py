@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from tui_crm.app import CrmApp
 from tui_crm.cli import main
@@ -158,3 +160,18 @@ def test_cli_operator_option_pins_the_app_login(
     refused = CliRunner().invoke(main, [*paths, "--operator", " "])
     assert refused.exit_code == 2 and "--operator" in refused.output
     assert launched == ["alice"]
+
+
+@run
+async def test_demo_database_names_its_users_on_the_login_screen(tmp_path: Path) -> None:
+    from tui_crm.crypto import load_key_file
+    from tui_crm.demo import build_demo
+
+    build_demo(tmp_path / "demo.db", tmp_path / "demo.key", customers=20)
+    db = Database.open(tmp_path / "demo.db", load_key_file(tmp_path / "demo.key"))
+    async with make_app(db).run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        hint = pilot.app.screen.query_one("#demo-hint", Static)
+        assert "password demo" in str(hint.render())
+        await sign_in(pilot, "sales1", "demo")
+        assert pilot.app.service is not None

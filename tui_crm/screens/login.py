@@ -31,6 +31,7 @@ class LoginScreen(Screen[Service]):
     LoginScreen #login-title { text-style: bold; margin-bottom: 1; }
     LoginScreen Input { margin-bottom: 1; }
     LoginScreen #operator { margin-bottom: 1; padding: 0 1; }
+    LoginScreen #demo-hint { color: $text-muted; margin-bottom: 1; }
     LoginScreen #login-message { color: $error; height: auto; min-height: 1; }
     LoginScreen Button { width: 100%; }
     """
@@ -49,6 +50,11 @@ class LoginScreen(Screen[Service]):
     def compose(self) -> ComposeResult:
         with Center(), Vertical(id="login-box"):
             yield Static("tui-crm — sign in", id="login-title")
+            if self.db.meta("demo") == "1":
+                yield Static(
+                    "Demo data: sign in as admin, manager, service or sales1, password demo.",
+                    id="demo-hint",
+                )
             if self.operator is None:
                 yield Input(placeholder="Username", id="username")
             else:
