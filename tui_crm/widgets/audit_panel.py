@@ -82,7 +82,8 @@ class AuditPanel(Vertical):
                 try:
                     dt.date.fromisoformat(values[name] or "")
                 except ValueError:
-                    self.app.notify(f"{name}: use YYYY-MM-DD", severity="warning", markup=False)
+                    message = f"{name}: use YYYY-MM-DD"
+                    self.app.notify(message, severity="warning", markup=False)
                     values[name] = None
         return AuditFilter(**values)
 

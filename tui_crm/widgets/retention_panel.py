@@ -122,5 +122,6 @@ class RetentionPanel(Vertical):
 
     def _done(self, purged: int) -> None:
         self.query_one("#retention-count", Input).value = ""
-        self.app.notify(f"Purged {purged:,} customer(s).", markup=False)
+        message = f"Purged {purged:,} customer(s)."
+        self.app.notify(message, markup=False)
         self._preview()
