@@ -145,3 +145,28 @@ def test_bad_audit_dates_are_one_line(run) -> None:
     assert "--since must be a date" in _one_line_error(
         run("audit", "list", "--since", "2026-13-01")
     )
+
+
+def test_paths_also_work_after_the_sub_command(tmp_path: Path) -> None:
+    db, key = tmp_path / "x.db", tmp_path / "x.key"
+    runner = CliRunner()
+    init = ["init", "--admin", "root", "--password-stdin", "--db", str(db), "--key-file", str(key)]
+    assert runner.invoke(main, init, input=STRONG, env={"TUI_CRM_DB": ""}).exit_code == 0
+    listed = runner.invoke(
+        main, ["user", "list", "--json", "--db", str(db), "--key-file", str(key)]
+    )
+    assert [u["username"] for u in json.loads(listed.output)] == ["root"]
+    built = runner.invoke(
+        main, ["demo", "--customers", "50", "--no-run", "--db", str(tmp_path / "d.db")]
+    )
+    assert built.exit_code == 0 and (tmp_path / "d.db").exists()
+
+
+def test_demo_never_touches_the_configured_key_file(run, tmp_path: Path) -> None:
+    run("init", "--admin", "root", "--password-stdin", stdin=STRONG)
+    real_key = tmp_path / "k" / "crm.key"
+    before = real_key.read_bytes()
+    result = run("--db", str(tmp_path / "demo.db"), "demo", "--customers", "20", "--no-run")
+    assert result.exit_code == 0, result.output
+    assert real_key.read_bytes() == before
+    assert (tmp_path / "demo.db.key").exists()

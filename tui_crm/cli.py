@@ -63,6 +63,7 @@ class CrmGroup(click.Group):
 class Paths:
     db: Path
     key: Path | None
+    db_given: bool = False
 
     def key_path(self) -> Path:
         return self.key or default_key_path()
@@ -121,7 +122,7 @@ def main(
     ctx: click.Context, db_path: Path | None, key_file: Path | None, operator: str | None
 ) -> None:
     """tui-crm: a keyboard-driven CRM in the terminal. With no command, opens the app."""
-    ctx.obj = Paths(db_path or default_db_path(), key_file)
+    ctx.obj = Paths(db_path or default_db_path(), key_file, db_given=db_path is not None)
     if operator is not None and not operator.strip():
         raise click.BadParameter("must name a user", param_hint="--operator")
     if ctx.invoked_subcommand is None:
@@ -425,10 +426,8 @@ def demo(ctx: click.Context, customers: int, seed: int, no_run: bool) -> None:
     from .demo import DEMO_PASSWORD, build_demo
 
     paths: Paths = ctx.obj
-    db_path = (
-        paths.db if ctx.parent and ctx.parent.params.get("db_path") else default_demo_db_path()
-    )
-    key_path = paths.key or demo_key_path(db_path)
+    db_path = paths.db if paths.db_given else default_demo_db_path()
+    key_path = demo_key_path(db_path)  # never a real key file named by flag or environment
     _remove_old_demo(db_path, key_path)
     show = sys.stderr.isatty()
 
@@ -479,3 +478,40 @@ def _remove_old_demo(db_path: Path, key_path: Path) -> None:
 from . import cli_admin  # noqa: E402  (it builds on the helpers above)
 
 cli_admin.register(main, audit_group)
+
+
+def _override_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    if value is None:
+        return
+    paths = ctx.ensure_object(Paths)
+    if param.name == "db":
+        paths.db, paths.db_given = value, True
+    else:
+        paths.key = value
+
+
+def _accept_paths_everywhere(group: click.Group) -> None:
+    """`--db` and `--key-file` also work after any sub-command (`tui-crm user list --db X`)."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _accept_paths_everywhere(command)
+            continue
+        command.params += [
+            click.Option(
+                ["--db"],
+                type=click.Path(path_type=Path),
+                expose_value=False,
+                callback=_override_path,
+                help="Database file (env TUI_CRM_DB).",
+            ),
+            click.Option(
+                ["--key-file", "key_file"],
+                type=click.Path(path_type=Path),
+                expose_value=False,
+                callback=_override_path,
+                help="Key file (env TUI_CRM_KEY_FILE).",
+            ),
+        ]
+
+
+_accept_paths_everywhere(main)
