@@ -1,4 +1,5 @@
-"""Customer detail: open with 5 and with 5,000 timeline entries; save a follow-up end to end.
+"""Customer detail: open with 5 and with 5,000 timeline entries; save a follow-up end to end;
+the manager's due list (per-rep counts and each rep's most urgent plans).
 
 The detail screen is opened headless and timed from building the screen (which reads the
 customer) to its first completed compositor refresh, i.e. the first frame the terminal
@@ -21,6 +22,7 @@ from textual.widgets import Footer, Static, TextArea
 
 from tui_crm.roles import Role
 from tui_crm.screens.customer_detail import CustomerDetailScreen
+from tui_crm.screens.due import PER_REP
 from tui_crm.screens.followup_form import FollowUpFormScreen
 from tui_crm.service import Service, UserInfo
 from tui_crm.widgets.timeline import Timeline
@@ -193,6 +195,12 @@ def run(sizes: list[int]) -> None:
                 median_ms(ui["form save"]),
                 p95_ms(ui["form save"]),
             ]
+        )
+        due_counts = timings(service.due_by_rep)
+        rows.append([n, "due list: every rep's counts", median_ms(due_counts), p95_ms(due_counts)])
+        urgent = timings(lambda s=service: s.due_followups(per_rep=PER_REP, limit=None))
+        rows.append(
+            [n, f"due list: each rep's {PER_REP} most urgent", median_ms(urgent), p95_ms(urgent)]
         )
         db.close()
     print_table("detail", ["customers", "operation", "median ms", "p95 ms"], rows)

@@ -209,6 +209,16 @@ MIGRATIONS: tuple[str, ...] = (
         f"    BEGIN INSERT INTO change_log(tbl, row_id) VALUES ('customer_keys', {ref}.id); END;\n"
         for event, ref in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
     ),
+    # 5 (issue 4): the due list. Each rep's plans in date order (the rowid, last in every
+    # index, breaks ties), covering the per-rep counts and "most urgent 5" without reading
+    # customer rows; and each staff member's planned dates, so customer service's list
+    # starts from their own follow-ups. Partial: only rows with a plan are indexed.
+    """
+    CREATE INDEX customers_owner_due ON customers(owner_id, next_followup_at)
+        WHERE next_followup_at IS NOT NULL;
+    CREATE INDEX followups_staff_due ON followups(staff_id, next_followup_date, customer_id)
+        WHERE next_followup_date IS NOT NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1155,7 +1155,11 @@ class Service:
             return hints
 
     def _due_scope(self, scope_all: bool | None) -> tuple[bool, list[str]]:
-        """Whether the caller sees everyone's plans, and the SQL conditions of a due plan."""
+        """Whether the caller sees everyone's plans, and the SQL conditions of a due plan.
+
+        Customer service's own plans are found from their follow-ups first (the
+        `followups_staff_due` index), then checked against each customer's current plan.
+        """
         self._require(Action.CUSTOMER_READ)
         may_see_all = self.user.role in (Role.MANAGER, Role.ADMIN)
         if scope_all and not may_see_all:
@@ -1163,10 +1167,13 @@ class Service:
         see_all = may_see_all if scope_all is None else scope_all
         conditions = ["c.next_followup_at IS NOT NULL", "c.next_followup_at < :tomorrow"]
         if not see_all and self.user.role is Role.SERVICE:
-            conditions.append(
-                "EXISTS (SELECT 1 FROM followups f WHERE f.customer_id = c.id AND f.staff_id = :me"
-                " AND f.next_followup_date = substr(c.next_followup_at, 1, 10))"
-            )
+            conditions += [
+                "c.id IN (SELECT f.customer_id FROM followups f WHERE f.staff_id = :me"
+                " AND f.next_followup_date < :tomorrow)",
+                "EXISTS (SELECT 1 FROM followups f WHERE f.staff_id = :me"
+                " AND f.next_followup_date = substr(c.next_followup_at, 1, 10)"
+                " AND f.customer_id = c.id)",
+            ]
         elif not see_all:
             conditions.append("c.owner_id = :me")
         return see_all, conditions
@@ -1195,20 +1202,28 @@ class Service:
             "tomorrow": (today + dt.timedelta(days=1)).isoformat(),
             "me": self.user.id,
             "limit": -1 if limit is None else limit,
-            "per_rep": per_rep or 1 << 62,
+            "per_rep": per_rep,
         }
         if owner_id is not _UNSET:
             if not see_all:
                 raise PermissionDenied("Only managers and admins see another rep's follow-ups.")
             conditions.append("c.owner_id IS :owner")
             params["owner"] = owner_id
+        where = " AND ".join(conditions)
+        if per_rep is None:
+            source, where = "customers c", f" WHERE {where}"
+        else:  # each rep's first few from the `customers_owner_due` index, rep by rep
+            source = (
+                "(SELECT id FROM users UNION ALL SELECT NULL) AS rep JOIN customers c"
+                f" ON c.id IN (SELECT c.id FROM customers c WHERE {where}"
+                " AND c.owner_id IS rep.id ORDER BY c.next_followup_at, c.id LIMIT :per_rep)"
+            )
+            where = ""
         sql = (
-            "SELECT * FROM (SELECT c.id, c.code, c.name, c.next_followup_at, c.owner_id,"
-            " COALESCE(u.username, '') AS owner, ROW_NUMBER() OVER (PARTITION BY +c.owner_id"
-            " ORDER BY c.next_followup_at, c.id) AS urgency"
-            " FROM customers c LEFT JOIN users u ON u.id = c.owner_id"
-            f" WHERE {' AND '.join(conditions)}) WHERE urgency <= :per_rep"
-            f" ORDER BY {'owner, ' if see_all else ''}next_followup_at, id LIMIT :limit"
+            "SELECT c.id, c.code, c.name, c.next_followup_at, c.owner_id,"
+            f" COALESCE(u.username, '') AS owner FROM {source}"
+            f" LEFT JOIN users u ON u.id = c.owner_id{where}"
+            f" ORDER BY {'owner, ' if see_all else ''}c.next_followup_at, c.id LIMIT :limit"
         )
         with self.db.read() as conn:
             rows = conn.execute(sql, params).fetchall()
@@ -1230,17 +1245,16 @@ class Service:
     ) -> list[DueCount]:
         """How many plans each rep has overdue and due today, every rep with any, by name.
 
-        (`+c.owner_id` keeps SQLite on the due-date index rather than walking every
-        customer in owner order.)
+        (Counted on the `customers_owner_due` index alone; the names are joined after.)
         """
         _, conditions = self._due_scope(scope_all)
         today = today or dt.date.today()
         sql = (
-            "SELECT c.owner_id, COALESCE(u.username, '') AS owner,"
-            " SUM(c.next_followup_at < :today) AS overdue,"
-            " SUM(c.next_followup_at >= :today) AS due_today"
-            " FROM customers c LEFT JOIN users u ON u.id = c.owner_id"
-            f" WHERE {' AND '.join(conditions)} GROUP BY +c.owner_id ORDER BY owner"
+            "SELECT d.owner_id, COALESCE(u.username, '') AS owner, d.overdue, d.due_today"
+            " FROM (SELECT c.owner_id, SUM(c.next_followup_at < :today) AS overdue,"
+            " SUM(c.next_followup_at >= :today) AS due_today FROM customers c"
+            f" WHERE {' AND '.join(conditions)} GROUP BY c.owner_id) AS d"
+            " LEFT JOIN users u ON u.id = d.owner_id ORDER BY owner"
         )
         params = {
             "today": today.isoformat(),
