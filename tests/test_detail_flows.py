@@ -445,3 +445,75 @@ async def test_edit_clears_contact_data_with_a_dash_but_never_the_last_one(
         "SELECT details FROM audit_log WHERE action='customer.update'"
     ).fetchall()
     assert len(audit) == 1 and "zed@example.com" not in audit[0]["details"]
+
+
+@sync
+async def test_edit_warns_when_a_changed_contact_matches_another_customer(
+    session: Session,
+) -> None:
+    rep = session("sales1")
+    first = rep.create_customer(customer_data())
+    second = rep.create_customer(
+        customer_data(name="Beta Ltd", phone="13900139000", email="beta@example.com")
+    )
+    app = DetailTestApp(rep, CustomerFormScreen(rep, second))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#f-phone", Input).value = "13900139000"  # its own number
+        app.screen.query_one("#f-city", Input).value = "Xiamen"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+    assert rep.get_customer(second.id).city == "Xiamen"
+    second = rep.get_customer(second.id)
+    app = DetailTestApp(rep, CustomerFormScreen(rep, second))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#f-phone", Input).value = "138 0013 8000"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        shown = str(app.screen.details)
+        assert first.code in shown and "Acme Trading Ltd" in shown
+        assert second.code not in shown
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, CustomerFormScreen)
+        assert rep.get_customer(second.id).phone.endswith("9000")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)  # still asked: nothing was accepted
+        await pilot.press("y")
+        await pilot.pause()
+        assert not isinstance(app.screen, CustomerFormScreen)
+    assert rep.get_customer(second.id).phone.endswith("8000")
+
+
+@sync
+async def test_edit_warns_of_a_colleagues_duplicate_by_code_and_owner_only(
+    session: Session,
+) -> None:
+    theirs = session("sales2").create_customer(
+        customer_data(name="Secret Buyer Ltd", credit_code="91350100M000100Y43")
+    )
+    rep = session("sales1")
+    mine = rep.create_customer(customer_data(phone="13900139000", email="mine@example.com"))
+    app = DetailTestApp(rep, CustomerFormScreen(rep, mine))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#f-email", Input).value = "ZED@example.com"
+        app.screen.query_one("#f-credit_code", Input).value = "91350100M000100Y43"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        shown = str(app.screen.details)
+        assert theirs.code in shown and "sales2" in shown
+        assert "same email and credit code" in shown
+        assert "Secret" not in shown and "zed@" not in shown.lower()
+        await pilot.press("n")
+        await pilot.pause()
+    assert rep.get_customer(mine.id).credit_code == ""
+    hint = rep.db.conn.execute(
+        "SELECT actor FROM audit_log WHERE action='duplicate.hint'"
+    ).fetchall()
+    assert [r[0] for r in hint] == ["sales1"]

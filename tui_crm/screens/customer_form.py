@@ -7,6 +7,7 @@ service still refuses to remove the last phone or email).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -28,6 +29,7 @@ from .conflict import ConflictScreen
 from .form_base import FormScreen
 
 CLEAR = "-"
+DUPLICATE_KEYS = {"phone", "email", "credit_code"}
 
 TEXT_FIELDS = {
     "name": "Name *",
@@ -73,7 +75,7 @@ class CustomerFormScreen(FormScreen["Customer | None"]):
         self.service = service
         self.customer = customer
         self.version = customer.version if customer else 0
-        self.duplicates_accepted = False
+        self.accepted_duplicates: dict[str, Any] | None = None
         self.title_text = (
             "New customer" if customer is None else f"Edit {customer.code}"
         )  # the code is system-made, never customer text
@@ -190,29 +192,7 @@ class CustomerFormScreen(FormScreen["Customer | None"]):
         except v.FormErrors as exc:
             self.show_errors(exc.errors, "Please correct the marked fields.")
             return
-        duplicates = [] if self.duplicates_accepted else self.service.find_duplicates(data)
-        hints = [] if self.duplicates_accepted else self.service.duplicate_hints(data)
-        if duplicates or hints:
-            details = Text("Customers with the same phone, email or credit code:\n")
-            for other in duplicates:
-                details.append(f"\n  {other.code}  ", "bold")
-                details.append(v.clean_text(other.name))
-                details.append(f"  {other.phone or other.email}  owner ", "dim")
-                details.append(v.clean_text(other.owner) or "—")
-            for hint in hints:
-                details.append(f"\n  {hint.code}  ", "bold")
-                details.append(f"same {' and '.join(hint.matched)}, owned by ", "dim")
-                details.append(v.clean_text(hint.owner) or "nobody yet")
-                details.append(" (ask them before adding it again)", "dim")
-
-            def answered(save_anyway: bool | None) -> None:
-                if save_anyway:
-                    self.duplicates_accepted = True
-                    self._create()
-
-            self.app.push_screen(
-                ConfirmScreen("This looks like a duplicate. Save it anyway?", details), answered
-            )
+        if self._confirm_unless_duplicate(data, self._create):
             return
         try:
             saved = self.service.create_customer(data)
@@ -225,10 +205,49 @@ class CustomerFormScreen(FormScreen["Customer | None"]):
         else:
             self.dismiss(saved)
 
+    def _confirm_unless_duplicate(
+        self, data: dict[str, Any], save_anyway: Callable[[], None]
+    ) -> bool:
+        """Ask before saving a phone, email or credit code another customer already has
+        (not this one, when editing); True while the question is open. Asked again only if
+        those values change after "save anyway". Colleagues' customers are named only as
+        `duplicate_hints` allows."""
+        probed = {k: val for k, val in data.items() if k in DUPLICATE_KEYS and val}
+        if not probed or probed == self.accepted_duplicates:
+            return False
+        exclude_id = self.customer.id if self.customer else None
+        duplicates = self.service.find_duplicates(data, exclude_id)
+        hints = self.service.duplicate_hints(data, exclude_id)
+        if not duplicates and not hints:
+            return False
+        details = Text("Customers with the same phone, email or credit code:\n")
+        for other in duplicates:
+            details.append(f"\n  {other.code}  ", "bold")
+            details.append(v.clean_text(other.name))
+            details.append(f"  {other.phone or other.email}  owner ", "dim")
+            details.append(v.clean_text(other.owner) or "—")
+        for hint in hints:
+            details.append(f"\n  {hint.code}  ", "bold")
+            details.append(f"same {' and '.join(hint.matched)}, owned by ", "dim")
+            details.append(v.clean_text(hint.owner) or "nobody yet")
+            details.append(" (ask them before adding it again)", "dim")
+
+        def answered(accepted: bool | None) -> None:
+            if accepted:
+                self.accepted_duplicates = probed
+                save_anyway()
+
+        self.app.push_screen(
+            ConfirmScreen("This looks like a duplicate. Save it anyway?", details), answered
+        )
+        return True
+
     def _update(self, changes: dict[str, Any], version: int) -> None:
         assert self.customer is not None
         if not changes:
             self.dismiss(self.customer)
+            return
+        if self._confirm_unless_duplicate(changes, lambda: self._update(changes, version)):
             return
         try:
             saved = self.service.update_customer(self.customer.id, changes, version)
