@@ -7,13 +7,18 @@ from collections.abc import Callable
 import pytest
 from textual.widgets import Input, OptionList, Select, Static, TextArea
 
-from tests.conftest import customer_data, hostile_strings
+from tests.conftest import PASSWORD, customer_data, hostile_strings
 from tests.detail_app import DetailTestApp, sync
+from tests.test_app_login import sign_in
+from tui_crm.app import CrmApp
+from tui_crm.config import Settings
+from tui_crm.db import Database
 from tui_crm.screens.confirm import ConfirmScreen
 from tui_crm.screens.conflict import ConflictScreen
 from tui_crm.screens.customer_detail import CustomerDetailScreen
 from tui_crm.screens.customer_form import CustomerFormScreen
 from tui_crm.screens.followup_form import FollowUpFormScreen
+from tui_crm.screens.help import HelpScreen
 from tui_crm.screens.interaction_form import InteractionFormScreen
 from tui_crm.screens.tag_editor import TagEditorScreen
 from tui_crm.service import Customer, Service
@@ -517,3 +522,33 @@ async def test_edit_warns_of_a_colleagues_duplicate_by_code_and_owner_only(
         "SELECT actor FROM audit_log WHERE action='duplicate.hint'"
     ).fetchall()
     assert [r[0] for r in hint] == ["sales1"]
+
+
+@sync
+async def test_detail_keys_are_remapped_by_id_and_listed_in_help(
+    db: Database, session: Session
+) -> None:
+    customer = session("sales1").create_customer(customer_data())
+    settings = Settings(bindings={"detail.followup": "w", "form.cancel": "ctrl+g"})
+    app = CrmApp(db, settings=settings, login_failure_delay=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await sign_in(pilot, "sales1", PASSWORD)
+        app.open_customer(customer.id)
+        await pilot.pause()
+        await pilot.press("f")
+        await pilot.pause()
+        assert isinstance(app.screen, CustomerDetailScreen)  # f no longer opens the form
+        await pilot.press("w")
+        await pilot.pause()
+        assert isinstance(app.screen, FollowUpFormScreen)
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        assert isinstance(app.screen, CustomerDetailScreen)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        listed = {ident: keys for keys, _, ident in app.screen.bindings}
+        assert listed["detail.followup"] == "w"
+        for ident in ("detail.reveal", "detail.tags", "detail.edit", "detail.back"):
+            assert ident in listed
+        assert {"timeline.down", "timeline.page_down"} <= set(listed)  # the focused timeline

@@ -16,9 +16,9 @@ class ConfirmScreen(ModalScreen[bool]):
     """`y` answers yes, `n` or Esc no; the question and details are plain text."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes"),
-        Binding("n", "answer(False)", "No"),
-        Binding("escape", "answer(False)", "No", show=False),
+        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("n", "answer(False)", "No", id="confirm.no"),
+        Binding("escape", "answer(False)", "No", show=False, id="confirm.cancel"),
     ]
 
     DEFAULT_CSS = """

@@ -64,9 +64,9 @@ class ConflictScreen(ModalScreen[str | None]):
     """`o` overwrites with your changes, `r` reloads theirs, Esc goes back to the form."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("o", "choose('overwrite')", "Overwrite with mine"),
-        Binding("r", "choose('reload')", "Reload theirs"),
-        Binding("escape", "choose(None)", "Back to my edit"),
+        Binding("o", "choose('overwrite')", "Overwrite with mine", id="conflict.overwrite"),
+        Binding("r", "choose('reload')", "Reload theirs", id="conflict.reload"),
+        Binding("escape", "choose(None)", "Back to my edit", id="conflict.back"),
     ]
 
     DEFAULT_CSS = """

@@ -42,13 +42,13 @@ class CustomerDetailScreen(Screen[None]):
     """Opened from the list with Enter; Esc returns to the list where it was."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back"),
-        Binding("r", "reveal", "Reveal"),
-        Binding("f", "followup", "Follow-up"),
-        Binding("i", "interaction", "Interaction"),
-        Binding("t", "tags", "Tags"),
-        Binding("e", "edit", "Edit"),
-        Binding("k", "filter", "Filter"),
+        Binding("escape", "back", "Back", id="detail.back"),
+        Binding("r", "reveal", "Reveal", id="detail.reveal"),
+        Binding("f", "followup", "Follow-up", id="detail.followup"),
+        Binding("i", "interaction", "Interaction", id="detail.interaction"),
+        Binding("t", "tags", "Tags", id="detail.tags"),
+        Binding("e", "edit", "Edit", id="detail.edit"),
+        Binding("k", "filter", "Filter", id="detail.filter"),
     ]
 
     DEFAULT_CSS = """

@@ -47,8 +47,8 @@ class DueScreen(Screen[None]):
     urgent plans, so no rep falls off the end of a capped list."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back"),
-        Binding("ctrl+r", "refresh_list", "Refresh"),
+        Binding("escape", "back", "Back", id="due.back"),
+        Binding("ctrl+r", "refresh_list", "Refresh", id="due.refresh"),
     ]
 
     DEFAULT_CSS = """

@@ -36,8 +36,8 @@ class FormScreen(ModalScreen[ResultT]):
     """Subclasses compose fields with `field(...)` and implement `save()`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save", priority=True),
-        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "save", "Save", priority=True, id="form.save"),
+        Binding("escape", "cancel", "Cancel", id="form.cancel"),
     ]
 
     DEFAULT_CSS = """

@@ -43,9 +43,9 @@ class TagEditorScreen(ModalScreen[bool]):
     """Dismisses with True when anything changed, so the detail screen reloads."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close"),
-        Binding("ctrl+s", "add", "Add tag", priority=True),
-        Binding("delete,x", "remove", "Remove selected tag"),
+        Binding("escape", "close", "Close", id="tags.close"),
+        Binding("ctrl+s", "add", "Add tag", priority=True, id="tags.add"),
+        Binding("delete,x", "remove", "Remove selected tag", id="tags.remove"),
     ]
 
     DEFAULT_CSS = """

@@ -21,8 +21,8 @@ class MaskedFields(Widget, can_focus=True):
     """Up/down choose a field; `reveal_selected` asks the service (which audits the reveal)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "select(-1)", "Previous field", show=False),
-        Binding("down", "select(1)", "Next field", show=False),
+        Binding("up", "select(-1)", "Previous field", show=False, id="contact.previous"),
+        Binding("down", "select(1)", "Next field", show=False, id="contact.next"),
     ]
 
     DEFAULT_CSS = """
