@@ -192,18 +192,8 @@ class CustomerFormScreen(FormScreen["Customer | None"]):
         except v.FormErrors as exc:
             self.show_errors(exc.errors, "Please correct the marked fields.")
             return
-        if self._confirm_unless_duplicate(data, self._create):
-            return
-        try:
-            saved = self.service.create_customer(data)
-        except v.FormErrors as exc:
-            self.show_errors(exc.errors, "Please correct the marked fields.")
-        except v.ValidationError as exc:
-            self.show_errors({exc.field: exc.message}, "Please correct the marked fields.")
-        except ServiceError as exc:
-            self.show_errors({}, str(exc))
-        else:
-            self.dismiss(saved)
+        if not self._confirm_unless_duplicate(data, self._create):
+            self.submit(lambda: self.service.create_customer(data))
 
     def _confirm_unless_duplicate(
         self, data: dict[str, Any], save_anyway: Callable[[], None]

@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Input, Select, TextArea
 
 from .. import validation as v
-from ..service import Service, ServiceError
+from ..service import Service
 from .form_base import FormScreen
 
 QUICK_CHOICES = (
@@ -82,17 +82,12 @@ class FollowUpFormScreen(FormScreen[int | None]):
 
     def save(self) -> None:
         values = self.values()
-        try:
-            new_id = self.service.add_followup(
+        self.submit(
+            lambda: self.service.add_followup(
                 self.customer_id,
                 channel=values["channel"],
                 content=values["content"],
                 result=values["result"],
                 next_followup_date=values["next_followup_date"],
             )
-        except v.FormErrors as exc:
-            self.show_errors(exc.errors, "Please correct the marked fields.")
-        except ServiceError as exc:
-            self.show_errors({}, str(exc))
-        else:
-            self.dismiss(new_id)
+        )

@@ -1,9 +1,10 @@
 """What every modal edit form shares: labelled fields with their own error line,
-`ctrl+s` to save, and `Esc` that asks before throwing changes away."""
+`ctrl+s` to save (errors the service finds shown where they belong), and `Esc` that asks
+before throwing changes away."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
 from rich.text import Text
@@ -14,6 +15,8 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 
+from .. import validation as v
+from ..service import ServiceError
 from .confirm import ConfirmScreen
 
 ResultT = TypeVar("ResultT")
@@ -120,6 +123,20 @@ class FormScreen(ModalScreen[ResultT]):
         label = self.query_one("#form-message", Static)
         label.update(Text(message))
         label.set_class(not message, "-empty")
+
+    def submit(self, saving: Callable[[], ResultT]) -> None:
+        """Run the service call that saves the form: close with what it returns, or stay
+        open and show why it was refused."""
+        try:
+            saved = saving()
+        except v.FormErrors as exc:
+            self.show_errors(exc.errors, "Please correct the marked fields.")
+        except v.ValidationError as exc:
+            self.show_errors({exc.field: exc.message}, "Please correct the marked fields.")
+        except ServiceError as exc:
+            self.show_errors({}, str(exc))
+        else:
+            self.dismiss(saved)
 
     def action_save(self) -> None:
         self.save()

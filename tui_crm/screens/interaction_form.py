@@ -7,7 +7,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Input, Select, TextArea
 
 from .. import validation as v
-from ..service import Service, ServiceError
+from ..service import Service
 from .form_base import FormScreen
 
 
@@ -38,16 +38,11 @@ class InteractionFormScreen(FormScreen[int | None]):
 
     def save(self) -> None:
         values = self.values()
-        try:
-            new_id = self.service.add_interaction(
+        self.submit(
+            lambda: self.service.add_interaction(
                 self.customer_id,
                 kind=values["kind"],
                 detail=values["detail"],
                 amount=values["amount"],
             )
-        except v.FormErrors as exc:
-            self.show_errors(exc.errors, "Please correct the marked fields.")
-        except ServiceError as exc:
-            self.show_errors({}, str(exc))
-        else:
-            self.dismiss(new_id)
+        )
