@@ -8,6 +8,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from textual.app import App
+from textual.pilot import Pilot
 from textual.screen import Screen
 
 from tui_crm.screens.customer_detail import CustomerDetailScreen
@@ -37,3 +38,9 @@ def sync(flow: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
         asyncio.run(flow(*args, **kwargs))
 
     return run
+
+
+async def press(pilot: Pilot[None], *keys: str) -> None:
+    """Press the keys, then let the screens they open or close settle."""
+    await pilot.press(*keys)
+    await pilot.pause()

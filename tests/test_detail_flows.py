@@ -8,7 +8,7 @@ import pytest
 from textual.widgets import Input, OptionList, Select, Static, TextArea
 
 from tests.conftest import PASSWORD, customer_data, hostile_strings
-from tests.detail_app import DetailTestApp, sync
+from tests.detail_app import DetailTestApp, press, sync
 from tests.test_app_login import sign_in
 from tui_crm.app import CrmApp
 from tui_crm.config import Settings
@@ -83,8 +83,7 @@ async def test_reveal_allowed_is_audited_and_masks_again_on_leaving(session: Ses
         assert contact.revealed == {"phone": "13800138000"}
         assert "13800138000" in str(contact.render())
         assert _audit_actions(rep)[-1] == "reveal"
-        await pilot.press("f")
-        await pilot.pause()
+        await press(pilot, "f")
         assert contact.revealed == {}
 
 
@@ -95,8 +94,7 @@ async def test_reveal_refused_says_why_and_reveals_nothing(session: Session) -> 
     app = _app(service, customer)
     async with app.run_test() as pilot:
         await pilot.pause()
-        await pilot.press("r")
-        await pilot.pause()
+        await press(pilot, "r")
         assert app.screen.query_one(MaskedFields).revealed == {}
         assert any("may not reveal" in n for n in _notes(app))
         assert "reveal" not in _audit_actions(service)
@@ -109,19 +107,16 @@ async def test_edit_valid_saves_and_invalid_names_the_field(session: Session) ->
     app = _app(manager, customer)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
-        await pilot.press("e")
-        await pilot.pause()
+        await press(pilot, "e")
         assert isinstance(app.screen, CustomerFormScreen)
         app.screen.query_one("#f-email", Input).value = "not-an-email"
         app.screen.query_one("#f-name", Input).value = "Acme Holdings"
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await press(pilot, "ctrl+s")
         assert isinstance(app.screen, CustomerFormScreen)
         assert "email" in _error(app, "email").lower() or _error(app, "email")
         assert manager.get_customer(customer.id).version == customer.version
         app.screen.query_one("#f-email", Input).value = ""
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await press(pilot, "ctrl+s")
         assert isinstance(app.screen, CustomerDetailScreen)
         saved = manager.get_customer(customer.id)
         assert saved.name == "Acme Holdings"
@@ -136,8 +131,7 @@ async def test_edit_refused_for_customer_service(session: Session) -> None:
     app = _app(service, customer)
     async with app.run_test() as pilot:
         await pilot.pause()
-        await pilot.press("e")
-        await pilot.pause()
+        await press(pilot, "e")
         assert isinstance(app.screen, CustomerDetailScreen)
         assert any("Customer service may not edit" in n for n in _notes(app))
 
@@ -149,12 +143,10 @@ async def test_manager_reassigns_owner_and_admin_sets_legal_hold(session: Sessio
     app = _app(admin, customer)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
-        await pilot.press("e")
-        await pilot.pause()
+        await press(pilot, "e")
         app.screen.query_one("#f-owner", Select).value = "sales2"
         app.screen.query_one("#f-legal_hold").value = True  # type: ignore[attr-defined]
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await press(pilot, "ctrl+s")
     saved = admin.get_customer(customer.id)
     assert (saved.owner, saved.legal_hold) == ("sales2", True)
 
@@ -166,16 +158,13 @@ async def test_escape_on_a_changed_form_asks_before_discarding(session: Session)
     app = _app(manager, customer)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
-        await pilot.press("e")
-        await pilot.pause()
+        await press(pilot, "e")
         app.screen.query_one("#f-city", Input).value = "Xiamen"
-        await pilot.press("escape")
-        await pilot.pause()
+        await press(pilot, "escape")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         assert isinstance(app.screen, CustomerFormScreen)
-        await pilot.press("escape", "y")
-        await pilot.pause()
+        await press(pilot, "escape", "y")
         assert isinstance(app.screen, CustomerDetailScreen)
     assert manager.get_customer(customer.id).city == ""
 
@@ -190,15 +179,12 @@ async def test_conflict_shows_both_versions_and_lets_the_operator_choose(
     app = _app(manager, customer)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
-        await pilot.press("e")
-        await pilot.pause()
+        await press(pilot, "e")
         rep.update_customer(customer.id, {"city": "Fuzhou"}, customer.version)
         app.screen.query_one("#f-city", Input).value = "Xiamen"
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await press(pilot, "ctrl+s")
         assert isinstance(app.screen, ConflictScreen)
-        await pilot.press(choice)
-        await pilot.pause()
+        await press(pilot, choice)
         if choice == "o":
             assert isinstance(app.screen, CustomerDetailScreen)
             assert manager.get_customer(customer.id).city == "Xiamen"
@@ -216,19 +202,16 @@ async def test_add_followup_with_quick_next_date(session: Session, username: str
     app = _app(service, customer)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
-        await pilot.press("f")
-        await pilot.pause()
+        await press(pilot, "f")
         assert isinstance(app.screen, FollowUpFormScreen)
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await press(pilot, "ctrl+s")
         assert _error(app, "content") == "is required"
         app.screen.query_one("#f-content", TextArea).text = "Asked for a quote"
         app.screen.query_one("#quick", Select).value = "3days"
         app.screen.query_one("#f-result", Select).value = "interest"
         await pilot.pause()
         planned = app.screen.query_one("#f-next_followup_date", Input).value
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await press(pilot, "ctrl+s")
         assert isinstance(app.screen, CustomerDetailScreen)
         entry = app.screen.query_one(Timeline).entries[0]
         assert (entry.content, entry.next_followup_date) == ("Asked for a quote", planned)
@@ -242,17 +225,14 @@ async def test_add_interaction_order_needs_an_amount(session: Session) -> None:
     app = _app(service, customer)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
-        await pilot.press("i")
-        await pilot.pause()
+        await press(pilot, "i")
         assert isinstance(app.screen, InteractionFormScreen)
         app.screen.query_one("#f-kind", Select).value = "order"
         app.screen.query_one("#f-detail", TextArea).text = "20 pumps"
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await press(pilot, "ctrl+s")
         assert _error(app, "amount") == "an order needs an amount"
         app.screen.query_one("#f-amount", Input).value = "1200.50"
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await press(pilot, "ctrl+s")
         assert isinstance(app.screen, CustomerDetailScreen)
         assert app.screen.query_one(Timeline).entries[0].amount_cents == 120050
 
@@ -266,27 +246,22 @@ async def test_tag_editor_adds_existing_creates_new_and_removes(session: Session
     app = _app(rep, customer)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
-        await pilot.press("t")
-        await pilot.pause()
+        await press(pilot, "t")
         assert isinstance(app.screen, TagEditorScreen)
         app.screen.query_one("#tag-type", Select).value = "need"
-        await pilot.press(*"purch")
-        await pilot.pause()
+        await press(pilot, *"purch")
         await pilot.press("right")  # accept the suggestion
         assert app.screen.query_one("#tag-name", Input).value == "purchase need"
         await pilot.press("enter")
         app.screen.query_one("#tag-type", Select).value = "value"
-        await pilot.press(*"vip", "enter")
-        await pilot.pause()
+        await press(pilot, *"vip", "enter")
         assert "Created" in str(app.screen.query_one("#tag-message", Static).render())
         options = app.screen.query_one("#current-tags", OptionList)
         assert options.option_count == 2
         options.focus()
         options.highlighted = 0
-        await pilot.press("x")
-        await pilot.pause()
-        await pilot.press("escape")
-        await pilot.pause()
+        await press(pilot, "x")
+        await press(pilot, "escape")
         assert isinstance(app.screen, CustomerDetailScreen)
         assert "vip" in str(app.screen.query_one("#tags", Static).render())
     assert [(t.tag_type, t.name) for t in rep.get_customer(customer.id).tags] == [("value", "vip")]
@@ -303,15 +278,12 @@ async def test_new_customer_warns_of_a_duplicate_before_saving(session: Session)
         await pilot.pause()
         app.screen.query_one("#f-name", Input).value = "Acme Again"
         app.screen.query_one("#f-phone", Input).value = "13800138000"
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await press(pilot, "ctrl+s")
         assert _error(app, "customer_type") == "must be one of: prospect, customer, churned"
         app.screen.query_one("#f-customer_type", Select).value = "prospect"
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await press(pilot, "ctrl+s")
         assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("y")
-        await pilot.pause()
+        await press(pilot, "y")
     assert [c.name for c in rep.find_duplicates({"phone": "13800138000"})] == [
         "Acme Trading Ltd",
         "Acme Again",
@@ -332,13 +304,11 @@ async def test_timeline_loads_lazily_and_filters(session: Session) -> None:
         await pilot.pause()
         timeline = app.screen.query_one(Timeline)
         assert len(timeline.entries) == PAGE
-        await pilot.press("end")
-        await pilot.pause()
+        await press(pilot, "end")
         assert len(timeline.entries) == PAGE * 3 + 1
         assert timeline.entries[timeline.cursor].kind == "complaint"
         for _ in range(4):  # follow-ups, interactions, orders, complaints
-            await pilot.press("k")
-        await pilot.pause()
+            await press(pilot, "k")
         assert [e.kind for e in timeline.entries] == ["complaint"]
 
 
@@ -406,14 +376,12 @@ async def test_new_customer_warns_of_a_colleagues_duplicate_without_showing_it(
         app.screen.query_one("#f-name", Input).value = "Acme Again"
         app.screen.query_one("#f-phone", Input).value = "13800138000"
         app.screen.query_one("#f-customer_type", Select).value = "prospect"
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await press(pilot, "ctrl+s")
         assert isinstance(app.screen, ConfirmScreen)
         shown = str(app.screen.details)
         assert theirs.code in shown and "sales1" in shown and "same phone" in shown
         assert "Secret" not in shown and "8000" not in shown
-        await pilot.press("n")
-        await pilot.pause()
+        await press(pilot, "n")
         assert isinstance(app.screen, CustomerFormScreen)
     assert rep.find_customers("Acme Again") == []
 
@@ -427,22 +395,18 @@ async def test_edit_clears_contact_data_with_a_dash_but_never_the_last_one(
     app = _app(rep, customer)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
-        await pilot.press("e")
-        await pilot.pause()
+        await press(pilot, "e")
         email = app.screen.query_one("#f-email", Input)
         assert email.placeholder == "unchanged: z***@example.com · type - to clear"
         email.value = "-"
         app.screen.query_one("#f-address", Input).value = " - "
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await press(pilot, "ctrl+s")
         assert isinstance(app.screen, CustomerDetailScreen)
         saved = rep.get_customer(customer.id)
         assert (saved.email, saved.address, saved.phone) == ("", "", customer.phone)
-        await pilot.press("e")
-        await pilot.pause()
+        await press(pilot, "e")
         app.screen.query_one("#f-phone", Input).value = "-"
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await press(pilot, "ctrl+s")
         assert isinstance(app.screen, CustomerFormScreen)
         assert _error(app, "phone") == "a phone or an email is required"
     assert rep.get_customer(customer.id).phone == customer.phone
@@ -466,8 +430,7 @@ async def test_edit_warns_when_a_changed_contact_matches_another_customer(
         await pilot.pause()
         app.screen.query_one("#f-phone", Input).value = "13900139000"  # its own number
         app.screen.query_one("#f-city", Input).value = "Xiamen"
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await press(pilot, "ctrl+s")
         assert not isinstance(app.screen, ConfirmScreen)
     assert rep.get_customer(second.id).city == "Xiamen"
     second = rep.get_customer(second.id)
@@ -475,21 +438,17 @@ async def test_edit_warns_when_a_changed_contact_matches_another_customer(
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
         app.screen.query_one("#f-phone", Input).value = "138 0013 8000"
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await press(pilot, "ctrl+s")
         assert isinstance(app.screen, ConfirmScreen)
         shown = str(app.screen.details)
         assert first.code in shown and "Acme Trading Ltd" in shown
         assert second.code not in shown
-        await pilot.press("n")
-        await pilot.pause()
+        await press(pilot, "n")
         assert isinstance(app.screen, CustomerFormScreen)
         assert rep.get_customer(second.id).phone.endswith("9000")
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await press(pilot, "ctrl+s")
         assert isinstance(app.screen, ConfirmScreen)  # still asked: nothing was accepted
-        await pilot.press("y")
-        await pilot.pause()
+        await press(pilot, "y")
         assert not isinstance(app.screen, CustomerFormScreen)
     assert rep.get_customer(second.id).phone.endswith("8000")
 
@@ -508,15 +467,13 @@ async def test_edit_warns_of_a_colleagues_duplicate_by_code_and_owner_only(
         await pilot.pause()
         app.screen.query_one("#f-email", Input).value = "ZED@example.com"
         app.screen.query_one("#f-credit_code", Input).value = "91350100M000100Y43"
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await press(pilot, "ctrl+s")
         assert isinstance(app.screen, ConfirmScreen)
         shown = str(app.screen.details)
         assert theirs.code in shown and "sales2" in shown
         assert "same email and credit code" in shown
         assert "Secret" not in shown and "zed@" not in shown.lower()
-        await pilot.press("n")
-        await pilot.pause()
+        await press(pilot, "n")
     assert rep.get_customer(mine.id).credit_code == ""
     hint = rep.db.conn.execute(
         "SELECT actor FROM audit_log WHERE action='duplicate.hint'"
@@ -535,17 +492,13 @@ async def test_detail_keys_are_remapped_by_id_and_listed_in_help(
         await sign_in(pilot, "sales1", PASSWORD)
         app.open_customer(customer.id)
         await pilot.pause()
-        await pilot.press("f")
-        await pilot.pause()
+        await press(pilot, "f")
         assert isinstance(app.screen, CustomerDetailScreen)  # f no longer opens the form
-        await pilot.press("w")
-        await pilot.pause()
+        await press(pilot, "w")
         assert isinstance(app.screen, FollowUpFormScreen)
-        await pilot.press("ctrl+g")
-        await pilot.pause()
+        await press(pilot, "ctrl+g")
         assert isinstance(app.screen, CustomerDetailScreen)
-        await pilot.press("question_mark")
-        await pilot.pause()
+        await press(pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
         listed = {ident: keys for keys, _, ident in app.screen.bindings}
         assert listed["detail.followup"] == "w"

@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 from textual.widgets import OptionList
 
 from tests.conftest import customer_data
-from tests.detail_app import DetailTestApp, sync
+from tests.detail_app import DetailTestApp, press, sync
 from tui_crm.screens.customer_detail import CustomerDetailScreen
 from tui_crm.screens.due import PER_REP, DueScreen
 from tui_crm.service import PermissionDenied, Service
@@ -54,8 +54,7 @@ async def test_sales_rep_sees_own_due_and_opens_the_customer(session: Session) -
         prompts = _prompts(app)
         assert len(prompts) == 1
         assert "3d overdue" in prompts[0] and "Overdue Co" in prompts[0]
-        await pilot.press("enter")
-        await pilot.pause()
+        await press(pilot, "enter")
         assert isinstance(app.screen, CustomerDetailScreen)
         assert app.screen.customer_id == mine.id
         await pilot.press("escape")
