@@ -183,3 +183,17 @@ def test_concurrent_processes_lose_nothing(db: Database, session, tmp_path: Path
     from tui_crm import audit
 
     assert audit.verify(db.conn, db.keys).ok
+
+
+def test_find_person_by_id_number_and_scope_in_sql(session) -> None:
+    admin = session("admin")
+    person = admin.create_customer(
+        customer_data(name="Wang Wu", kind="person", owner="sales1", id_number="11010519491231002X")
+    )
+    assert [c.code for c in admin.find_customers("11010519491231002x")] == [person.code]
+    for n in range(25):
+        admin.create_customer(
+            customer_data(name=f"Common {n}", phone=f"1390013{n:04d}", owner="sales2")
+        )
+    admin.create_customer(customer_data(name="Common Mine", phone="13700137000", owner="sales1"))
+    assert [c.name for c in session("sales1").find_customers("common")] == ["Common Mine"]

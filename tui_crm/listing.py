@@ -49,6 +49,7 @@ COLUMNS = (
 )
 _CODE_PREFIX = re.compile(r"[Cc]\d+")
 _PHONE_LIKE = re.compile(r"\+?[\d\s()-]+")
+_ID_NUMBER = re.compile(r"\d{17}[\dXx]")
 
 # A sort key: (segment, value, id). Segment 0 holds rows whose sort column is set,
 # segment 1 those where it is NULL, listed last whichever the direction.
@@ -86,13 +87,26 @@ class _Plan:
     id_column: str = "c.id"  # the same id, named as the driving index holds it
 
 
+_EXACT = {
+    "phone": v.normalise_phone,
+    "email": v.normalise_email,
+    "id_number": v.normalise_id_number,
+}
+
+
 def search_kind(text: str) -> str:
-    """How a search text is looked up: phone, email, phone_tail, code, text or none."""
+    """How a search text is looked up: phone, email, id_number, phone_tail, code, text, none."""
     text = v.clean_text(text)
     if not text:
         return "none"
     if "@" in text:
         return "email"
+    if _ID_NUMBER.fullmatch(text):
+        try:
+            v.normalise_id_number(text)
+        except v.ValidationError:
+            return "text"
+        return "id_number"
     digits = re.sub(r"\D", "", text)
     if _PHONE_LIKE.fullmatch(text) and digits:
         if len(digits) == 4 and digits == text:
@@ -117,9 +131,9 @@ def _plan(keys: KeyRing, query: CustomerQuery, scope_owner_id: int | None) -> _P
     label = SORT_LABELS[query.sort]
     empty = False
     id_column = "c.id"
-    if kind == "email" or kind == "phone":
+    if kind in _EXACT:
         try:
-            value = v.normalise_email(text) if kind == "email" else v.normalise_phone(text)
+            value = _EXACT[kind](text)
         except v.ValidationError:
             value = ""
         params["bidx"] = keys.blind_index(kind, value) if value else b""

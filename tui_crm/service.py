@@ -27,7 +27,7 @@ from . import validation as v
 from .backup import BackupStore, CheckResult, DrillResult, Manifest, Progress, default_dir
 from .config import Settings
 from .crypto import MASKERS
-from .db import Database, next_customer_codes, next_row_id, search_document, search_query
+from .db import Database, next_customer_codes, next_row_id, search_document
 from .retention import Candidate, Policy
 from .roles import Action, Role, Scope, allows, scope_of
 
@@ -393,54 +393,16 @@ class Service:
             return self._to_customer(conn, row)
 
     def find_customers(self, text: str, limit: int = 20) -> list[Customer]:
-        """Exact phone / email / ID number through the blind index, else code, name, contact."""
-        scope = self._require(Action.CUSTOMER_READ)
-        ids = self._find_ids(text, limit)
-        with self.db.read() as conn:
-            rows = [self._row(conn, i) for i in ids]
-            return [
-                self._to_customer(conn, r)
-                for r in rows
-                if scope is Scope.ALL or r["owner_id"] == self.user.id
-            ]
+        """Exact phone / email / ID number through the blind index, else code, name, contact.
 
-    def _find_ids(self, text: str, limit: int) -> list[int]:
-        text = v.clean_text(text)
-        if not text:
-            return []
-        for kind, normalise in (
-            ("phone", v.normalise_phone),
-            ("email", v.normalise_email),
-            ("id_number", v.normalise_id_number),
-        ):
-            try:
-                value = normalise(text)
-            except v.ValidationError:
-                continue
-            index = self.db.keys.blind_index(kind, value)
-            rows = self.db.conn.execute(
-                f"SELECT id FROM customers WHERE {kind}_bidx=? LIMIT ?", (index, limit)
-            ).fetchall()
-            if rows:
-                return [r[0] for r in rows]
-        if text.isdigit() and len(text) == 4:
-            rows = self.db.conn.execute(
-                "SELECT id FROM customers WHERE phone_last4=? ORDER BY id LIMIT ?", (text, limit)
-            ).fetchall()
-            return [r[0] for r in rows]
-        code = self.db.conn.execute(
-            "SELECT id FROM customers WHERE code=?", (text.upper(),)
-        ).fetchone()
-        if code:
-            return [code[0]]
-        match = search_query(text)
-        if match is None:
-            return []
-        rows = self.db.conn.execute(
-            "SELECT rowid FROM customer_search WHERE customer_search MATCH ? LIMIT ?",
-            (match, limit),
-        ).fetchall()
-        return [r[0] for r in rows]
+        The same search as the customer list, scoped in SQL, with each match in full.
+        """
+        scope = self._list_scope()
+        with self.db.read() as conn:
+            found = listing.page(
+                conn, self.db.keys, listing.CustomerQuery(text=text), scope, limit=limit
+            )
+            return [self._to_customer(conn, self._row(conn, row["id"])) for _, row in found]
 
     def reveal(self, customer_id: int, field_name: str) -> str:
         """Plaintext of one sensitive field, for those allowed; the reveal is audited."""
