@@ -25,6 +25,7 @@ from .config import (
 )
 from .crypto import DecryptionError, KeyFileError, create_key_file, load_key_file
 from .db import Database, DatabaseError
+from .roles import Role
 from .service import (
     Customer,
     Service,
@@ -33,7 +34,15 @@ from .service import (
     hash_password,
     os_identity,
 )
-from .validation import FormErrors, ValidationError, clean_text, now, parse_date
+from .validation import (
+    CustomerKind,
+    CustomerType,
+    FormErrors,
+    ValidationError,
+    clean_text,
+    now,
+    parse_date,
+)
 
 USER_ERRORS = (
     ConfigError,
@@ -177,7 +186,7 @@ def user() -> None:
 
 @user.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["admin", "manager", "sales", "service"]))
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--display-name", default="")
 @click.option("--password-stdin", is_flag=True)
 @pass_paths
@@ -239,7 +248,7 @@ def user_unlock(paths: Paths, name: str) -> None:
 
 @user.command("role")
 @click.argument("name")
-@click.argument("role", type=click.Choice(["admin", "manager", "sales", "service"]))
+@click.argument("role", type=click.Choice([r.value for r in Role]))
 @pass_paths
 def user_role(paths: Paths, name: str, role: str) -> None:
     """Change a user's role."""
@@ -269,9 +278,9 @@ def customer() -> None:
 @customer.command("add")
 @click.option("--name", required=True)
 @click.option(
-    "--type", "customer_type", required=True, type=click.Choice(["prospect", "customer", "churned"])
+    "--type", "customer_type", required=True, type=click.Choice([t.value for t in CustomerType])
 )
-@click.option("--kind", default="company", type=click.Choice(["company", "person"]))
+@click.option("--kind", default="company", type=click.Choice([k.value for k in CustomerKind]))
 @click.option("--phone", default="")
 @click.option("--email", default="")
 @click.option("--contact", default="", help="Contact person's name.")
