@@ -20,7 +20,7 @@ from stdnum.cn import ric, uscc
 from . import audit
 from .crypto import KeyRing, create_key_file
 from .db import Database, search_document, set_meta
-from .service import hash_password
+from .passwords import hash_password
 from .validation import COMPANY_SIZES, Channel, FollowUpResult, Source
 
 BATCH = 10_000
