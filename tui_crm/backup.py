@@ -384,15 +384,27 @@ class BackupStore:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             staging.sweep(self.directory, LEGACY_BACKUP_RESIDUE)
+            for orphan in self._orphans():
+                orphan.unlink(missing_ok=True)
             yield
         finally:
             os.close(fd)
 
+    def _orphans(self) -> list[Path]:
+        """Data files whose manifest was never written (a job killed between the two)."""
+        return sorted(
+            path
+            for path in self.directory.glob("*.bak")
+            if not self._manifest_path(path.stem).exists()
+        )
+
     def residue(self, db_path: Path) -> list[Path]:
         """Copies and half-written files that backup jobs left (or are working on) now."""
-        return staging.residue(db_path.parent, LEGACY_DB_RESIDUE) + staging.residue(
-            self.directory, LEGACY_BACKUP_RESIDUE
-        )
+        return [
+            *staging.residue(db_path.parent, LEGACY_DB_RESIDUE),
+            *staging.residue(self.directory, LEGACY_BACKUP_RESIDUE),
+            *self._orphans(),
+        ]
 
     def create(
         self, db: Database, *, full: bool, note: str = "", progress: Progress | None = None
