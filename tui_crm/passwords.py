@@ -60,9 +60,11 @@ def disguises_removed(password: str) -> set[str]:
     forms: set[str] = set()
     folded = password.casefold()
     for base in (folded, _SEPARATORS.sub("", folded)):
-        for one in _LEET_ONE:
-            undone = base.replace("1", one).translate(_LEET)
-            forms |= {base, undone, _EDGES.sub("", base), _EDGES.sub("", undone)}
+        for candidate in (base, _EDGES.sub("", base)):
+            forms.add(candidate)
+            for one in _LEET_ONE:
+                undone = candidate.replace("1", one).translate(_LEET)
+                forms |= {undone, _EDGES.sub("", undone)}
     forms |= {_unit(form) for form in forms}
     forms |= {form[::-1] for form in forms}
     return {form for form in forms if form}
