@@ -29,7 +29,8 @@ LEGACY_RESIDUE = (".snapshot-*", ".restore-*", ".*.restoring", ".*.restoring-[ws
 
 @dataclass(frozen=True)
 class Sweep:
-    """What a sweep removed, and whether a running job kept it from looking."""
+    """What a sweep removed, and whether it could not look (a job is running, or the staging
+    directory is not this user's)."""
 
     removed: list[Path] = field(default_factory=list)
     busy: bool = False
@@ -77,8 +78,11 @@ def sweep(parent: Path, legacy: tuple[str, ...] = ()) -> Sweep:
         leftovers = residue(parent, legacy)
         _remove(leftovers)
         return Sweep(leftovers)
-    make_private_dir(root)
-    fd = _lock_handle(root)
+    try:
+        make_private_dir(root)
+        fd = _lock_handle(root)
+    except OSError:
+        return Sweep(busy=True)  # not ours to clear (another user's, or not a directory)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
