@@ -131,7 +131,7 @@ def test_purge_leaves_no_plaintext_in_file_or_wal(db: Database) -> None:
     entries = audit.query(db.conn, db.keys, audit.AuditFilter(action=retention.PURGE_ACTION))
     assert sorted(e.entity_id for e in entries) == sorted([gone, gone_cn])
     for entry in entries:
-        assert set(entry.details) == {"reason"}
+        assert set(entry.details) == {"reason", audit.DESTROYED_KEY}, "code and reason only"
         assert "churned" in entry.details["reason"]
     assert audit.verify(db.conn, db.keys).ok
 
