@@ -8,6 +8,7 @@ upgrades to a write can fail with SQLITE_BUSY however long the busy timeout is.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import sqlite3
 import threading
@@ -282,6 +283,8 @@ class Database:
         if path.exists() and path.stat().st_size > 0:
             raise DatabaseError(f"{path} already exists; refusing to overwrite it")
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Owner-only from the first byte; SQLite gives its -wal and -shm files this mode too.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         conn = connect(path)
         migrate(conn)
         db = cls(path, keys, conn)
