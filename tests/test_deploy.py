@@ -27,6 +27,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,30 +111,27 @@ class Deployment:
         ]
         return run(as_user(self.account, command), input=input, cwd="/")
 
-    def ssh_options(self, key: str) -> list[str]:
-        return [
-            "-F",
-            "none",
-            "-p",
-            str(self.port),
-            "-i",
-            str(self.client / key),
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "IdentityAgent=none",
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "StrictHostKeyChecking=yes",
-            "-o",
-            f"UserKnownHostsFile={self.client / 'known_hosts'}",
-            "-o",
-            "LogLevel=ERROR",
-        ]
+    def password(self, operator: str) -> str:
+        return PASSWORDS["sudo-op" if operator == self.sudo_operator else operator]
 
-    def ssh(self, *args: str, key: str = "bob", user: str | None = None) -> list[str]:
-        return ["ssh", *self.ssh_options(key), *args, f"{user or self.account}@127.0.0.1"]
+    def ssh_options(self, key: str, *, port: str = "-p", agent: Path | None = None) -> list[str]:
+        """Only this key, this server's host key, never a prompt; `-P` for scp and sftp."""
+        options = (
+            "IdentitiesOnly=yes",
+            f"IdentityAgent={agent or 'none'}",
+            "BatchMode=yes",
+            "StrictHostKeyChecking=yes",
+            f"UserKnownHostsFile={self.client / 'known_hosts'}",
+            "LogLevel=ERROR",
+        )
+        identity = ["-i", str(self.client / key)]
+        return ["-F", "none", port, str(self.port), *identity, *(f"-o{o}" for o in options)]
+
+    def ssh(
+        self, *args: str, key: str = "bob", user: str | None = None, agent: Path | None = None
+    ) -> list[str]:
+        options = self.ssh_options(key, agent=agent)
+        return ["ssh", *options, *args, f"{user or self.account}@127.0.0.1"]
 
     def log_mark(self) -> int:
         return self.sshd_log.stat().st_size
@@ -180,7 +178,6 @@ def _deploy(cleanup: contextlib.ExitStack) -> Deployment:
         sshd_log=root / "sshd" / "sshd.log",
         client=root / "client",
     )
-    PASSWORDS[d.sudo_operator] = PASSWORDS["sudo-op"]
 
     cleanup.callback(run, ["userdel", d.account], check=False)
     for line in RECIPE:
@@ -192,7 +189,7 @@ def _deploy(cleanup: contextlib.ExitStack) -> Deployment:
 
     run([*_sh(d.render(INIT)), "--password-stdin"], input=PASSWORDS["alice"] + "\n", cwd="/")
     for name, role in (("bob", "service"), (d.sudo_operator, "service")):
-        d.cli("user", "add", name, "--role", role, "--password-stdin", input=PASSWORDS[name])
+        d.cli("user", "add", name, "--role", role, "--password-stdin", input=d.password(name))
     d.cli(
         "customer", "add", "--name", REAL_CUSTOMER, "--type", "customer", "--phone", "13800138000"
     )
@@ -252,6 +249,7 @@ Port {d.port}
 ListenAddress 127.0.0.1
 HostKey {conf / "host_key"}
 PidFile {conf / "sshd.pid"}
+# DEBUG2 logs each client variable sshd accepts, to prove the test really sent them.
 LogLevel DEBUG2
 # A careless server: client variables that could redirect the app are accepted.
 AcceptEnv TUI_CRM_* PYTHON* TEXTUAL*
@@ -274,8 +272,9 @@ Include {conf / "tui-crm-sudo.conf"}
 
 
 def sign_in(d: Deployment, terminal: Terminal, operator: str) -> None:
+    """Sign in on the pinned login screen, see the real database's customer, quit."""
     terminal.wait_for("tui-crm — sign in", f"User: {operator}", "Log in")
-    terminal.type(PASSWORDS[operator] + "\r")
+    terminal.type(d.password(operator) + "\r")
     terminal.wait_for(REAL_CUSTOMER)
     terminal.type("\x11")  # ctrl+q
     code, _ = terminal.finish()
@@ -315,8 +314,7 @@ def test_files_cannot_be_copied_either_way(deployment: Deployment) -> None:
     d = deployment
     out = d.root / "stolen"
     out.mkdir()
-    options = d.ssh_options("bob")
-    options[options.index("-p")] = "-P"
+    options = d.ssh_options("bob", port="-P")
     remote = f"{d.account}@127.0.0.1"
     for source in (d.db, d.path("/etc/tui-crm/crm.key")):
         for legacy in ([], ["-O"]):
@@ -400,7 +398,7 @@ def _connect_when_listening(port: int, process: subprocess.Popen[bytes]) -> Iter
         try:
             conn = socket.create_connection(("127.0.0.1", port), timeout=1)
         except OSError:
-            threading.Event().wait(0.05)
+            time.sleep(0.05)
             continue
         with conn:
             yield conn
@@ -417,12 +415,10 @@ def test_no_agent_forwarding(deployment: Deployment) -> None:
         for _ in range(600):
             if socket_path.exists():
                 break
-            threading.Event().wait(0.05)
+            time.sleep(0.05)
         run(["ssh-add", "-q", d.client / "bob"], env=env)
-        command = d.ssh("-tt", "-A")
-        command[command.index("IdentityAgent=none")] = f"IdentityAgent={socket_path}"
         mark = d.log_mark()
-        terminal = Terminal(command, env)
+        terminal = Terminal(d.ssh("-tt", "-A", agent=socket_path), env)
         terminal.wait_for("User: bob")
         uid = pwd.getpwnam(d.account).pw_uid
         agent_dirs = [p for p in Path("/tmp").glob("ssh-*") if p.stat().st_uid == uid]
@@ -513,7 +509,7 @@ def test_sudo_variant_pins_the_operators_own_account(deployment: Deployment) -> 
     quit_at_login(Terminal([*d.ssh("-tt", key="sudo-op", user=op), "bash"]), op)
     no_tty = run([*d.ssh(key="sudo-op", user=op), "cat", "/etc/passwd"], check=False)
     assert no_tty.returncode != 0 and "root:" not in no_tty.stdout
-    options = d.ssh_options("sudo-op")
+    options = d.ssh_options("sudo-op", port="-P")
     sftp = run(["sftp", *options, "-b", "-", f"{op}@127.0.0.1"], input=f"get {d.db}\n", check=False)
     assert sftp.returncode != 0
     wrapper = d.path("/opt/tui-crm/bin/tui-crm-ssh")
@@ -574,6 +570,22 @@ def test_doctor_passes_the_deployment(deployment: Deployment) -> None:
     ):
         assert checks[name]["status"] == "ok", checks[name]
     assert all(c["status"] != "fail" for c in checks.values()), checks
+
+
+def test_a_nologin_shell_locks_operators_out_and_doctor_says_so(deployment: Deployment) -> None:
+    """The recipe this replaces (issue 13): sshd runs the forced command through the
+    account's shell, and nologin refuses it, so the app never starts."""
+    d = deployment
+    run(["usermod", "--shell", "/usr/sbin/nologin", d.account])
+    try:
+        code, output = Terminal(d.ssh("-tt")).finish()
+        assert code != 0
+        assert "This account is currently not available." in output
+        account = {c["name"]: c for c in run_doctor(d)}["service account"]
+        assert account["status"] == "fail"
+        assert "cannot run the forced command" in account["message"]
+    finally:
+        run(["usermod", "--shell", "/bin/sh", d.account])
 
 
 # --- scheduled jobs: the systemd units and the cron file ----------------------------------------
