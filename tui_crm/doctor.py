@@ -24,7 +24,7 @@ import shutil
 import sqlite3
 import stat
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -51,7 +51,7 @@ KEY_TYPES = (
     "sk-ssh-ed25519@openssh.com",
     "sk-ecdsa-sha2-nistp256@openssh.com",
 )
-# Options that switch back on what `restrict` switched off, or feed the session variables.
+# Options that switch back on what `restrict` switched off.
 LOOSENING_OPTIONS = ("port-forwarding", "agent-forwarding", "x11-forwarding", "user-rc")
 
 
@@ -220,18 +220,21 @@ def _database_checks(
     settings: Settings,
     now: dt.datetime,
 ) -> list[Check]:
-    names = ("database", "audit chain", "newest backup", "newest drill")
+    judged: dict[str, Callable[[sqlite3.Connection, KeyRing], Check]] = {
+        "database": lambda c, k: _integrity_check(c),
+        "audit chain": _audit_check,
+        "newest backup": lambda c, k: _backup_check(c, k, backups, settings, now),
+        "newest drill": lambda c, k: _drill_check(c, k, settings, now),
+    }
     if conn is None or keys is None:
-        return [Check(n, Status.WARN, "not checked: the key file does not open it") for n in names]
-    try:
-        return [
-            _integrity_check(conn),
-            _audit_check(conn, keys),
-            _backup_check(conn, keys, backups, settings, now),
-            _drill_check(conn, keys, settings, now),
-        ]
-    except sqlite3.DatabaseError as exc:
-        return [Check(n, Status.FAIL, f"cannot read the database: {exc}") for n in names]
+        return [Check(n, Status.WARN, "not checked: the key file does not open it") for n in judged]
+    out = []
+    for name, check in judged.items():
+        try:
+            out.append(check(conn, keys))
+        except sqlite3.DatabaseError as exc:
+            out.append(Check(name, Status.FAIL, f"cannot read the database: {exc}"))
+    return out
 
 
 def _integrity_check(conn: sqlite3.Connection) -> Check:
