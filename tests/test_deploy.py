@@ -10,8 +10,9 @@ PYTHON*`), as a careless server might, so the test proves the wrapper discards t
 
 The service account is a new system account rather than the current user: the point is
 an account with no password and no way in but the forced command, which the current user
-(root, here) is not. So the test needs root; where sshd or sudo are missing it installs
-them (Debian), and otherwise it fails with one line, never skips.
+(root, here) is not. So the test needs root; where sshd, sudo or systemd-analyze are
+missing it installs them (Debian's apt-get), and otherwise it fails with one line, never
+skips.
 """
 
 from __future__ import annotations
