@@ -17,6 +17,9 @@ from typing import Any
 import platformdirs
 
 APP_NAME = "tui-crm"
+# Where the SSH deployment (deploy/ in the project) keeps operators' keys: root-owned and
+# outside the service account's home, so nothing running as the account can add a key.
+DEFAULT_AUTHORIZED_KEYS = "/etc/ssh/tui-crm/authorized_keys"
 
 
 def data_dir() -> Path:
@@ -89,6 +92,9 @@ class Settings:
     backup_keep_daily: int = 7
     backup_keep_weekly: int = 4
     backup_full_weekday: int = 6
+    backup_every_hours: int = 24
+    drill_every_days: int = 31
+    authorized_keys: str = DEFAULT_AUTHORIZED_KEYS
     raw: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -102,6 +108,7 @@ class Settings:
             raise ConfigError(f"config file {path}: {exc}") from None
         retention = raw.get("retention", {})
         backup = raw.get("backup", {})
+        deploy = raw.get("deploy", {})
         return cls(
             bindings={str(k): str(val) for k, val in raw.get("bindings", {}).items()},
             retention_years=int(retention.get("churned_inactive_years", 2)),
@@ -109,5 +116,8 @@ class Settings:
             backup_keep_daily=int(backup.get("keep_daily", 7)),
             backup_keep_weekly=int(backup.get("keep_weekly", 4)),
             backup_full_weekday=int(backup.get("full_weekday", 6)),
+            backup_every_hours=int(backup.get("every_hours", 24)),
+            drill_every_days=int(backup.get("drill_every_days", 31)),
+            authorized_keys=str(deploy.get("authorized_keys", DEFAULT_AUTHORIZED_KEYS)),
             raw=raw,
         )
