@@ -136,8 +136,15 @@ def subject_key(
 
 
 def forget_subject(conn: sqlite3.Connection, customer_code: str) -> None:
-    """Destroy a customer's log key: their sealed details can never be read again."""
-    conn.execute("DELETE FROM customer_keys WHERE customer_code=?", (customer_code,))
+    """Destroy a customer's log key: their sealed details can never be read again.
+
+    The keys of customers merged into this one (`shred_with`, set by merge.py) go too, so
+    purging a survivor also forgets what the log says about the records it absorbed.
+    """
+    conn.execute(
+        "DELETE FROM customer_keys WHERE customer_code=? OR shred_with=?",
+        (customer_code, customer_code),
+    )
 
 
 def append(

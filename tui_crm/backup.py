@@ -65,6 +65,7 @@ TRACKED_TABLES = (
     "tags",
     "customer_tags",
     "customer_keys",
+    "customer_aliases",
 )
 BOOKKEEPING_TABLES = ("change_log",)
 TRACKING_KEY = "change_tracking"
