@@ -165,6 +165,7 @@ def merge_customers(
         updated_at=now,
         version=survivor["version"] + 1,
     )
+    _keep_code(tx, survivor_id, merged, now)
     tx.execute("DELETE FROM customer_search WHERE rowid=?", (merged_id,))
     tx.execute("DELETE FROM customers WHERE id=?", (merged_id,))
     tx.execute(
@@ -176,7 +177,6 @@ def merge_customers(
         "INSERT INTO customer_search(rowid, doc) VALUES (?, ?)",
         (survivor_id, search_document(survivor["code"], after["name"], after["contact_name"])),
     )
-    _keep_code(tx, survivor_id, merged, now)
     fields = _changes(tx, before, after)
     moved = {"followups": followups, "interactions": interactions, "tags": tags}
     audit.append(
