@@ -31,13 +31,13 @@ PRAGMAS = (
 )
 
 
-def _change_triggers(table: str) -> str:
-    """Triggers that log each changed row of `table` for incremental backups (issue 5),
-    once the first full backup has set meta change_tracking=1."""
+def _change_triggers(*tables: str) -> str:
+    """Triggers logging `(table, id)` of every write once change tracking is on (backups)."""
     return "".join(
         f"CREATE TRIGGER change_{table}_{event.lower()} AFTER {event} ON {table}\n"
         "    WHEN (SELECT value FROM meta WHERE key = 'change_tracking') = '1'\n"
         f"    BEGIN INSERT INTO change_log(tbl, row_id) VALUES ('{table}', {ref}.id); END;\n"
+        for table in tables
         for event, ref in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
     )
 
@@ -179,17 +179,8 @@ MIGRATIONS: tuple[str, ...] = (
     "    tbl TEXT NOT NULL,\n"
     "    row_id INTEGER NOT NULL\n"
     ");\n"
-    + "".join(
-        _change_triggers(table)
-        for table in (
-            "meta",
-            "users",
-            "customers",
-            "followups",
-            "interactions",
-            "tags",
-            "customer_tags",
-        )
+    + _change_triggers(
+        "meta", "users", "customers", "followups", "interactions", "tags", "customer_tags"
     ),
     # 3 (issue 3): CJK bigram tokens in every search document (see `search_document`),
     # so that Chinese queries of 2+ characters are phrases of short bigram doclists.
