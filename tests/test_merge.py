@@ -5,14 +5,17 @@ both codes audited, the old audit key kept readable and shredded with the surviv
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
 from tests.records import add_customer, add_followup, add_order, add_tag, user_id
 from tui_crm import audit, listing, merge, retention
 from tui_crm import validation as v
+from tui_crm.backup import BackupStore
 from tui_crm.db import Database, resolve_code
 from tui_crm.listing import CustomerQuery
+from tui_crm.roles import Action, allows
 
 
 def row(db: Database, customer_id: int) -> dict:
@@ -246,3 +249,38 @@ def test_hostile_names_merge_like_any_other(db: Database) -> None:
     assert row(db, a)["notes"] == v.clean_text(texts[8], multiline=True)
     assert result.fields["name"] == [v.clean_name(texts[0]), v.clean_name(texts[2])]
     assert dt.datetime.fromisoformat(row(db, a)["updated_at"])
+
+
+@pytest.mark.parametrize(
+    ("role", "own", "other"),
+    [
+        ("admin", True, True),
+        ("manager", True, True),
+        ("sales", True, False),
+        ("service", False, False),
+    ],
+)
+def test_who_may_merge(role: str, own: bool, other: bool) -> None:
+    """The rule the service applies to both customers of a merge."""
+    assert allows(role, Action.CUSTOMER_MERGE, owns=True) is own
+    assert allows(role, Action.CUSTOMER_MERGE, owns=False) is other
+
+
+def test_incremental_backups_carry_merges(db: Database, pair, tmp_path: Path) -> None:
+    survivor, merged = pair
+    store = BackupStore(tmp_path / "backups", db.keys)
+    store.create(db, full=True)
+    old_code = row(db, merged)["code"]
+    do_merge(db, survivor, merged)
+    incremental = store.create(db, full=False)
+    assert incremental.kind == "incremental"
+    store.restore(incremental.id, tmp_path / "restored.db")
+    copy = Database.open(tmp_path / "restored.db", db.keys)
+    assert resolve_code(copy.conn, old_code) == survivor
+    assert (
+        copy.conn.execute(
+            "SELECT shred_with FROM customer_keys WHERE customer_code=?", (old_code,)
+        ).fetchone()[0]
+        == row(db, survivor)["code"]
+    )
+    copy.close()
