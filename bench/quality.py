@@ -11,14 +11,12 @@ import json
 import random
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from bench.common import OUT, demo_paths, median_ms, open_db, print_table, timings
+from bench.common import OUT, demo_paths, median_ms, open_db, per_size, print_table, timings
 from tui_crm import dedupe, export, quality
 
 EXPORT_MAX = 100_000
@@ -76,17 +74,7 @@ def measure(n: int) -> dict[str, Any]:
 
 
 def run(sizes: list[int]) -> None:
-    results = {}
-    for n in sizes:
-        demo_paths(n)
-        out = subprocess.run(
-            [sys.executable, "-m", "bench.quality", str(n)],
-            check=True,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=Path(__file__).resolve().parents[1],
-        )
-        results[n] = json.loads(out.stdout.strip().splitlines()[-1])
+    results = per_size("bench.quality", sizes)
     print_table(
         "quality: duplicate scan (target ≤ 60 s at 1M) and checks after an import",
         [

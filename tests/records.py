@@ -11,20 +11,7 @@ from tui_crm import audit
 from tui_crm import validation as v
 from tui_crm.crypto import customer_columns
 from tui_crm.db import Database, next_customer_codes, next_row_id, search_document
-
-PLAIN = (
-    "name",
-    "kind",
-    "customer_type",
-    "contact_name",
-    "contact_title",
-    "province",
-    "city",
-    "industry",
-    "company_size",
-    "source",
-    "notes",
-)
+from tui_crm.merge import PLAIN_FIELDS
 
 
 def user_id(db: Database, username: str) -> int:
@@ -39,7 +26,7 @@ def add_customer(db: Database, owner: str | None = "sales1", **data: Any) -> int
     with db.write() as tx:
         row_id = next_row_id(tx, "customers")
         code = next_customer_codes(tx, 2026)[0]
-        values = {name: clean.get(name, "") for name in PLAIN}
+        values = {name: clean.get(name, "") for name in PLAIN_FIELDS}
         values.update(customer_columns(db.keys, row_id, clean))
         values.update(
             id=row_id,
@@ -76,31 +63,39 @@ def add_customer(db: Database, owner: str | None = "sales1", **data: Any) -> int
 
 
 def add_followup(db: Database, customer_id: int, at: str, next_date: str | None = None) -> int:
-    with db.write() as tx:
-        cursor = tx.execute(
-            "INSERT INTO followups(customer_id, at, channel, content, result, next_followup_date)"
-            " VALUES (?, ?, 'phone', 'Called about the quote', 'interest', ?)",
-            (customer_id, at, next_date),
-        )
-        tx.execute(
-            "UPDATE customers SET last_interaction_at = max(COALESCE(last_interaction_at, ''),"
-            " ?), next_followup_at = ? WHERE id = ?",
-            (at, next_date, customer_id),
-        )
-        return int(cursor.lastrowid or 0)
+    return _add_child(
+        db,
+        customer_id,
+        "INSERT INTO followups(customer_id, at, channel, content, result, next_followup_date)"
+        " VALUES (:c, :at, 'phone', 'Called about the quote', 'interest', :value)",
+        at,
+        next_date,
+        ", next_followup_at = :value",
+    )
 
 
 def add_order(db: Database, customer_id: int, at: str, amount_cents: int | None) -> int:
+    return _add_child(
+        db,
+        customer_id,
+        "INSERT INTO interactions(customer_id, at, kind, detail, amount_cents)"
+        " VALUES (:c, :at, 'order', 'Purchase order', :value)",
+        at,
+        amount_cents,
+    )
+
+
+def _add_child(
+    db: Database, customer_id: int, insert: str, at: str, value: Any, also: str = ""
+) -> int:
+    """A follow-up or interaction, with the customer's dates brought up to date."""
+    params = {"c": customer_id, "at": at, "value": value}
     with db.write() as tx:
-        cursor = tx.execute(
-            "INSERT INTO interactions(customer_id, at, kind, detail, amount_cents)"
-            " VALUES (?, ?, 'order', 'Purchase order', ?)",
-            (customer_id, at, amount_cents),
-        )
+        cursor = tx.execute(insert, params)
         tx.execute(
             "UPDATE customers SET last_interaction_at = max(COALESCE(last_interaction_at, ''),"
-            " ?) WHERE id = ?",
-            (at, customer_id),
+            f" :at){also} WHERE id = :c",
+            params,
         )
         return int(cursor.lastrowid or 0)
 

@@ -191,42 +191,42 @@ def write_table(
     """Stream `rows` under `header` into a new owner-only file; returns the row count."""
     if fmt not in ("csv", "xlsx"):
         raise ExportError(f"unknown export format {fmt!r}: use csv or xlsx")
-    report = progress or (lambda rows: None)
+    counted = _Counted(rows, progress or (lambda rows: None))
     with private_file(Path(out), force=force) as handle:
-        if fmt == "csv":
-            return _write_csv(handle, header, rows, report)
-        return _write_xlsx(handle, header, rows, report)
+        (_write_csv if fmt == "csv" else _write_xlsx)(handle, header, counted)
+    counted.report(counted.count)
+    return counted.count
 
 
-def _write_csv(
-    handle: IO[bytes],
-    header: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-    report: Callable[[int], None],
-) -> int:
+class _Counted:
+    """The rows, counted as they are written, with progress every `PAGE` rows."""
+
+    def __init__(self, rows: Iterable[Sequence[Any]], report: Callable[[int], None]) -> None:
+        self.rows = rows
+        self.report = report
+        self.count = 0
+
+    def __iter__(self) -> Iterator[Sequence[Any]]:
+        for row in self.rows:
+            yield row
+            self.count += 1
+            if self.count % PAGE == 0:
+                self.report(self.count)
+
+
+def _write_csv(handle: IO[bytes], header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")  # the BOM Excel needs
     try:
         writer = csv.writer(text)
         writer.writerow([neutralise(h) for h in header])
-        count = 0
         for row in rows:
             writer.writerow([neutralise("" if cell is None else str(cell)) for cell in row])
-            count += 1
-            if count % PAGE == 0:
-                report(count)
     finally:
         text.flush()
         text.detach()
-    report(count)
-    return count
 
 
-def _write_xlsx(
-    handle: IO[bytes],
-    header: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-    report: Callable[[int], None],
-) -> int:
+def _write_xlsx(handle: IO[bytes], header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     book = Workbook(write_only=True)
     sheet = book.create_sheet("customers")
 
@@ -242,15 +242,9 @@ def _write_xlsx(
         return guarded
 
     sheet.append([cell(h) for h in header])
-    count = 0
     for row in rows:
         sheet.append([cell(value) for value in row])
-        count += 1
-        if count % PAGE == 0:
-            report(count)
     book.save(handle)
-    report(count)
-    return count
 
 
 @contextmanager

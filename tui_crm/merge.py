@@ -179,34 +179,28 @@ def merge_customers(
     )
     fields = _changes(tx, before, after)
     moved = {"followups": followups, "interactions": interactions, "tags": tags}
-    audit.append(
-        tx,
-        keys,
-        at=now,
-        actor=actor,
-        action=MERGED_AWAY_ACTION,
-        entity="customer",
-        entity_id=merged_id,
-        customer_code=merged["code"],
-        details={"into": survivor["code"], "fields": _audit_view(tx, other)},
-        sealed=True,
-    )
+
+    def record(action: str, customer: Any, details: dict[str, Any]) -> None:
+        """An audit entry sealed under that customer's own log key."""
+        audit.append(
+            tx,
+            keys,
+            at=now,
+            actor=actor,
+            action=action,
+            entity="customer",
+            entity_id=customer["id"],
+            customer_code=customer["code"],
+            details=details,
+            sealed=True,
+        )
+
+    record(MERGED_AWAY_ACTION, merged, {"into": survivor["code"], "fields": _audit_view(tx, other)})
     tx.execute(
         "UPDATE customer_keys SET shred_with=? WHERE customer_code=? OR shred_with=?",
         (survivor["code"], merged["code"], merged["code"]),
     )
-    audit.append(
-        tx,
-        keys,
-        at=now,
-        actor=actor,
-        action=MERGE_ACTION,
-        entity="customer",
-        entity_id=survivor_id,
-        customer_code=survivor["code"],
-        details={"merged": merged["code"], "fields": fields, "moved": moved},
-        sealed=True,
-    )
+    record(MERGE_ACTION, survivor, {"merged": merged["code"], "fields": fields, "moved": moved})
     return MergeResult(
         survivor_id,
         survivor["code"],
