@@ -52,6 +52,7 @@ from .crypto import MASKERS, SENSITIVE_FIELDS, KeyRing
 Format = Literal["csv", "xlsx"]
 FORMULA_TRIGGERS = frozenset("=+-@\t\r\n")
 ESCAPE = "'"
+_GUARDED = FORMULA_TRIGGERS | {ESCAPE}  # first characters `neutralise` escapes
 MASK_MARK = "***"
 PAGE = 1000
 
@@ -103,12 +104,12 @@ class ExportResult:
 
 def neutralise(text: str) -> str:
     """A CSV cell no spreadsheet runs as a formula (see the module's notes)."""
-    return ESCAPE + text if text and (text[0] in FORMULA_TRIGGERS or text[0] == ESCAPE) else text
+    return ESCAPE + text if text and text[0] in _GUARDED else text
 
 
 def restore(text: str) -> str:
     """The exact inverse of `neutralise`, for the importer."""
-    if len(text) > 1 and text[0] == ESCAPE and (text[1] in FORMULA_TRIGGERS or text[1] == ESCAPE):
+    if len(text) > 1 and text[0] == ESCAPE and text[1] in _GUARDED:
         return text[1:]
     return text
 
@@ -151,32 +152,42 @@ def customer_rows(
     reveal: bool,
 ) -> Iterator[list[str]]:
     """Each listed customer as the cells of `COLUMNS`, in list order, a page at a time."""
+    expressions = ", ".join(_SQL.get(c.field, f"c.{c.field}") for c in COLUMNS)
+    sensitive = [
+        (i, f"{c.field}_enc", MASKERS[c.field])
+        for i, c in enumerate(COLUMNS, start=1)
+        if c.field in SENSITIVE_FIELDS
+    ]
     after: listing.SortKey | None = None
     while page := listing.page(conn, keys, query, scope_owner_id, after=after, limit=PAGE):
         after = page[-1][0]
         ids = [row["id"] for _, row in page]
-        full = {
-            row["id"]: row
-            for row in conn.execute(
-                "SELECT c.*, COALESCE(u.username, '') AS owner, (SELECT group_concat("
-                "t.tag_type || ':' || t.name, '; ') FROM customer_tags ct JOIN tags t"
-                " ON t.id = ct.tag_id WHERE ct.customer_id = c.id) AS tags FROM customers c"
-                " LEFT JOIN users u ON u.id = c.owner_id"
-                f" WHERE c.id IN ({','.join('?' * len(ids))})",
-                ids,
-            )
-        }
+        cursor = conn.cursor()
+        cursor.row_factory = None  # plain tuples: a page of 1,000 rows, read by position
+        cursor.execute(
+            f"SELECT c.id, {expressions} FROM customers c"
+            f" WHERE c.id IN ({','.join('?' * len(ids))})",
+            ids,
+        )
+        full = {row[0]: row for row in cursor}
+        cursor.close()
         for customer_id in ids:
-            if customer_id in full:
-                yield _cells(keys, full[customer_id], reveal)
+            row = full.get(customer_id)
+            if row is None:
+                continue
+            cells = [value or "" for value in row]  # every exported column is text
+            for i, column, mask in sensitive:
+                plain = keys.decrypt(row[i], "customers", column, customer_id) or ""
+                cells[i] = plain if reveal else mask(plain)
+            yield cells[1:]
 
 
-def _cells(keys: KeyRing, row: sqlite3.Row, reveal: bool) -> list[str]:
-    values: dict[str, Any] = {}
-    for name in SENSITIVE_FIELDS:
-        plain = keys.decrypt(row[f"{name}_enc"], "customers", f"{name}_enc", row["id"]) or ""
-        values[name] = plain if reveal else MASKERS[name](plain)
-    return [str(values[c.field] if c.field in values else row[c.field] or "") for c in COLUMNS]
+_SQL = {
+    **{name: f"c.{name}_enc" for name in SENSITIVE_FIELDS},
+    "owner": "(SELECT username FROM users u WHERE u.id = c.owner_id)",
+    "tags": "(SELECT group_concat(t.tag_type || ':' || t.name, '; ') FROM customer_tags ct"
+    " JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id = c.id)",
+}
 
 
 def write_table(
@@ -220,7 +231,12 @@ def _write_csv(handle: IO[bytes], header: Sequence[str], rows: Iterable[Sequence
         writer = csv.writer(text)
         writer.writerow([neutralise(h) for h in header])
         for row in rows:
-            writer.writerow([neutralise("" if cell is None else str(cell)) for cell in row])
+            writer.writerow(
+                [
+                    ESCAPE + cell if cell and (cell[0] in _GUARDED) else cell
+                    for cell in ("" if c is None else str(c) for c in row)
+                ]
+            )
     finally:
         text.flush()
         text.detach()
