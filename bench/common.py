@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -61,6 +64,23 @@ def copy_of(n: int, name: str) -> tuple[Path, Path]:
 
 def open_db(db_path: Path, key_path: Path) -> Database:
     return Database.open(db_path, load_key_file(key_path))
+
+
+def per_size(module: str, sizes: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Each size measured by `python -m <module> N` in its own process (which prints one
+    JSON object last), so one size's memory never pollutes the next one's peak RSS."""
+    results = {}
+    for n in sizes:
+        demo_paths(n)
+        out = subprocess.run(
+            [sys.executable, "-m", module, str(n)],
+            check=True,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        results[n] = json.loads(out.stdout.strip().splitlines()[-1])
+    return results
 
 
 def timings(fn: Callable[[], Any], repeat: int = 15, warmup: int = 2) -> list[float]:

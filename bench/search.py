@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import demo_paths, median_ms, open_db, p95_ms, print_table, timings
+from bench.common import demo_paths, median_ms, open_db, p95_ms, per_size, print_table, timings
 from tui_crm import listing
 from tui_crm.app import CrmApp
 from tui_crm.config import Settings
@@ -177,17 +176,7 @@ def measure(n: int) -> dict[str, Any]:
 
 
 def run(sizes: list[int]) -> None:
-    results = {}
-    for n in sizes:
-        demo_paths(n)
-        out = subprocess.run(
-            [sys.executable, "-m", "bench.search", str(n)],
-            check=True,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=Path(__file__).resolve().parents[1],
-        )
-        results[n] = json.loads(out.stdout.strip().splitlines()[-1])
+    results = per_size("bench.search", sizes)
     rows = []
     for n, r in results.items():
         rows.append(

@@ -267,7 +267,7 @@ def test_a_destroyed_key_put_back_is_reported(db: Database, session) -> None:
         tx.execute("UPDATE customers SET created_at='2015-01-01T00:00:00' WHERE id=?", (made.id,))
     retention.purge(db, retention.Policy(), 1, actor="admin")
     raw_attack(
-        db, lambda raw: raw.execute("INSERT INTO customer_keys VALUES (?, ?, ?)", tuple(saved))
+        db, lambda raw: raw.execute("INSERT INTO customer_keys VALUES (?, ?, ?, ?)", tuple(saved))
     )
     assert "present again after the purge" in audit.verify(db.conn, db.keys).reason
 
@@ -291,6 +291,9 @@ def test_upgrade_signs_the_recorded_head_and_binds_keys(db: Database, session) -
                 (db.keys.encrypt(plain, "customer_keys", "wrapped", row[0]), row[0]),
             )
         tx.execute("DROP TABLE login_throttle")
+        tx.execute("DROP TABLE customer_aliases")  # and the rest of the merge migration
+        tx.execute("DROP INDEX customer_keys_shred_with")
+        tx.execute("ALTER TABLE customer_keys DROP COLUMN shred_with")
         tx.execute(f"PRAGMA user_version={before}")
     reopened = Database.open(db.path, db.keys)
     try:

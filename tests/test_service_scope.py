@@ -50,7 +50,10 @@ Call = Callable[[Service, Target, Path], Any]
 TABLE: dict[str, tuple[Action | None, Call]] = {
     "customers.get": (Action.CUSTOMER_READ, lambda s, t, p: s.customers.get(t.id)),
     "customers.find": (None, lambda s, t, p: s.customers.find(t.code)),
-    "customers.reveal": (Action.REVEAL, lambda s, t, p: s.customers.reveal(t.id, "phone")),
+    "customers.reveal": (
+        Action.REVEAL,
+        lambda s, t, p: s.customers.reveal(t.id, "phone"),
+    ),
     "customers.create": (
         Action.CUSTOMER_CREATE,
         lambda s, t, p: s.customers.create(customer_data(name="New", phone="13700000001")),

@@ -235,16 +235,20 @@ def details_key(
     return ERASED if purged else KEY_MISSING
 
 
-def forget_subject(conn: sqlite3.Connection, customer_code: str) -> int | None:
+def forget_subject(conn: sqlite3.Connection, customer_code: str) -> list[tuple[int, str]]:
     """Destroy a customer's log key: their sealed details can never be read again.
 
-    Returns the id of the key row destroyed (None if they had none), for the purge's audit
-    entry to name under `DESTROYED_KEY`, in the same transaction.
+    The keys of customers merged into this one (`shred_with`, set by merge.py) go too, so
+    purging a survivor also forgets what the log says about the records it absorbed.
+    Returns (key row id, customer code) of every key destroyed, the customer's own first,
+    for the purge's audit entries to name under `DESTROYED_KEY`, in the same transaction.
     """
-    row = conn.execute(
-        "DELETE FROM customer_keys WHERE customer_code=? RETURNING id", (customer_code,)
-    ).fetchone()
-    return int(row[0]) if row else None
+    rows = conn.execute(
+        "DELETE FROM customer_keys WHERE customer_code=? OR shred_with=?"
+        " RETURNING id, customer_code",
+        (customer_code, customer_code),
+    ).fetchall()
+    return sorted(((int(r[0]), r[1]) for r in rows), key=lambda r: r[1] != customer_code)
 
 
 def append(

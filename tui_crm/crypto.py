@@ -13,8 +13,10 @@ import hashlib
 import hmac
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -142,6 +144,26 @@ class KeyRing:
 def _aad(table: str, column: str, row_id: int, key_id: int, bound_to: str = "") -> bytes:
     aad = f"{table}|{column}|{row_id}|{key_id}"
     return (aad + f"|{bound_to}" if bound_to else aad).encode()
+
+
+SENSITIVE_FIELDS = ("phone", "email", "id_number", "address")
+BLIND_INDEXED = ("phone", "email", "id_number")
+
+
+def customer_columns(keys: KeyRing, row_id: int, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored columns of a customer's sensitive values given in `values`: ciphertext
+    bound to `row_id`, blind index, and the phone's last four digits (shown in its mask)."""
+    out: dict[str, Any] = {}
+    for name in SENSITIVE_FIELDS:
+        if name not in values:
+            continue
+        value = values[name] or None
+        out[f"{name}_enc"] = keys.encrypt(value, "customers", f"{name}_enc", row_id)
+        if name in BLIND_INDEXED:
+            out[f"{name}_bidx"] = keys.blind_index(name, value)
+        if name == "phone":
+            out["phone_last4"] = value[-4:] if value else None
+    return out
 
 
 def create_key_file(path: Path) -> KeyRing:

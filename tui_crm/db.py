@@ -44,6 +44,7 @@ DATA_TABLES = (
     "tags",
     "customer_tags",
     "customer_keys",
+    "customer_aliases",
 )
 
 
@@ -110,6 +111,17 @@ def _authenticate_audit_head(conn: sqlite3.Connection, keys: KeyRing) -> None:
             "UPDATE customer_keys SET wrapped=? WHERE id=?",
             (keys.encrypt(key, "customer_keys", "wrapped", row_id, bound_to=code), row_id),
         )
+
+
+def _change_triggers(*tables: str) -> str:
+    """Triggers logging `(table, id)` of every write once change tracking is on (backups)."""
+    return "".join(
+        f"CREATE TRIGGER change_{table}_{event.lower()} AFTER {event} ON {table}\n"
+        "    WHEN (SELECT value FROM meta WHERE key = 'change_tracking') = '1'\n"
+        f"    BEGIN INSERT INTO change_log(tbl, row_id) VALUES ('{table}', {ref}.id); END;\n"
+        for table in tables
+        for event, ref in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
+    )
 
 
 Migration = str | Callable[[sqlite3.Connection, KeyRing], None]
@@ -251,20 +263,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     "    tbl TEXT NOT NULL,\n"
     "    row_id INTEGER NOT NULL\n"
     ");\n"
-    + "".join(
-        f"CREATE TRIGGER change_{table}_{event.lower()} AFTER {event} ON {table}\n"
-        "    WHEN (SELECT value FROM meta WHERE key = 'change_tracking') = '1'\n"
-        f"    BEGIN INSERT INTO change_log(tbl, row_id) VALUES ('{table}', {ref}.id); END;\n"
-        for table in (
-            "meta",
-            "users",
-            "customers",
-            "followups",
-            "interactions",
-            "tags",
-            "customer_tags",
-        )
-        for event, ref in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
+    + _change_triggers(
+        "meta", "users", "customers", "followups", "interactions", "tags", "customer_tags"
     ),
     # 3 (issue 3): CJK bigram tokens in every search document (see `search_document`),
     # so that Chinese queries of 2+ characters are phrases of short bigram doclists.
@@ -287,12 +287,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         wrapped BLOB NOT NULL
     );
     """
-    + "".join(
-        f"CREATE TRIGGER change_customer_keys_{event.lower()} AFTER {event} ON customer_keys\n"
-        "    WHEN (SELECT value FROM meta WHERE key = 'change_tracking') = '1'\n"
-        f"    BEGIN INSERT INTO change_log(tbl, row_id) VALUES ('customer_keys', {ref}.id); END;\n"
-        for event, ref in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
-    ),
+    + _change_triggers("customer_keys"),
     # 5 (issue 4): the due list. Each rep's plans in date order (the rowid, last in every
     # index, breaks ties), covering the per-rep counts and "most urgent 5" without reading
     # customer rows; and each staff member's planned dates, so customer service's list
@@ -321,6 +316,22 @@ MIGRATIONS: tuple[Migration, ...] = (
     );
     CREATE INDEX login_throttle_last ON login_throttle(last_failure_at);
     """,
+    # (issue 10) merging duplicates: a merged-away customer's code keeps naming the
+    # survivor, and its audit key is destroyed when the survivor's is (see audit.py).
+    """
+    CREATE TABLE customer_aliases (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        code TEXT NOT NULL UNIQUE,
+        customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+        merged_id INTEGER NOT NULL,
+        merged_at TEXT NOT NULL
+    );
+    CREATE INDEX customer_aliases_customer ON customer_aliases(customer_id);
+    ALTER TABLE customer_keys ADD COLUMN shred_with TEXT;
+    CREATE INDEX customer_keys_shred_with ON customer_keys(shred_with)
+        WHERE shred_with IS NOT NULL;
+    """
+    + _change_triggers("customer_aliases"),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -499,6 +510,18 @@ def next_row_id(conn: sqlite3.Connection, table: str) -> int:
         (table,),
     ).fetchone()
     return int(row[0])
+
+
+def resolve_code(conn: sqlite3.Connection, code: str) -> int | None:
+    """The id of the customer a code names: its own code, or the code of a customer that
+    was merged into it (codes are never reused, so the two never clash)."""
+    code = code.strip().upper()
+    row = conn.execute("SELECT id FROM customers WHERE code=?", (code,)).fetchone()
+    if row is None:
+        row = conn.execute(
+            "SELECT customer_id FROM customer_aliases WHERE code=?", (code,)
+        ).fetchone()
+    return int(row[0]) if row else None
 
 
 # --- search-index text -------------------------------------------------------------------

@@ -121,7 +121,9 @@ def search_kind(text: str) -> str:
     return "text"
 
 
-def _plan(keys: KeyRing, query: CustomerQuery, scope_owner_id: int | None) -> _Plan:
+def _plan(
+    conn: sqlite3.Connection, keys: KeyRing, query: CustomerQuery, scope_owner_id: int | None
+) -> _Plan:
     params: dict[str, Any] = {}
     where: list[str] = []
     text = v.clean_text(query.text)
@@ -148,6 +150,13 @@ def _plan(keys: KeyRing, query: CustomerQuery, scope_owner_id: int | None) -> _P
         params["code_to"] = text.upper() + "\uffff"
         where.append("c.code >= :code_from AND c.code < :code_to")
         order, label = "c.code", "code"
+        # The full code of a customer merged into another lists the survivor.
+        survivor = conn.execute(
+            "SELECT customer_id FROM customer_aliases WHERE code = ?", (text.upper(),)
+        ).fetchone()
+        if survivor is not None:
+            params["survivor_id"] = survivor[0]
+            where[-1] = f"({where[-1]} OR c.id = :survivor_id)"
     elif kind == "text":
         match = search_query(text)
         empty = match is None
@@ -217,7 +226,7 @@ def page(
     `after=None` starts at the beginning, or with `backward` at the very end, which is
     how the list jumps to its last page without counting.
     """
-    plan = _plan(keys, query, scope_owner_id)
+    plan = _plan(conn, keys, query, scope_owner_id)
     if plan.empty or limit <= 0:
         return []
     # Walking the list order forward means ascending unless the sort is descending, and a
@@ -282,7 +291,7 @@ def count(
     cap: int = 10_000,
 ) -> tuple[int, bool]:
     """How many customers match, counting no further than `cap`: (n, more than cap)."""
-    plan = _plan(keys, query, scope_owner_id)
+    plan = _plan(conn, keys, query, scope_owner_id)
     if plan.empty:
         return 0, False
     where = " AND ".join(plan.where) or "1"
@@ -295,7 +304,7 @@ def explain(
     conn: sqlite3.Connection, keys: KeyRing, query: CustomerQuery, scope_owner_id: int | None
 ) -> Sequence[str]:
     """The query plan of a first page, for tests that pin which index drives it."""
-    plan = _plan(keys, query, scope_owner_id)
+    plan = _plan(conn, keys, query, scope_owner_id)
     where = list(plan.where)
     order = f"{plan.order}, {plan.id_column}" if plan.order else plan.id_column
     if plan.order in NULLABLE:

@@ -125,20 +125,24 @@ def purge(
                 tx.execute("DELETE FROM customer_search WHERE rowid=?", (row["id"],))
                 tx.execute("DELETE FROM customers WHERE id=?", (row["id"],))
                 destroyed = audit.forget_subject(tx, row["code"])
-                audit.append(
-                    tx,
-                    db.keys,
-                    at=now,
-                    actor=actor,
-                    action=PURGE_ACTION,
-                    entity="customer",
-                    entity_id=row["id"],
-                    customer_code=row["code"],
-                    details={
-                        "reason": policy.reason(row["last_activity"]),
-                        audit.DESTROYED_KEY: destroyed,
-                    },
-                )
+                reason = policy.reason(row["last_activity"])
+                for key_id, code in destroyed or [(None, row["code"])]:
+                    audit.append(
+                        tx,
+                        db.keys,
+                        at=now,
+                        actor=actor,
+                        action=PURGE_ACTION,
+                        entity="customer",
+                        entity_id=row["id"],
+                        customer_code=code,
+                        details={
+                            "reason": reason
+                            if code == row["code"]
+                            else f"merged into {row['code']}",
+                            audit.DESTROYED_KEY: key_id,
+                        },
+                    )
             purged += len(rows)
         report(min(start + BATCH, len(ids)) / max(1, len(ids)) * 0.9, f"purged {purged:,}")
     report(0.95, "rewriting the search index")

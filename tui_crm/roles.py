@@ -21,6 +21,7 @@ class Action(StrEnum):
     CUSTOMER_CREATE = "customer.create"
     CUSTOMER_UPDATE = "customer.update"
     CUSTOMER_REASSIGN = "customer.reassign"
+    CUSTOMER_MERGE = "customer.merge"  # both customers must be in scope (merge.py)
     LEGAL_HOLD = "customer.legal_hold"
     FOLLOWUP_ADD = "followup.add"
     INTERACTION_ADD = "interaction.add"
@@ -49,6 +50,7 @@ PERMISSIONS: dict[Role, dict[Action, Scope]] = {
         Action.CUSTOMER_CREATE: _A,
         Action.CUSTOMER_UPDATE: _A,
         Action.CUSTOMER_REASSIGN: _A,
+        Action.CUSTOMER_MERGE: _A,
         Action.FOLLOWUP_ADD: _A,
         Action.INTERACTION_ADD: _A,
         Action.TAG_EDIT: _A,
@@ -60,6 +62,7 @@ PERMISSIONS: dict[Role, dict[Action, Scope]] = {
         Action.CUSTOMER_READ: _O,
         Action.CUSTOMER_CREATE: _O,
         Action.CUSTOMER_UPDATE: _O,
+        Action.CUSTOMER_MERGE: _O,
         Action.FOLLOWUP_ADD: _O,
         Action.INTERACTION_ADD: _O,
         Action.TAG_EDIT: _O,

@@ -5,6 +5,7 @@ and every write commits in one transaction together with its audit entry. One mo
 domain; `Service` (in `session.py`) opens them all.
 """
 
+from ..crypto import SENSITIVE_FIELDS
 from .errors import AuthError, ConflictError, NotFound, PermissionDenied, ServiceError
 from .models import (
     Customer,
@@ -18,7 +19,6 @@ from .models import (
     UserInfo,
     UserRecord,
 )
-from .records import SENSITIVE_FIELDS
 from .session import LOCKOUT_AFTER, Service, os_identity
 
 __all__ = [

@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import listing
 from .. import validation as v
-from ..crypto import MASKERS
+from ..crypto import MASKERS, customer_columns
 from ..db import next_customer_codes, next_row_id
 from ..roles import Action, Role
 from .context import UNSET, Context
@@ -28,7 +28,6 @@ from .records import (
     decrypt,
     diff,
     index_for_search,
-    sensitive_columns,
     to_customer,
     username_of,
 )
@@ -95,7 +94,7 @@ class Customers:
             row_id = next_row_id(tx, "customers")
             code = next_customer_codes(tx, dt.date.today().year)[0]
             values = {name: clean.get(name, "") for name in BASE_FIELDS}
-            values.update(sensitive_columns(self.db.keys, row_id, clean))
+            values.update(customer_columns(self.db.keys, row_id, clean))
             values.update(
                 id=row_id,
                 code=code,
@@ -172,7 +171,7 @@ class Customers:
             changed_sensitive = {
                 n: clean[n] for n in SENSITIVE_FIELDS if n in clean and clean[n] != before[n]
             }
-            updates.update(sensitive_columns(keys, customer_id, changed_sensitive))
+            updates.update(customer_columns(keys, customer_id, changed_sensitive))
             fields = diff(audit_view(before), audit_view(after))
             for name in changed_sensitive:
                 if name not in fields:

@@ -7,13 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import validation as v
-from ..crypto import MASKERS, KeyRing
+from ..crypto import MASKERS, SENSITIVE_FIELDS, KeyRing
 from ..db import search_document
 from .errors import NotFound
 from .models import Customer, Tag
 
-SENSITIVE_FIELDS = ("phone", "email", "id_number", "address")
-BLIND_INDEXED = ("phone", "email", "id_number")
 BASE_FIELDS = (
     "name",
     "kind",
@@ -95,21 +93,6 @@ def active_user_id(conn: Any, user: Any) -> int:
     if row is None or not row["active"]:
         raise v.ValidationError("owner", f"{user} is not an active user")
     return int(row["id"])
-
-
-def sensitive_columns(keys: KeyRing, row_id: int, clean: Mapping[str, Any]) -> dict[str, Any]:
-    """Ciphertext, blind index and phone tail columns for the sensitive values in `clean`."""
-    out: dict[str, Any] = {}
-    for name in SENSITIVE_FIELDS:
-        if name not in clean:
-            continue
-        value = clean[name] or None
-        out[f"{name}_enc"] = keys.encrypt(value, "customers", f"{name}_enc", row_id)
-        if name in BLIND_INDEXED:
-            out[f"{name}_bidx"] = keys.blind_index(name, value)
-        if name == "phone":
-            out["phone_last4"] = value[-4:] if value else None
-    return out
 
 
 def audit_view(values: Mapping[str, Any]) -> dict[str, Any]:

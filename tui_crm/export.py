@@ -1,0 +1,302 @@
+"""Export customers to CSV or XLSX, streamed, in a file only its owner can read.
+
+What is exported is what the customer list shows for the same search, filters and scope
+(`listing.CustomerQuery` and the owner scope), with the columns of the detail view.
+Sensitive values are masked unless the caller passes `reveal=True`; deciding whether the
+user may, and auditing it, is the service's job.
+
+Formula injection. A spreadsheet runs a cell beginning with = + - @ (or tab, CR, LF) as
+a formula: `=HYPERLINK("http://x","y")`, `=cmd|' /C calc'!A0`. So:
+
+- CSV: such a cell, and a cell already beginning with an apostrophe, is written with one
+  apostrophe in front (`neutralise`). The importer reverses it exactly with `restore`:
+  it drops one leading apostrophe when the next character is one of those or another
+  apostrophe, which no neutralised cell lacks and no other cell has, so a file
+  re-imports unchanged (a foreign file's `'t Hooft` is left alone).
+- XLSX: every value is written as a string cell, never a formula; cells beginning with a
+  trigger also carry Excel's quote prefix, so editing one does not turn it into a
+  formula. The value itself is unchanged and needs no restoring.
+
+Masked cells (`138****5678`, `z***@example.com`) hold `MASK_MARK`; an importer should
+treat such a cell of a sensitive column as "not given" (`is_masked`).
+
+Headers are the English or Chinese field names below, which the importer's synonym table
+maps back to fields; Code (客户编号) identifies the customer.
+
+The file is created with O_CREAT|O_EXCL|O_NOFOLLOW and mode 0600: an existing file or a
+symlink is refused; with `force` an existing regular file is replaced by writing a new
+file beside it and renaming it over (a symlink is refused even then).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import secrets
+import sqlite3
+import stat
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from . import listing
+from .crypto import MASKERS, SENSITIVE_FIELDS, KeyRing
+
+Format = Literal["csv", "xlsx"]
+FORMULA_TRIGGERS = frozenset("=+-@\t\r\n")
+ESCAPE = "'"
+_GUARDED = FORMULA_TRIGGERS | {ESCAPE}  # first characters `neutralise` escapes
+MASK_MARK = "***"
+PAGE = 1000
+
+
+@dataclass(frozen=True)
+class Column:
+    field: str
+    en: str
+    zh: str
+
+
+COLUMNS = (
+    Column("code", "Code", "客户编号"),
+    Column("name", "Name", "客户名称"),
+    Column("kind", "Kind", "客户类别"),
+    Column("customer_type", "Customer Type", "客户类型"),
+    Column("contact_name", "Contact", "联系人"),
+    Column("contact_title", "Title", "职务"),
+    Column("phone", "Phone", "手机"),
+    Column("email", "Email", "邮箱"),
+    Column("id_number", "ID Number", "身份证号"),
+    Column("credit_code", "Credit Code", "统一社会信用代码"),
+    Column("address", "Address", "地址"),
+    Column("province", "Province", "省份"),
+    Column("city", "City", "城市"),
+    Column("industry", "Industry", "行业"),
+    Column("company_size", "Company Size", "公司规模"),
+    Column("source", "Source", "来源"),
+    Column("owner", "Owner", "负责人"),
+    Column("tags", "Tags", "标签"),
+    Column("notes", "Notes", "备注"),
+    Column("created_at", "Created", "创建时间"),
+    Column("last_interaction_at", "Last Interaction", "最近互动"),
+    Column("next_followup_at", "Next Follow-up", "下次跟进"),
+)
+
+
+class ExportError(Exception):
+    """An export refused before anything was written; the message is one line to show."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    rows: int
+    format: Format
+    revealed: bool
+
+
+def neutralise(text: str) -> str:
+    """A CSV cell no spreadsheet runs as a formula (see the module's notes)."""
+    return ESCAPE + text if text and text[0] in _GUARDED else text
+
+
+def restore(text: str) -> str:
+    """The exact inverse of `neutralise`, for the importer."""
+    if len(text) > 1 and text[0] == ESCAPE and text[1] in _GUARDED:
+        return text[1:]
+    return text
+
+
+def is_masked(text: str) -> bool:
+    """Whether an exported sensitive cell holds a masked value rather than the value."""
+    return MASK_MARK in text
+
+
+def headers(language: str = "en") -> list[str]:
+    return [c.zh if language.startswith("zh") else c.en for c in COLUMNS]
+
+
+def export_customers(
+    conn: sqlite3.Connection,
+    keys: KeyRing,
+    out: Path,
+    *,
+    query: listing.CustomerQuery | None = None,
+    scope_owner_id: int | None = None,
+    fmt: Format | None = None,
+    reveal: bool = False,
+    force: bool = False,
+    language: str = "en",
+    progress: Callable[[int], None] | None = None,
+) -> ExportResult:
+    """Write the customers `query` lists (scoped to `scope_owner_id` when given) to `out`;
+    the format is `fmt`, else the file's suffix (.xlsx), else CSV."""
+    kind: Format = fmt or ("xlsx" if Path(out).suffix.lower() == ".xlsx" else "csv")
+    rows = customer_rows(conn, keys, query or listing.CustomerQuery(), scope_owner_id, reveal)
+    written = write_table(out, headers(language), rows, fmt=kind, force=force, progress=progress)
+    return ExportResult(Path(out), written, kind, reveal)
+
+
+def customer_rows(
+    conn: sqlite3.Connection,
+    keys: KeyRing,
+    query: listing.CustomerQuery,
+    scope_owner_id: int | None,
+    reveal: bool,
+) -> Iterator[list[str]]:
+    """Each listed customer as the cells of `COLUMNS`, in list order, a page at a time."""
+    expressions = ", ".join(_SQL.get(c.field, f"c.{c.field}") for c in COLUMNS)
+    sensitive = [
+        (i, f"{c.field}_enc", MASKERS[c.field])
+        for i, c in enumerate(COLUMNS, start=1)
+        if c.field in SENSITIVE_FIELDS
+    ]
+    after: listing.SortKey | None = None
+    while page := listing.page(conn, keys, query, scope_owner_id, after=after, limit=PAGE):
+        after = page[-1][0]
+        ids = [row["id"] for _, row in page]
+        cursor = conn.cursor()
+        cursor.row_factory = None  # plain tuples: a page of 1,000 rows, read by position
+        cursor.execute(
+            f"SELECT c.id, {expressions} FROM customers c"
+            f" WHERE c.id IN ({','.join('?' * len(ids))})",
+            ids,
+        )
+        full = {row[0]: row for row in cursor}
+        cursor.close()
+        for customer_id in ids:
+            row = full.get(customer_id)
+            if row is None:
+                continue
+            cells = [value or "" for value in row]  # every exported column is text
+            for i, column, mask in sensitive:
+                plain = keys.decrypt(row[i], "customers", column, customer_id) or ""
+                cells[i] = plain if reveal else mask(plain)
+            yield cells[1:]
+
+
+_SQL = {
+    **{name: f"c.{name}_enc" for name in SENSITIVE_FIELDS},
+    "owner": "(SELECT username FROM users u WHERE u.id = c.owner_id)",
+    "tags": "(SELECT group_concat(t.tag_type || ':' || t.name, '; ') FROM customer_tags ct"
+    " JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id = c.id)",
+}
+
+
+def write_table(
+    out: Path,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    fmt: Format = "csv",
+    force: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Stream `rows` under `header` into a new owner-only file; returns the row count."""
+    if fmt not in ("csv", "xlsx"):
+        raise ExportError(f"unknown export format {fmt!r}: use csv or xlsx")
+    counted = _Counted(rows, progress or (lambda rows: None))
+    with private_file(Path(out), force=force) as handle:
+        (_write_csv if fmt == "csv" else _write_xlsx)(handle, header, counted)
+    counted.report(counted.count)
+    return counted.count
+
+
+class _Counted:
+    """The rows, counted as they are written, with progress every `PAGE` rows."""
+
+    def __init__(self, rows: Iterable[Sequence[Any]], report: Callable[[int], None]) -> None:
+        self.rows = rows
+        self.report = report
+        self.count = 0
+
+    def __iter__(self) -> Iterator[Sequence[Any]]:
+        for row in self.rows:
+            yield row
+            self.count += 1
+            if self.count % PAGE == 0:
+                self.report(self.count)
+
+
+def _write_csv(handle: IO[bytes], header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")  # the BOM Excel needs
+    try:
+        writer = csv.writer(text)
+        writer.writerow([neutralise(h) for h in header])
+        for row in rows:
+            writer.writerow(
+                [
+                    ESCAPE + cell if cell and (cell[0] in _GUARDED) else cell
+                    for cell in ("" if c is None else str(c) for c in row)
+                ]
+            )
+    finally:
+        text.flush()
+        text.detach()
+
+
+def _write_xlsx(handle: IO[bytes], header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("customers")
+
+    def cell(value: Any) -> Any:
+        text = ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value))
+        if not text:
+            return None  # no cell at all: an empty file cell reads back as ""
+        if text[0] not in FORMULA_TRIGGERS:
+            return text
+        guarded = WriteOnlyCell(sheet, value=text)
+        guarded.data_type = "s"  # a string, never a formula
+        guarded.quotePrefix = True  # and Excel keeps it one when the cell is edited
+        return guarded
+
+    sheet.append([cell(h) for h in header])
+    for row in rows:
+        sheet.append([cell(value) for value in row])
+    book.save(handle)
+
+
+@contextmanager
+def private_file(path: Path, *, force: bool = False) -> Iterator[IO[bytes]]:
+    """A new file readable and writable by its owner only, refusing symlinks; an existing
+    regular file is replaced (only with `force`) by a new file renamed over it, so a
+    failed export leaves the old one whole."""
+    try:
+        existing = os.lstat(path)
+    except FileNotFoundError:
+        existing = None
+    except OSError as exc:
+        raise ExportError(f"{path}: {exc.strerror}") from None
+    if existing is not None:
+        if stat.S_ISLNK(existing.st_mode):
+            raise ExportError(f"{path} is a symbolic link; refusing to write through it")
+        if not stat.S_ISREG(existing.st_mode):
+            raise ExportError(f"{path} exists and is not a regular file")
+        if not force:
+            raise ExportError(f"{path} already exists; use --force to replace it")
+    target = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp") if existing else path
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(target, flags, 0o600)
+    except FileExistsError:
+        raise ExportError(f"{path} already exists; use --force to replace it") from None
+    except OSError as exc:
+        raise ExportError(f"cannot create {path}: {exc.strerror}") from None
+    os.fchmod(fd, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        if target != path:
+            os.replace(target, path)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
