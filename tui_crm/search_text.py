@@ -52,6 +52,9 @@ _PINYIN_TOKEN = re.compile("[\ue100-\ue119\ue200-\ue219]")
 TIERS: Final = ("typed", "pinyin", "initials", "words")
 PERSON_NAME_MAX: Final = 4  # Han characters; longer names of unknown kind read as companies
 MAX_READINGS: Final = 16  # spellings of one query word whose characters have several readings
+# A pinyin token holds at most this many letters, so a 200-character name costs 400 short
+# tokens, not 400 long ones; a longer query matches by its first letters.
+MAX_TOKEN_LETTERS: Final = 20
 
 # A person's name starts with a surname. Compound surnames are one word (the given name
 # starts after them) and are looked for first: 单于 is chányú, 单 alone shàn. Single
@@ -192,7 +195,7 @@ def _pinyin_tokens(run: str, person: bool) -> tuple[str, ...]:
     """Full-pinyin and initials tokens of one run of Han characters, from each word start.
 
     Each token runs from its word to the end of the run, or to a character without a
-    reading; a company's legal form (`LEGAL_FORMS`) is left out.
+    reading, for at most `MAX_TOKEN_LETTERS`; a company's legal form is left out.
     """
     chars = _HAN_CHAR.findall(run)
     if person:
@@ -214,8 +217,8 @@ def _pinyin_tokens(run: str, person: bool) -> tuple[str, ...]:
         if word and word[0]:
             end = ends[start]
             tokens += [
-                _pinyin_token(full[offsets[start] : offsets[end]], _FULL),
-                _pinyin_token(initials[start:end], _INITIALS),
+                _pinyin_token(full[offsets[start] : offsets[end]][:MAX_TOKEN_LETTERS], _FULL),
+                _pinyin_token(initials[start:end][:MAX_TOKEN_LETTERS], _INITIALS),
             ]
         start += len(word)
     return tuple(tokens)
@@ -337,7 +340,12 @@ def _char_readings(char: str) -> tuple[str, ...]:
 
 
 def _any_prefix(spellings: Iterable[str], alphabet: int) -> str | None:
-    terms = [f'"{_pinyin_token(s, alphabet)}" *' for s in spellings if s]
+    """Any of the spellings as a prefix term (a longer one cut as its tokens are)."""
+    terms = list(
+        dict.fromkeys(
+            f'"{_pinyin_token(s[:MAX_TOKEN_LETTERS], alphabet)}" *' for s in spellings if s
+        )
+    )
     if not terms:
         return None
     return terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")"
