@@ -179,17 +179,13 @@ def run(sizes: list[int]) -> None:
         ratio = statistics.median(ui["5,000 entries"]) / statistics.median(ui["5 entries"])
         rows.append([n, "open 5,000 ÷ open 5", round(ratio, 2), ""])
         for name, customer_id in ids.items():
-            first_page = timings(
-                lambda s=service, c=customer_id: s.activity.timeline(c, limit=60)
-            )
+            first_page = timings(lambda s=service, c=customer_id: s.activity.timeline(c, limit=60))
             rows.append(
                 [n, f"timeline first page, {name}", median_ms(first_page), p95_ms(first_page)]
             )
         small = ids["5 entries"]
         service_save = timings(
-            lambda s=service, c=small: s.activity.add_followup(
-                c, channel="phone", content="bench"
-            )
+            lambda s=service, c=small: s.activity.add_followup(c, channel="phone", content="bench")
         )
         rows.append([n, "save follow-up (service)", median_ms(service_save), p95_ms(service_save)])
         rows.append(

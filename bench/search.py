@@ -2,7 +2,9 @@
 
 Each size runs in its own subprocess, so one size's memory never pollutes the next one's
 peak RSS. The app runs headless (`run_test`); a search is timed from the last keystroke
-until its results are on screen, next to the same query's raw SQL time.
+until its results are on screen, next to the same query's raw SQL time. Pinyin queries
+(`zw`, `zhangw`, `zhangwei`, `张wei`) are timed like the others, and a table compares the
+search index with and without its pinyin tokens.
 """
 
 from __future__ import annotations
@@ -10,13 +12,24 @@ from __future__ import annotations
 import asyncio
 import json
 import resource
+import sqlite3
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import demo_paths, median_ms, open_db, p95_ms, per_size, print_table, timings
-from tui_crm import listing
+from bench.common import (
+    build_seconds,
+    demo_paths,
+    median_ms,
+    open_db,
+    p95_ms,
+    per_size,
+    print_table,
+    timings,
+)
+from tui_crm import listing, search_text
 from tui_crm.app import CrmApp
 from tui_crm.config import Settings
 from tui_crm.db import Database
@@ -41,7 +54,11 @@ def queries(db: Database) -> dict[str, str]:
         "code prefix": "C20260001",
         "full phone": phone,
         "4-digit tail": phone[-4:],
-        "no match": "zzqxj",
+        "no match": "zzqxv",  # no pinyin syllable starts with v
+        "pinyin zw": "zw",
+        "pinyin zhangw": "zhangw",
+        "pinyin zhangwei": "zhangwei",
+        "mixed 张wei": "张wei",
     }
 
 
@@ -175,6 +192,48 @@ def measure(n: int) -> dict[str, Any]:
     return result
 
 
+def index_sizes(n: int) -> dict[str, float]:
+    """MiB of the search index, as built and rebuilt without pinyin tokens (cached per DB).
+
+    The rebuild writes the same documents minus their pinyin tokens into a scratch FTS5
+    table of the same definition, so the difference is what pinyin costs.
+    """
+    db_path, _, _ = demo_paths(n)
+    cached = db_path.with_name("index-sizes.json")
+    if cached.exists():
+        return json.loads(cached.read_text())
+    conn = sqlite3.connect(db_path)
+    definition = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'customer_search'"
+    ).fetchone()[0]
+    with_pinyin = _fts_bytes(conn, "customer_search")
+    with tempfile.TemporaryDirectory() as scratch:
+        plain = sqlite3.connect(Path(scratch) / "plain.db")
+        plain.execute(definition)
+        plain.execute("BEGIN")
+        plain.executemany(
+            "INSERT INTO customer_search(rowid, doc) VALUES (?, ?)",
+            (
+                (rowid, search_text.without_pinyin(doc))
+                for rowid, doc in conn.execute("SELECT rowid, doc FROM customer_search")
+            ),
+        )
+        plain.execute("INSERT INTO customer_search(customer_search) VALUES ('optimize')")
+        plain.execute("COMMIT")
+        without = _fts_bytes(plain, "customer_search")
+        plain.close()
+    conn.close()
+    sizes = {"with": with_pinyin / 2**20, "without": without / 2**20}
+    cached.write_text(json.dumps(sizes))
+    return sizes
+
+
+def _fts_bytes(conn: sqlite3.Connection, table: str) -> int:
+    return conn.execute(
+        "SELECT sum(pgsize) FROM dbstat WHERE name = ? OR name LIKE ?", (table, f"{table}_%")
+    ).fetchone()[0]
+
+
 def run(sizes: list[int]) -> None:
     results = per_size("bench.search", sizes)
     rows = []
@@ -212,6 +271,24 @@ def run(sizes: list[int]) -> None:
         "search: raw SQL per query, first page of 100 (median ms)",
         ["customers", *labels],
         [[n, *(r["sql"][label] for label in labels)] for n, r in results.items()],
+    )
+    size_rows = []
+    for n in results:
+        index = index_sizes(n)
+        per_100k = 100_000 / n
+        size_rows.append(
+            [
+                n,
+                index["without"] * per_100k,
+                index["with"] * per_100k,
+                index["with"] / index["without"],
+                n / build_seconds(n),
+            ]
+        )
+    print_table(
+        "search: index size (MiB per 100k customers) and demo build rate",
+        ["customers", "index w/o pinyin", "index with pinyin", "growth", "build customers/s"],
+        size_rows,
     )
 
 

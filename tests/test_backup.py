@@ -85,9 +85,7 @@ def test_full_and_incrementals_restore_equal_to_source(
     customer = admin.customers.get(ids[1])
     admin.customers.update(ids[1], {"name": "Renamed Co", "notes": "new note"}, customer.version)
     admin.activity.add_followup(ids[2], channel="phone", content="called them")
-    admin.activity.add_interaction(
-        ids[3], kind="order", detail="big order", amount="12.50"
-    )
+    admin.activity.add_interaction(ids[3], kind="order", detail="big order", amount="12.50")
     admin.tags.remove(ids[0], admin.customers.get(ids[0]).tags[0].id)
     first = store.create(db, full=False)
 

@@ -53,12 +53,8 @@ async def test_every_role_opens_the_detail_with_customer_text_shown_literally(
     owner = session("sales1")
     customer = owner.customers.create(customer_data(name="Acme [bold red]Corp[/]"))
     for hostile in hostile_strings():
-        owner.activity.add_followup(
-            customer.id, channel="phone", content="note " + hostile["text"]
-        )
-    owner.activity.add_followup(
-        customer.id, channel="phone", content="[link=x]click[/link]"
-    )
+        owner.activity.add_followup(customer.id, channel="phone", content="note " + hostile["text"])
+    owner.activity.add_followup(customer.id, channel="phone", content="[link=x]click[/link]")
     service = session(username)
     app = _app(service, customer)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -32,9 +32,7 @@ def test_timeline_pages_without_losing_entries_that_share_a_timestamp(
     while page:
         seen.extend(page)
         last = page[-1]
-        page = rep.activity.timeline(
-            customer.id, limit=3, after=(last.at, last.source, last.id)
-        )
+        page = rep.activity.timeline(customer.id, limit=3, after=(last.at, last.source, last.id))
     assert len(seen) == 8
     assert seen[0].kind == "order"
     assert len({(e.source, e.id) for e in seen}) == 8
@@ -46,9 +44,9 @@ def test_timeline_filters_by_kind_in_sql(session: Callable[[str], Service]) -> N
     for n in range(5):
         rep.activity.add_followup(customer.id, channel="visit", content=f"visit {n}")
     rep.activity.add_interaction(customer.id, kind="complaint", detail="late delivery")
-    assert [
-        e.kind for e in rep.activity.timeline(customer.id, limit=1, kinds=("complaint",))
-    ] == ["complaint"]
+    assert [e.kind for e in rep.activity.timeline(customer.id, limit=1, kinds=("complaint",))] == [
+        "complaint"
+    ]
     assert len(rep.activity.timeline(customer.id, kinds=("followup",))) == 5
 
 
@@ -70,15 +68,11 @@ def test_due_followups_scoped_by_role(session: Callable[[str], Service]) -> None
     theirs = rep2.customers.create(customer_data(name="Theirs Co", phone="13900139000"))
     future = rep1.customers.create(customer_data(name="Later Co", phone="13700137000"))
     today = dt.date.today().isoformat()
-    rep1.activity.add_followup(
-        mine.id, channel="phone", content="x", next_followup_date=today
-    )
+    rep1.activity.add_followup(mine.id, channel="phone", content="x", next_followup_date=today)
     rep1.activity.add_followup(
         future.id, channel="phone", content="x", next_followup_date="2999-01-01"
     )
-    service.activity.add_followup(
-        theirs.id, channel="phone", content="x", next_followup_date=today
-    )
+    service.activity.add_followup(theirs.id, channel="phone", content="x", next_followup_date=today)
     with manager.db.write() as tx:  # make one overdue, as time would
         tx.execute("UPDATE customers SET next_followup_at=? WHERE id=?", (_yesterday(), mine.id))
         tx.execute(

@@ -70,12 +70,8 @@ ACTIONS: dict[str, Callable[[Service, int], object]] = {
         {"legal_hold": True},
         s.db.conn.execute("SELECT version FROM customers WHERE id=?", (cid,)).fetchone()[0],
     ),
-    "followup": lambda s, cid: s.activity.add_followup(
-        cid, channel="phone", content="rang"
-    ),
-    "interaction": lambda s, cid: s.activity.add_interaction(
-        cid, kind="enquiry", detail="asked"
-    ),
+    "followup": lambda s, cid: s.activity.add_followup(cid, channel="phone", content="rang"),
+    "interaction": lambda s, cid: s.activity.add_interaction(cid, kind="enquiry", detail="asked"),
     "tag": lambda s, cid: s.tags.add(cid, "value", "high value"),
     "reveal": lambda s, cid: s.customers.reveal(cid, "phone"),
 }

@@ -165,9 +165,7 @@ def _writer(db_path: str, key_path: str, worker: int, count: int) -> None:
     service = Service(db, UserInfo(row[0], "admin", Role.ADMIN))
     customer_id = service.customers.find("13800138000")[0].id
     for i in range(count):
-        service.activity.add_followup(
-            customer_id, channel="phone", content=f"w{worker} n{i}"
-        )
+        service.activity.add_followup(customer_id, channel="phone", content=f"w{worker} n{i}")
 
 
 def test_concurrent_processes_lose_nothing(db: Database, session, tmp_path: Path) -> None:

@@ -153,9 +153,7 @@ def test_due_list_snapshot(
     _fixed_customer(session)
     rep2 = session("sales2")
     other = rep2.customers.create(customer_data(name="Gulangyu Tea House", phone="13900139000"))
-    rep2.activity.add_followup(
-        other.id, channel="phone", content="call", next_followup_date=""
-    )
+    rep2.activity.add_followup(other.id, channel="phone", content="call", next_followup_date="")
     with rep2.db.write() as tx:
         tx.execute(
             "UPDATE customers SET code='C2026000043', next_followup_at='2026-03-01' WHERE id=?",

@@ -1,4 +1,4 @@
-"""Connection factory, schema and migrations, and the search-index text.
+"""Connection factory, schema and migrations.
 
 Every connection runs in autocommit mode so that each write transaction is opened
 explicitly with `BEGIN IMMEDIATE` by `Database.write()`: a deferred transaction that later
@@ -7,7 +7,6 @@ upgrades to a write can fail with SQLITE_BUSY however long the busy timeout is.
 
 from __future__ import annotations
 
-import itertools
 import re
 import sqlite3
 import threading
@@ -20,6 +19,7 @@ import sqlite_utils
 from . import staging
 from .crypto import DecryptionError, KeyFileError, KeyRing
 from .files import create_private_empty
+from .search_text import search_document
 
 BUSY_TIMEOUT_MS = 15_000
 
@@ -332,6 +332,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         WHERE shred_with IS NOT NULL;
     """
     + _change_triggers("customer_aliases"),
+    # (issue 12): pinyin of names and contact names in every search document (full syllables
+    # and initials, see search_text.py), read by each customer's kind. Prefix indexes up to
+    # 5 characters, so typing `zhan`, `zhang`, `chen` walks one doclist instead of merging
+    # thousands. The rebuild merges segments once at the end rather than as it goes.
+    """
+    DROP TABLE customer_search;
+    CREATE VIRTUAL TABLE customer_search USING fts5(
+        doc, tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3 4 5'
+    );
+    INSERT INTO customer_search(customer_search, rank) VALUES ('automerge', 0);
+    INSERT INTO customer_search(rowid, doc)
+        SELECT id, crm_search_document(code, name, contact_name, kind) FROM customers;
+    INSERT INTO customer_search(customer_search, rank) VALUES ('automerge', 4);
+    INSERT INTO customer_search(customer_search) VALUES ('optimize');
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -348,7 +363,10 @@ def connect(path: Path | str) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     for pragma in PRAGMAS:
         conn.execute(pragma).close()
-    conn.create_function("crm_search_document", 3, search_document, deterministic=True)
+    # The index text as SQL, so migrations can rebuild the search index: (code, name,
+    # contact_name[, kind]).
+    for arity in (3, 4):
+        conn.create_function("crm_search_document", arity, search_document, deterministic=True)
     return conn
 
 
@@ -522,56 +540,3 @@ def resolve_code(conn: sqlite3.Connection, code: str) -> int | None:
             "SELECT customer_id FROM customer_aliases WHERE code=?", (code,)
         ).fetchone()
     return int(row[0]) if row else None
-
-
-# --- search-index text -------------------------------------------------------------------
-
-_CJK = (
-    "\u2e80-\u2fdf\u3040-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
-    "\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\U00020000-\U0002ffff"
-)
-_CJK_CHAR = re.compile(f"([{_CJK}])")
-_QUERY_TOKEN = re.compile(f"[{_CJK}]|[^\\W_{_CJK}]+", re.UNICODE)
-_BIGRAM_BREAK = "\ue000"  # private use: a token to FTS5, never produced from a query
-
-
-def search_document(*texts: str) -> str:
-    """Index text: every CJK character its own token (so 1-char queries match), then each
-    pair of neighbouring CJK tokens as one bigram token.
-
-    A query of 2+ Chinese characters is a phrase of bigrams ("北京 京科 科技"), whose
-    doclists are far shorter than single characters', so it is decided in a few page reads
-    even when every single character is common. `_BIGRAM_BREAK`, a token no query can
-    produce, separates runs, so bigrams of two runs never form a phrase.
-    """
-    unigrams = " ".join(_CJK_CHAR.sub(r" \1 ", text) for text in texts if text)
-    bigrams: list[str] = []
-    previous = ""
-    for token in _QUERY_TOKEN.findall(unigrams):
-        cjk = _CJK_CHAR.fullmatch(token) is not None
-        if cjk and previous:
-            bigrams.append(previous + token)
-        elif not cjk and bigrams and bigrams[-1] != _BIGRAM_BREAK:
-            bigrams.append(_BIGRAM_BREAK)
-        previous = token if cjk else ""
-    return " ".join([unigrams, _BIGRAM_BREAK, *bigrams]) if bigrams else unigrams
-
-
-def search_query(text: str) -> str | None:
-    """An FTS5 query: each word a phrase of its tokens; Latin last tokens match by prefix.
-
-    A word of 2+ CJK characters and nothing else is a phrase of its bigrams.
-    """
-    parts = []
-    for word in text.split():
-        tokens = _QUERY_TOKEN.findall(word)
-        if not tokens:
-            continue
-        if len(tokens) > 1 and all(_CJK_CHAR.fullmatch(t) for t in tokens):
-            phrase = '"' + " ".join(a + b for a, b in itertools.pairwise(tokens)) + '"'
-        else:
-            phrase = '"' + " ".join(tokens) + '"'
-            if not _CJK_CHAR.fullmatch(tokens[-1]):
-                phrase += " *"
-        parts.append(phrase)
-    return " AND ".join(parts) if parts else None

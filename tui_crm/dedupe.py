@@ -29,7 +29,7 @@ from itertools import combinations
 
 from rapidfuzz import fuzz
 
-from .db import search_query
+from .search_text import search_query
 
 Progress = Callable[[float, str], None]
 

@@ -19,8 +19,9 @@ from stdnum.cn import ric, uscc
 
 from . import audit
 from .crypto import KeyRing, create_key_file
-from .db import Database, search_document, set_meta
+from .db import Database, set_meta
 from .passwords import hash_password
+from .search_text import search_document
 from .validation import COMPANY_SIZES, Channel, FollowUpResult, Source
 
 BATCH = 10_000
@@ -390,7 +391,10 @@ def _rows(
                 c["legal_hold"],
             ),
         )
-        yield "customer_search", (row_id, search_document(c["code"], c["name"], c["contact_name"]))
+        yield (
+            "customer_search",
+            (row_id, search_document(c["code"], c["name"], c["contact_name"], c["kind"])),
+        )
 
 
 INSERTS = {

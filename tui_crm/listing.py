@@ -11,6 +11,12 @@ can never pull the scan onto an index that would force sorting the whole table.
 - search text: a full phone or email goes through its blind index, four digits through
   `phone_last4`, a code prefix through the `code` index, anything else through the
   `customer_search` FTS5 table in rowid order.
+
+A list is a sequence of segments, each walked by its own index range: rows whose sort
+value is set, then rows where it is NULL; or, for a text search, the tiers of
+`search_text.search_tiers` (matches as typed, then by full pinyin, then by initials), each
+excluding the ones before it. A sort key starts with its segment's number, so paging
+forward or back crosses from one segment into the next at the same cost as within one.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from typing import Any, Literal
 
 from . import validation as v
 from .crypto import KeyRing
-from .db import search_query
+from .search_text import search_match, search_tiers
 
 Due = Literal["today", "overdue"]
 SORTS: dict[str, str] = {
@@ -75,16 +81,27 @@ class CustomerQuery:
 
 
 @dataclass(frozen=True)
+class _Segment:
+    """One stretch of the list: its own conditions, walked in sort order or by id alone."""
+
+    number: int  # the first element of the sort keys of its rows
+    where: tuple[str, ...] = ()
+    by_id: bool = False
+
+
+@dataclass(frozen=True)
 class _Plan:
-    """The FROM/WHERE of one query and the column whose order it reads."""
+    """The FROM/WHERE of one query, the column whose order it reads, and its segments."""
 
     source: str
     where: tuple[str, ...]
     params: dict[str, Any]
-    order: str  # the column walked, paired with `id_column` as tie-break; None: ids only
+    order: str  # the column walked, paired with `id_column` as tie-break; "": ids only
     label: str
     empty: bool = False
     id_column: str = "c.id"  # the same id, named as the driving index holds it
+    segments: tuple[_Segment, ...] = (_Segment(0),)
+    match_all: tuple[str, ...] = ()  # the conditions of every segment at once (for counts)
 
 
 _EXACT = {
@@ -133,6 +150,8 @@ def _plan(
     label = SORT_LABELS[query.sort]
     empty = False
     id_column = "c.id"
+    segments: tuple[_Segment, ...] = ()
+    match_all: tuple[str, ...] = ()
     if kind in _EXACT:
         try:
             value = _EXACT[kind](text)
@@ -158,11 +177,17 @@ def _plan(
             params["survivor_id"] = survivor[0]
             where[-1] = f"({where[-1]} OR c.id = :survivor_id)"
     elif kind == "text":
-        match = search_query(text)
-        empty = match is None
-        params["match"] = match or ""
+        tiers = search_tiers(text)
+        segments = tuple(
+            _Segment(number, (f"s.customer_search MATCH :tier{number}",), by_id=True)
+            for number, tier in enumerate(tiers)
+            if tier
+        )
+        params.update({f"tier{n}": tier for n, tier in enumerate(tiers) if tier})
+        params["match"] = search_match(text) or ""
+        match_all = ("s.customer_search MATCH :match",)
+        empty = not segments
         source = "customer_search s JOIN customers c ON c.id = s.rowid"
-        where.append("s.customer_search MATCH :match")
         order, label, id_column = "", "match", "s.rowid"
     elif query.tag_id is not None:
         source = "customer_tags t JOIN customers c ON c.id = t.customer_id"
@@ -195,7 +220,14 @@ def _plan(
     if scope_owner_id is not None:
         params["scope_owner_id"] = scope_owner_id
         where.append("+c.owner_id = :scope_owner_id")
-    return _Plan(source, tuple(where), params, order, label, empty, id_column)
+    if not segments and order in NULLABLE:
+        segments = (
+            _Segment(0, (f"{order} IS NOT NULL",)),
+            _Segment(1, (f"{order} IS NULL",), True),
+        )
+    elif not segments:
+        segments = (_Segment(0, by_id=not order),)
+    return _Plan(source, tuple(where), params, order, label, empty, id_column, segments, match_all)
 
 
 def sort_label(query: CustomerQuery) -> str:
@@ -234,16 +266,16 @@ def page(
     ascending = (
         query.descending == backward if plan.order == SORTS.get(query.sort) else not backward
     )
-    segments = [0, 1] if plan.order in NULLABLE else [0]
-    if backward:
-        segments.reverse()
+    segments = list(reversed(plan.segments) if backward else plan.segments)
     if after is not None:
-        segments = segments[segments.index(after[0]) :]
+        segments = [
+            s for s in segments if (s.number <= after[0] if backward else s.number >= after[0])
+        ]
     found: list[tuple[SortKey, sqlite3.Row]] = []
     for segment in segments:
-        bound = after if after is not None and after[0] == segment else None
+        bound = after if after is not None and after[0] == segment.number else None
         rows = _segment(conn, plan, segment, ascending, bound, limit - len(found))
-        found.extend(((segment, row["sort_value"], row["id"]), row) for row in rows)
+        found.extend(((segment.number, row["sort_value"], row["id"]), row) for row in rows)
         if len(found) >= limit:
             break
     if backward:
@@ -254,19 +286,17 @@ def page(
 def _segment(
     conn: sqlite3.Connection,
     plan: _Plan,
-    segment: int,
+    segment: _Segment,
     ascending: bool,
     bound: SortKey | None,
     limit: int,
 ) -> list[sqlite3.Row]:
-    where = list(plan.where)
+    where = [*plan.where, *segment.where]
     params = dict(plan.params, limit=limit)
     direction = "ASC" if ascending else "DESC"
     beyond = ">" if ascending else "<"
-    if plan.order in NULLABLE:
-        where.append(f"{plan.order} IS {'NOT ' if segment == 0 else ''}NULL")
     ids = plan.id_column
-    if segment == 1 or not plan.order:
+    if segment.by_id:
         order_by = f"{ids} {direction}"
         if bound is not None:
             where.append(f"{ids} {beyond} :after_id")
@@ -294,7 +324,7 @@ def count(
     plan = _plan(conn, keys, query, scope_owner_id)
     if plan.empty:
         return 0, False
-    where = " AND ".join(plan.where) or "1"
+    where = " AND ".join([*plan.where, *plan.match_all]) or "1"
     sql = f"SELECT count(*) FROM (SELECT 1 FROM {plan.source} WHERE {where} LIMIT :cap)"
     n = conn.execute(sql, dict(plan.params, cap=cap + 1)).fetchone()[0]
     return min(n, cap), n > cap
@@ -305,10 +335,9 @@ def explain(
 ) -> Sequence[str]:
     """The query plan of a first page, for tests that pin which index drives it."""
     plan = _plan(conn, keys, query, scope_owner_id)
-    where = list(plan.where)
-    order = f"{plan.order}, {plan.id_column}" if plan.order else plan.id_column
-    if plan.order in NULLABLE:
-        where.append(f"{plan.order} IS NOT NULL")
+    first = plan.segments[0]
+    where = [*plan.where, *first.where]
+    order = plan.id_column if first.by_id else f"{plan.order}, {plan.id_column}"
     sql = (
         f"EXPLAIN QUERY PLAN SELECT {COLUMNS} FROM {plan.source}"
         f" WHERE {' AND '.join(where) or '1'} ORDER BY {order} LIMIT 50"

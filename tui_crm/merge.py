@@ -25,7 +25,7 @@ from typing import Any, Literal
 from . import audit
 from . import validation as v
 from .crypto import MASKERS, SENSITIVE_FIELDS, KeyRing, customer_columns
-from .db import search_document
+from .search_text import search_document
 
 Side = Literal["survivor", "merged"]
 SIDES: tuple[Side, ...] = ("survivor", "merged")
@@ -175,7 +175,10 @@ def merge_customers(
     tx.execute("DELETE FROM customer_search WHERE rowid=?", (survivor_id,))
     tx.execute(
         "INSERT INTO customer_search(rowid, doc) VALUES (?, ?)",
-        (survivor_id, search_document(survivor["code"], after["name"], after["contact_name"])),
+        (
+            survivor_id,
+            search_document(survivor["code"], after["name"], after["contact_name"], after["kind"]),
+        ),
     )
     fields = _changes(tx, before, after)
     moved = {"followups": followups, "interactions": interactions, "tags": tags}

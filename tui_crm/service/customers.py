@@ -110,7 +110,9 @@ class Customers:
                 f"INSERT INTO customers({columns}) VALUES ({', '.join(':' + c for c in values)})",
                 values,
             )
-            index_for_search(tx, row_id, code, values["name"], values["contact_name"])
+            index_for_search(
+                tx, row_id, code, values["name"], values["contact_name"], values["kind"]
+            )
             self.context.audit(
                 tx,
                 "customer.create",
@@ -196,8 +198,15 @@ class Customers:
                 f"UPDATE customers SET {assignments} WHERE id = :id AND version = :expected",
                 {**updates, "id": customer_id, "expected": expected_version},
             )
-            if "name" in updates or "contact_name" in updates:
-                index_for_search(tx, customer_id, row["code"], after["name"], after["contact_name"])
+            if {"name", "contact_name", "kind"} & set(updates):
+                index_for_search(
+                    tx,
+                    customer_id,
+                    row["code"],
+                    after["name"],
+                    after["contact_name"],
+                    after["kind"],
+                )
             self.context.audit(
                 tx,
                 "customer.update",

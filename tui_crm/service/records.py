@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import validation as v
 from ..crypto import MASKERS, SENSITIVE_FIELDS, KeyRing
-from ..db import search_document
+from ..search_text import search_document
 from .errors import NotFound
 from .models import Customer, Tag
 
@@ -104,11 +104,13 @@ def audit_view(values: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def index_for_search(tx: Any, row_id: int, code: str, name: str, contact: str) -> None:
+def index_for_search(
+    tx: Any, row_id: int, code: str, name: str, contact: str, kind: str | None
+) -> None:
     tx.execute("DELETE FROM customer_search WHERE rowid=?", (row_id,))
     tx.execute(
         "INSERT INTO customer_search(rowid, doc) VALUES (?, ?)",
-        (row_id, search_document(code, name, contact)),
+        (row_id, search_document(code, name, contact, kind)),
     )
 
 
