@@ -155,7 +155,7 @@ def test_purge_of_a_customer_created_through_the_service_leaves_no_name(
     assert GONE_NAME.encode() not in raw and GONE_FOLLOWUP.encode() not in raw
     after = admin.audit_log.entries(audit.AuditFilter(customer_code=created.code))
     assert after[0].action == retention.PURGE_ACTION
-    assert all(e.details == audit.ERASED for e in after[1:])
+    assert all(e.details == audit.erased() for e in after[1:])
     assert audit.verify(db.conn, db.keys).ok
 
 

@@ -25,12 +25,16 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .crypto import KeyRing
 from .db import next_row_id, set_meta
+from .i18n import _, ngettext
 
 SEALED = "sealed"
-ERASED = {"erased": "personal data removed by a retention purge"}
-
 GENESIS = "0" * 64
 HEAD_KEY = "audit_head"
+
+
+def erased() -> dict[str, str]:
+    """What a purged customer's entries read as (their details' key is gone)."""
+    return {"erased": _("personal data removed by a retention purge")}
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ class AuditEntry:
         details = json.loads(row["details"])
         if SEALED in details:
             key = subject_key(row["customer_code"]) if subject_key else None
-            details = _unseal(key, row["id"], details[SEALED]) if key else dict(ERASED)
+            details = _unseal(key, row["id"], details[SEALED]) if key else erased()
         return cls(
             id=row["id"],
             at=row["at"],
@@ -73,8 +77,14 @@ class VerifyResult:
 
     def describe(self) -> str:
         if self.ok:
-            return f"audit chain intact: {self.checked} entries verified"
-        return f"audit chain broken at entry {self.broken_id}: {self.reason}"
+            return ngettext(
+                "audit chain intact: {count} entry verified",
+                "audit chain intact: {count} entries verified",
+                self.checked,
+            ).format(count=self.checked)
+        return _("audit chain broken at entry {entry}: {reason}").format(
+            entry=self.broken_id, reason=self.reason
+        )
 
 
 def _mac(keys: KeyRing, prev_hash: str, fields: tuple[Any, ...]) -> str:
@@ -106,7 +116,7 @@ def _unseal(key: bytes, entry_id: int, sealed: str) -> dict[str, Any]:
     try:
         text = AESGCM(key).decrypt(blob[:12], blob[12:], f"audit|{entry_id}".encode())
     except InvalidTag:
-        return {"unreadable": "sealed details do not open with this customer's key"}
+        return {"unreadable": _("sealed details do not open with this customer's key")}
     return json.loads(text)
 
 
@@ -194,11 +204,13 @@ def verify(conn: sqlite3.Connection, keys: KeyRing) -> VerifyResult:
     try:
         for row in cursor:
             if row["id"] != expected_id:
-                return VerifyResult(False, checked, expected_id, "entry is missing")
+                return VerifyResult(False, checked, expected_id, _("entry is missing"))
             if row["prev_hash"] != prev_hash:
-                return VerifyResult(False, checked, row["id"], "does not follow the entry before")
+                return VerifyResult(
+                    False, checked, row["id"], _("does not follow the entry before")
+                )
             if _mac(keys, prev_hash, _fields(row)) != row["hash"]:
-                return VerifyResult(False, checked, row["id"], "contents were altered")
+                return VerifyResult(False, checked, row["id"], _("contents were altered"))
             prev_hash = row["hash"]
             expected_id += 1
             checked += 1
@@ -208,7 +220,10 @@ def verify(conn: sqlite3.Connection, keys: KeyRing) -> VerifyResult:
     if head is not None and head[0] != f"{expected_id - 1}:{prev_hash}":
         recorded = head[0].split(":", 1)[0]
         return VerifyResult(
-            False, checked, expected_id, f"entries after it up to {recorded} removed"
+            False,
+            checked,
+            expected_id,
+            _("entries after it up to {last} removed").format(last=recorded),
         )
     return VerifyResult(True, checked)
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import platformdirs
 
+from .i18n import LANGUAGES, _, normalise_language
+
 APP_NAME = "tui-crm"
 
 
@@ -60,6 +62,7 @@ class Settings:
     backup_keep_daily: int = 7
     backup_keep_weekly: int = 4
     backup_full_weekday: int = 6
+    language: str = ""  # `[ui] language`: "zh_CN" or "en"; empty follows the locale
     raw: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -70,7 +73,9 @@ class Settings:
         except FileNotFoundError:
             return cls()
         except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"config file {path}: {exc}") from None
+            raise ConfigError(
+                _("config file {path}: {problem}").format(path=path, problem=exc)
+            ) from None
         retention = raw.get("retention", {})
         backup = raw.get("backup", {})
         return cls(
@@ -80,5 +85,21 @@ class Settings:
             backup_keep_daily=int(backup.get("keep_daily", 7)),
             backup_keep_weekly=int(backup.get("keep_weekly", 4)),
             backup_full_weekday=int(backup.get("full_weekday", 6)),
+            language=_language(path, raw.get("ui", {}).get("language", "")),
             raw=raw,
         )
+
+
+def _language(path: Path, value: object) -> str:
+    """The configured language in its normal form; a language we have no catalog for is
+    an error, so a typo is not silently English."""
+    if not value:
+        return ""
+    found = normalise_language(str(value))
+    if found is None:
+        raise ConfigError(
+            _("config file {path}: [ui] language {value!r} is not one of {known}").format(
+                path=path, value=value, known=", ".join(LANGUAGES)
+            )
+        )
+    return found

@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from .i18n import _
+
 KEY_FILE_HEADER = "tui-crm-key-v1"
 CIPHER_VERSION = 1
 NONCE_BYTES = 12
@@ -55,7 +57,7 @@ class KeyRing:
     @classmethod
     def from_master(cls, master: bytes) -> KeyRing:
         if len(master) != 32:
-            raise KeyFileError("key file does not hold a 32-byte master key")
+            raise KeyFileError(_("key file does not hold a 32-byte master key"))
         key_id = int.from_bytes(hashlib.sha256(b"tui-crm key id" + master).digest()[:4], "big")
         return cls(
             key_id=key_id,
@@ -86,19 +88,17 @@ class KeyRing:
         if blob is None:
             return None
         if len(blob) < _PREFIX_BYTES + NONCE_BYTES + 16 or blob[0] != CIPHER_VERSION:
-            raise DecryptionError(f"{table}.{column} of row {row_id}: unknown ciphertext format")
+            raise _undecryptable(table, column, row_id, _("unknown ciphertext format"))
         key_id = int.from_bytes(blob[1:5], "big")
         if key_id != self.key_id:
-            raise DecryptionError(f"{table}.{column} of row {row_id}: encrypted under another key")
+            raise _undecryptable(table, column, row_id, _("encrypted under another key"))
         nonce = blob[_PREFIX_BYTES : _PREFIX_BYTES + NONCE_BYTES]
         try:
             plain = self._aead.decrypt(
                 nonce, blob[_PREFIX_BYTES + NONCE_BYTES :], _aad(table, column, row_id, key_id)
             )
         except InvalidTag:
-            raise DecryptionError(
-                f"{table}.{column} of row {row_id}: failed authentication"
-            ) from None
+            raise _undecryptable(table, column, row_id, _("failed authentication")) from None
         return plain.decode()
 
     def blind_index(self, kind: str, normalised: str | None) -> bytes | None:
@@ -115,6 +115,14 @@ def _aad(table: str, column: str, row_id: int, key_id: int) -> bytes:
     return f"{table}|{column}|{row_id}|{key_id}".encode()
 
 
+def _undecryptable(table: str, column: str, row_id: int, problem: str) -> DecryptionError:
+    return DecryptionError(
+        _("{table}.{column} of row {row_id}: {problem}").format(
+            table=table, column=column, row_id=row_id, problem=problem
+        )
+    )
+
+
 def create_key_file(path: Path) -> KeyRing:
     """Write a new random master key readable by its owner only; never overwrite one."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -123,7 +131,9 @@ def create_key_file(path: Path) -> KeyRing:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise KeyFileError(f"key file {path} already exists; refusing to overwrite it") from None
+        raise KeyFileError(
+            _("key file {path} already exists; refusing to overwrite it").format(path=path)
+        ) from None
     with os.fdopen(fd, "w") as handle:
         handle.write(content)
     return KeyRing.from_master(master)
@@ -135,19 +145,24 @@ def load_key_file(path: Path) -> KeyRing:
         text = path.read_text()
     except FileNotFoundError:
         raise KeyFileError(
-            f"key file {path} not found (set --key-file or TUI_CRM_KEY_FILE)"
+            _("key file {path} not found (set --key-file or TUI_CRM_KEY_FILE)").format(path=path)
         ) from None
     except OSError as exc:
-        raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
+        raise KeyFileError(
+            _("cannot read key file {path}: {reason}").format(path=path, reason=exc.strerror)
+        ) from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyFileError(f"key file {path} is readable by others; run: chmod 600 {path}")
+        raise KeyFileError(
+            _("key file {path} is readable by others; run: chmod 600 {path}").format(path=path)
+        )
     lines = text.split()
+    not_a_key_file = _("{path} is not a tui-crm key file").format(path=path)
     if len(lines) != 2 or lines[0] != KEY_FILE_HEADER:
-        raise KeyFileError(f"{path} is not a tui-crm key file")
+        raise KeyFileError(not_a_key_file)
     try:
         master = base64.b64decode(lines[1], validate=True)
     except ValueError:
-        raise KeyFileError(f"{path} is not a tui-crm key file") from None
+        raise KeyFileError(not_a_key_file) from None
     return KeyRing.from_master(master)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import sqlite_utils
 
 from .crypto import KeyFileError, KeyRing
+from .i18n import _
 
 BUSY_TIMEOUT_MS = 15_000
 
@@ -219,6 +220,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX followups_staff_due ON followups(staff_id, next_followup_date, customer_id)
         WHERE next_followup_date IS NOT NULL;
     """,
+    # (issue 12): each user's remembered interface language, a code such as `zh_CN`; NULL
+    # follows config.toml and the locale. Set by `service.users.set_language`.
+    """
+    ALTER TABLE users ADD COLUMN language TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -226,6 +232,10 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 class DatabaseError(Exception):
     """A database that is missing, foreign, too new, or does not match the key file."""
+
+
+def not_found(path: Path) -> str:
+    return _("database {path} not found (run `tui-crm init` first)").format(path=path)
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
@@ -243,7 +253,9 @@ def migrate(conn: sqlite3.Connection) -> None:
     current = conn.execute("PRAGMA user_version").fetchone()[0]
     if current > SCHEMA_VERSION:
         raise DatabaseError(
-            f"database schema {current} is newer than this tui-crm ({SCHEMA_VERSION}); upgrade"
+            _("database schema {found} is newer than this tui-crm ({known}); upgrade").format(
+                found=current, known=SCHEMA_VERSION
+            )
         )
     for number in range(current + 1, SCHEMA_VERSION + 1):
         conn.execute("BEGIN IMMEDIATE")
@@ -280,7 +292,9 @@ class Database:
     @classmethod
     def create(cls, path: Path, keys: KeyRing) -> Database:
         if path.exists() and path.stat().st_size > 0:
-            raise DatabaseError(f"{path} already exists; refusing to overwrite it")
+            raise DatabaseError(
+                _("{path} already exists; refusing to overwrite it").format(path=path)
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = connect(path)
         migrate(conn)
@@ -296,16 +310,20 @@ class Database:
     def open(cls, path: Path, keys: KeyRing) -> Database:
         """Open an existing database, refusing a key that is not its own before any write."""
         if not path.exists():
-            raise DatabaseError(f"database {path} not found (run `tui-crm init` first)")
+            raise DatabaseError(not_found(path))
         conn = connect(path)
         try:
             stored = conn.execute("SELECT value FROM meta WHERE key='key_check'").fetchone()
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise DatabaseError(f"{path} is not a tui-crm database ({exc})") from None
+            raise DatabaseError(
+                _("{path} is not a tui-crm database ({reason})").format(path=path, reason=exc)
+            ) from None
         if stored is None or stored[0] != keys.check_value():
             conn.close()
-            raise KeyFileError(f"the key file does not belong to database {path}")
+            raise KeyFileError(
+                _("the key file does not belong to database {path}").format(path=path)
+            )
         migrate(conn)
         return cls(path, keys, conn)
 

@@ -9,6 +9,7 @@ from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from . import validation as v
+from .i18n import _
 
 WEAK_PASSWORDS = {"password", "12345678", "123456789", "qwertyui", "demodemo", "admin123"}
 
@@ -35,9 +36,9 @@ def check_password(password: str, encoded: str) -> bool:
 def check_password_policy(password: str, *, demo: bool) -> None:
     if demo:
         if not password:
-            raise v.ValidationError("password", "must not be empty")
+            raise v.ValidationError("password", _("must not be empty"))
         return
     if len(password) < 10:
-        raise v.ValidationError("password", "must be at least 10 characters long")
+        raise v.ValidationError("password", _("must be at least 10 characters long"))
     if password.lower() in WEAK_PASSWORDS or len(set(password)) < 5:
-        raise v.ValidationError("password", "is too easy to guess; choose another")
+        raise v.ValidationError("password", _("is too easy to guess; choose another"))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from . import audit
 from .db import Database
+from .i18n import N_, _, ngettext
 
 BATCH = 200
 PURGE_ACTION = "customer.purge"
@@ -48,10 +49,11 @@ class Policy:
         except ValueError:  # 29 February
             return day.replace(year=day.year - self.years, day=28).isoformat()
 
-    def reason(self, last_activity: str) -> str:
-        return (
-            f"churned; no interaction since {last_activity[:10]} (over {self.years} years);"
-            " no legal hold"
+    def reason(self, last_activity: str, *, translated: bool = True) -> str:
+        """Why a customer is due; the audit log keeps it untranslated, language-neutral."""
+        message = N_("churned; no interaction since {date} (over {years} years); no legal hold")
+        return (_(message) if translated else message).format(
+            date=last_activity[:10], years=self.years
         )
 
 
@@ -99,8 +101,13 @@ def purge(
     ids = [c.id for c in preview(db, policy, today)]
     if confirm_count != len(ids):
         raise RetentionError(
-            f"{len(ids)} customer(s) are due for purging, but the confirmation says"
-            f" {confirm_count}; nothing was purged"
+            ngettext(
+                "{count} customer is due for purging, but the confirmation says {confirmed};"
+                " nothing was purged",
+                "{count} customers are due for purging, but the confirmation says {confirmed};"
+                " nothing was purged",
+                len(ids),
+            ).format(count=len(ids), confirmed=confirm_count)
         )
     purged = 0
     now = dt.datetime.now().isoformat(timespec="seconds")
@@ -125,13 +132,21 @@ def purge(
                     entity="customer",
                     entity_id=row["id"],
                     customer_code=row["code"],
-                    details={"reason": policy.reason(row["last_activity"])},
+                    details={"reason": policy.reason(row["last_activity"], translated=False)},
                 )
             purged += len(rows)
-        report(min(start + BATCH, len(ids)) / max(1, len(ids)) * 0.9, f"purged {purged:,}")
-    report(0.95, "rewriting the search index")
+        report(
+            min(start + BATCH, len(ids)) / max(1, len(ids)) * 0.9,
+            _("purged {count:,}").format(count=purged),
+        )
+    report(0.95, _("rewriting the search index"))
     compact(db)
-    report(1.0, f"purged {purged:,} customer(s)")
+    report(
+        1.0,
+        ngettext("purged {count:,} customer", "purged {count:,} customers", purged).format(
+            count=purged
+        ),
+    )
     return purged
 
 

@@ -1,5 +1,6 @@
 """The `tui-crm` root group and what every command family shares: where the database and
-key file are, turning a user's mistake into one line, JSON or text output, progress.
+key file are, turning a user's mistake into one line, JSON or text output, progress, and
+the language it all is said in.
 
 Errors a user can cause are printed as one line on stderr with a non-zero exit.
 """
@@ -7,19 +8,25 @@ Errors a user can cause are printed as one line on stderr with a non-zero exit.
 from __future__ import annotations
 
 import dataclasses
+import gettext
 import json
+import os
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.cells import cell_len
 
 from ..backup import BackupError
-from ..config import ConfigError, default_db_path, default_key_path
+from ..config import ConfigError, Settings, default_db_path, default_key_path
 from ..crypto import DecryptionError, KeyFileError, load_key_file
-from ..db import Database, DatabaseError
+from ..db import Database, DatabaseError, not_found
+from ..i18n import DOMAIN, LOCALE_DIR, N_, _, activate, active_language, choose_language
+from ..i18n.formats import pad
 from ..retention import RetentionError
 from ..service import Service, ServiceError
 from ..validation import FormErrors, ValidationError
@@ -39,8 +46,83 @@ USER_ERRORS = (
 )
 
 
-class CrmGroup(click.Group):
-    """Turns every error a user can cause into one line and exit status 1."""
+def cli_language() -> str:
+    """config.toml's `[ui] language`, else the locale, else English. A broken config file
+    is reported by the command that reads it; here it only leaves the choice to the locale."""
+    try:
+        configured = Settings.load().language
+    except ConfigError:
+        configured = ""
+    return choose_language(configured=configured)
+
+
+@contextmanager
+def speaking(language: str) -> Iterator[None]:
+    """Speak `language` for one run: our messages, and click's own ("Usage:", "Error:",
+    "Missing option"), which click looks up through the standard library's gettext in the
+    default domain, for the languages named by LANGUAGE. Both are put back afterwards."""
+    previous_language, previous_env = active_language(), os.environ.get("LANGUAGE")
+    previous_domain = gettext.textdomain()
+    activate(language)
+    gettext.bindtextdomain(DOMAIN, LOCALE_DIR)
+    gettext.textdomain(DOMAIN)
+    os.environ["LANGUAGE"] = language
+    try:
+        yield
+    finally:
+        gettext.textdomain(previous_domain)
+        if previous_env is None:
+            os.environ.pop("LANGUAGE", None)
+        else:
+            os.environ["LANGUAGE"] = previous_env
+        activate(previous_language)
+
+
+@contextmanager
+def _translated_help(items: Iterable[Any]) -> Iterator[None]:
+    saved = [(item, item.help) for item in items if getattr(item, "help", None)]
+    try:
+        for item, text in saved:
+            item.help = _(text)
+        yield
+    finally:
+        for item, text in saved:
+            item.help = text
+
+
+class TranslatedHelp(click.Command):
+    """Help texts are English messages marked with N_() and translated when shown, so the
+    same command tree prints help in whichever language the run speaks."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with _translated_help([self, *self.get_params(ctx)]):
+            super().format_help(ctx, formatter)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        with _translated_help([self]):
+            return super().get_short_help_str(limit)
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:  # click words it once, in the language of the first run
+            option.help = _("Show this message and exit.")
+        return option
+
+
+class CrmCommand(TranslatedHelp):
+    pass
+
+
+class CrmGroup(TranslatedHelp, click.Group):
+    """Turns every error a user can cause into one line and exit status 1; speaks the
+    configured language; its commands and groups are its own kind."""
+
+    command_class = CrmCommand
+    group_class = type
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        with speaking(cli_language()):
+            return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -61,7 +143,7 @@ class Paths:
 
     def open(self) -> Database:
         if not self.db.exists():
-            raise DatabaseError(f"database {self.db} not found (run `tui-crm init` first)")
+            raise DatabaseError(not_found(self.db))
         return Database.open(self.db, load_key_file(self.key_path()))
 
     def service(self) -> Service:
@@ -71,13 +153,32 @@ class Paths:
 pass_paths = click.make_pass_decorator(Paths)
 
 
-def read_password(from_stdin: bool, prompt: str = "Password") -> str:
+def read_password(from_stdin: bool, prompt: str | None = None) -> str:
     if from_stdin:
         line = sys.stdin.readline()
         if not line:
-            raise click.ClickException("no password on standard input")
+            raise click.ClickException(_("no password on standard input"))
         return line.rstrip("\r\n")
-    return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+    return click.prompt(prompt or _("Password"), hide_input=True, confirmation_prompt=True)
+
+
+def password_prompt(username: str, *, new: bool = False) -> str:
+    if new:
+        return _("New password for {name}").format(name=username)
+    return _("Password for {name}").format(name=username)
+
+
+def table(rows: list[list[str]], right: Iterable[int] = ()) -> list[str]:
+    """Rows as aligned text columns, widths measured in terminal cells (CJK takes two)."""
+    right = set(right)
+    widths = [max(cell_len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(
+            pad(cell, width, right=i in right)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    ]
 
 
 def emit(data: Any, as_json: bool, text: Callable[[], None]) -> None:
@@ -93,42 +194,47 @@ def progress_printer() -> Callable[[float, str], None] | None:
         return None
 
     def show(fraction: float, message: str) -> None:
-        click.echo(f"\r{fraction:4.0%} {message:<50}", nl=False, err=True)
+        click.echo(f"\r{fraction:4.0%} {pad(message, 50)}", nl=False, err=True)
         if fraction >= 1:
             click.echo(err=True)
 
     return show
 
 
-@click.group(cls=CrmGroup, invoke_without_command=True)
+@click.group(
+    cls=CrmGroup,
+    invoke_without_command=True,
+    help=N_("tui-crm: a keyboard-driven CRM in the terminal. With no command, opens the app."),
+)
 @click.option(
     "--db",
     "db_path",
     type=click.Path(path_type=Path),
     envvar="TUI_CRM_DB",
-    help="Database file (env TUI_CRM_DB).",
+    help=N_("Database file (env TUI_CRM_DB)."),
 )
 @click.option(
     "--key-file",
     type=click.Path(path_type=Path),
     envvar="TUI_CRM_KEY_FILE",
-    help="Key file (env TUI_CRM_KEY_FILE).",
+    help=N_("Key file (env TUI_CRM_KEY_FILE)."),
 )
 @click.option(
     "--operator",
     metavar="NAME",
-    help="Pin the app's login to this user (e.g. in an SSH forced command); "
-    "the password is still asked for.",
+    help=N_(
+        "Pin the app's login to this user (e.g. in an SSH forced command); "
+        "the password is still asked for."
+    ),
 )
-@click.version_option(package_name="tui-crm")
+@click.version_option(package_name="tui-crm", help=N_("Show the version and exit."))
 @click.pass_context
 def main(
     ctx: click.Context, db_path: Path | None, key_file: Path | None, operator: str | None
 ) -> None:
-    """tui-crm: a keyboard-driven CRM in the terminal. With no command, opens the app."""
     ctx.obj = Paths(db_path or default_db_path(), key_file, db_given=db_path is not None)
     if operator is not None and not operator.strip():
-        raise click.BadParameter("must name a user", param_hint="--operator")
+        raise click.BadParameter(_("must name a user"), param_hint="--operator")
     if ctx.invoked_subcommand is None:
         run_app(ctx.obj.open(), operator)
 
@@ -161,13 +267,13 @@ def accept_paths_everywhere(group: click.Group) -> None:
                 type=click.Path(path_type=Path),
                 expose_value=False,
                 callback=_override_path,
-                help="Database file (env TUI_CRM_DB).",
+                help=N_("Database file (env TUI_CRM_DB)."),
             ),
             click.Option(
                 ["--key-file", "key_file"],
                 type=click.Path(path_type=Path),
                 expose_value=False,
                 callback=_override_path,
-                help="Key file (env TUI_CRM_KEY_FILE).",
+                help=N_("Key file (env TUI_CRM_KEY_FILE)."),
             ),
         ]
