@@ -119,6 +119,40 @@ def test_no_user_facing_english_bypasses_the_catalog() -> None:
     assert unwrapped_messages() == []
 
 
+LOOKUPS = {
+    "_",
+    "gettext",
+    "ngettext",
+    "pgettext",
+    "npgettext",
+    "N_",
+    "lazy_gettext",
+    "lazy_pgettext",
+}
+
+
+def lookups_inside_fstrings(tree: ast.AST) -> list[int]:
+    """Lines where a message is looked up inside an f-string: Babel's extractor does not
+    see those, so the message would silently never reach the catalog."""
+    return sorted(
+        call.lineno
+        for fstring in ast.walk(tree)
+        if isinstance(fstring, ast.JoinedStr)
+        for call in ast.walk(fstring)
+        if isinstance(call, ast.Call) and _called_name(call) in LOOKUPS
+    )
+
+
+def test_no_message_is_looked_up_inside_an_fstring() -> None:
+    found = {
+        path.relative_to(PACKAGE).as_posix(): lines
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (lines := lookups_inside_fstrings(ast.parse(path.read_text())))
+    }
+    assert found == {}
+    assert lookups_inside_fstrings(ast.parse("x = f\"{_('USER'):<8} {n}\"")) == [1]
+
+
 def test_the_scan_catches_an_unwrapped_message(tmp_path: Path) -> None:
     """Proof the heuristic can fail: each kind of sink, written without `_()`."""
     source = (

@@ -1,7 +1,7 @@
 """Display names of the codes the database stores, in the active language.
 
 Stored values stay language-neutral codes (`prospect`, `phone`, `C`, `sales`); screens,
-reports and the CLI show `label(kind, code)` and offer `options(kind)` in their selects.
+reports and the CLI show `label(kind, code)` and offer `choices(kind)` in their selects.
 An unknown code is shown as it is, so a value written by a newer version still reads as
 something. Industry sections carry their official names in both languages in
 `validation.INDUSTRY_SECTIONS` (GB/T 4754 is a Chinese standard) and are read from there.
@@ -202,9 +202,9 @@ def label(kind: LabelKind, code: str | None) -> str:
     return _TABLES[kind]().get(code, code)
 
 
-def options(kind: LabelKind) -> list[tuple[str, str]]:
-    """(code, display name) pairs in the codes' own order, for a select or a filter."""
-    return list(_TABLES[kind]().items())
+def choices(kind: LabelKind) -> list[tuple[str, str]]:
+    """(display name, code) pairs in the codes' own order, as Textual's `Select` takes them."""
+    return [(name, code) for code, name in _TABLES[kind]().items()]
 
 
 def industry_label(code: str | None, *, with_code: bool = True) -> str:
