@@ -8,28 +8,25 @@ Errors a user can cause are printed as one line on stderr with a non-zero exit.
 from __future__ import annotations
 
 import dataclasses
-import gettext
 import json
-import os
 import sqlite3
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.cells import cell_len
 
 from ..backup import BackupError
-from ..config import ConfigError, Settings, default_db_path, default_key_path
+from ..config import ConfigError, default_db_path, default_key_path
 from ..crypto import DecryptionError, KeyFileError, load_key_file
 from ..db import Database, DatabaseError, not_found
-from ..i18n import DOMAIN, LOCALE_DIR, N_, _, activate, active_language, choose_language
+from ..i18n import N_, _
 from ..i18n.formats import pad
 from ..retention import RetentionError
 from ..service import Service, ServiceError
 from ..validation import FormErrors, ValidationError
+from .speaking import TranslatedHelp, cli_language, speaking
 
 USER_ERRORS = (
     ConfigError,
@@ -46,78 +43,11 @@ USER_ERRORS = (
 )
 
 
-def cli_language() -> str:
-    """config.toml's `[ui] language`, else the locale, else English. A broken config file
-    is reported by the command that reads it; here it only leaves the choice to the locale."""
-    try:
-        configured = Settings.load().language
-    except ConfigError:
-        configured = ""
-    return choose_language(configured=configured)
-
-
-@contextmanager
-def speaking(language: str) -> Iterator[None]:
-    """Speak `language` for one run: our messages, and click's own ("Usage:", "Error:",
-    "Missing option"), which click looks up through the standard library's gettext in the
-    default domain, for the languages named by LANGUAGE. Both are put back afterwards."""
-    previous_language, previous_env = active_language(), os.environ.get("LANGUAGE")
-    previous_domain = gettext.textdomain()
-    activate(language)
-    gettext.bindtextdomain(DOMAIN, LOCALE_DIR)
-    gettext.textdomain(DOMAIN)
-    os.environ["LANGUAGE"] = language
-    try:
-        yield
-    finally:
-        gettext.textdomain(previous_domain)
-        if previous_env is None:
-            os.environ.pop("LANGUAGE", None)
-        else:
-            os.environ["LANGUAGE"] = previous_env
-        activate(previous_language)
-
-
-@contextmanager
-def _translated_help(items: Iterable[Any]) -> Iterator[None]:
-    saved = [(item, item.help) for item in items if getattr(item, "help", None)]
-    try:
-        for item, text in saved:
-            item.help = _(text)
-        yield
-    finally:
-        for item, text in saved:
-            item.help = text
-
-
-class TranslatedHelp(click.Command):
-    """Help texts are English messages marked with N_() and translated when shown, so the
-    same command tree prints help in whichever language the run speaks."""
-
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        with _translated_help([self, *self.get_params(ctx)]):
-            super().format_help(ctx, formatter)
-
-    def get_short_help_str(self, limit: int = 45) -> str:
-        with _translated_help([self]):
-            return super().get_short_help_str(limit)
-
-    def get_help_option(self, ctx: click.Context) -> click.Option | None:
-        option = super().get_help_option(ctx)
-        if option is not None:  # click words it once, in the language of the first run
-            option.help = _("Show this message and exit.")
-        return option
-
-
-class CrmCommand(TranslatedHelp):
-    pass
-
-
 class CrmGroup(TranslatedHelp, click.Group):
     """Turns every error a user can cause into one line and exit status 1; speaks the
     configured language; its commands and groups are its own kind."""
 
-    command_class = CrmCommand
+    command_class = TranslatedHelp
     group_class = type
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
@@ -166,19 +96,6 @@ def password_prompt(username: str, *, new: bool = False) -> str:
     if new:
         return _("New password for {name}").format(name=username)
     return _("Password for {name}").format(name=username)
-
-
-def table(rows: list[list[str]], right: Iterable[int] = ()) -> list[str]:
-    """Rows as aligned text columns, widths measured in terminal cells (CJK takes two)."""
-    right = set(right)
-    widths = [max(cell_len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(
-            pad(cell, width, right=i in right)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
-    ]
 
 
 def emit(data: Any, as_json: bool, text: Callable[[], None]) -> None:

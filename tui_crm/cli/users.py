@@ -9,7 +9,8 @@ import click
 from ..i18n import LANGUAGE_NAMES, LANGUAGES, N_, _
 from ..labels import label
 from ..roles import Role
-from .root import Paths, emit, main, pass_paths, password_prompt, read_password, table
+from .root import Paths, emit, main, pass_paths, password_prompt, read_password
+from .speaking import table
 
 AUTO_LANGUAGE = "auto"
 
