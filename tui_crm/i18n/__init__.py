@@ -22,9 +22,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from babel import Locale
-from babel.support import LazyProxy
+if TYPE_CHECKING:  # Babel is imported where it is used: a CLI run that formats nothing
+    from babel import Locale  # should not pay for loading it
+    from babel.support import LazyProxy
 
 DOMAIN = "tui_crm"
 LOCALE_DIR = Path(__file__).with_name("locale")
@@ -52,6 +54,8 @@ def translations(language: str) -> _gettext.NullTranslations:
 
 @cache
 def babel_locale(language: str) -> Locale:
+    from babel import Locale
+
     return Locale.parse(language)
 
 
@@ -162,10 +166,14 @@ def N_(message: str) -> str:
 
 def lazy_gettext(message: str) -> LazyProxy:
     """A message that becomes text in the language active when it is used, every time."""
+    from babel.support import LazyProxy
+
     return LazyProxy(gettext, message, enable_cache=False)
 
 
 def lazy_pgettext(context: str, message: str) -> LazyProxy:
+    from babel.support import LazyProxy
+
     return LazyProxy(pgettext, context, message, enable_cache=False)
 
 
