@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Input, Static, TabbedContent
 
 from tests.conftest import hostile_strings
 from tests.test_retention import insert_customer
+from tests.workers import workers_done
 from tui_crm import audit
 from tui_crm.config import Settings
 from tui_crm.db import Database
@@ -47,7 +48,7 @@ def run(flow: Callable[[Pilot[Any]], Awaitable[None]], app: App[None]) -> None:
 
 async def settle(pilot: Pilot[Any]) -> None:
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+    await workers_done(pilot.app)
     await pilot.pause()
 
 

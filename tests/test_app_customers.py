@@ -8,6 +8,7 @@ import pytest
 from rich.cells import cell_len
 from textual.pilot import Pilot
 
+from tests.workers import workers_done
 from tui_crm.app import CrmApp
 from tui_crm.config import Settings
 from tui_crm.crypto import mask_phone
@@ -62,7 +63,7 @@ async def signed_in(pilot: Pilot[None], username: str = "admin") -> CustomerTabl
 
 async def settle(pilot: Pilot[None]) -> None:
     for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
+        await workers_done(pilot.app)
         await pilot.pause()
 
 

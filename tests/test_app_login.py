@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from tests.workers import workers_done
 from tui_crm.app import CrmApp
 from tui_crm.cli import main
 from tui_crm.config import Settings
@@ -36,7 +37,7 @@ async def sign_in(pilot: Pilot[None], username: str, password: str) -> None:
     await pilot.click("#username")
     await pilot.press(*username, "enter")
     await pilot.press(*password, "enter")
-    await pilot.app.workers.wait_for_complete()
+    await workers_done(pilot.app)
     await pilot.pause()
     await pilot.pause()
 
@@ -106,7 +107,7 @@ def make_pinned_app(db: Database, operator: str) -> CrmApp:
 async def type_password(pilot: Pilot[None], password: str) -> None:
     await pilot.pause()
     await pilot.press(*password, "enter")
-    await pilot.app.workers.wait_for_complete()
+    await workers_done(pilot.app)
     await pilot.pause()
     await pilot.pause()
 

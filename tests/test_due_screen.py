@@ -11,6 +11,7 @@ from textual.widgets import OptionList
 
 from tests.conftest import customer_data
 from tests.detail_app import DetailTestApp, press, sync
+from tests.workers import workers_done
 from tui_crm.screens.customer_detail import CustomerDetailScreen
 from tui_crm.screens.due import PER_REP, DueScreen
 from tui_crm.service import PermissionDenied, Service
@@ -33,7 +34,7 @@ def _plan(service: Service, customer_id: int, day: str) -> None:
 async def _settle(pilot: Pilot[None]) -> None:
     """Let the list's loading worker finish and its result be shown."""
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+    await workers_done(pilot.app)
     await pilot.pause()
 
 

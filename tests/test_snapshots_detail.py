@@ -12,6 +12,7 @@ from textual.widgets import Input, TextArea
 
 from tests.conftest import customer_data
 from tests.detail_app import DetailTestApp
+from tests.workers import workers_done
 from tui_crm.screens.customer_detail import CustomerDetailScreen
 from tui_crm.screens.due import DueScreen
 from tui_crm.service import Service
@@ -86,7 +87,7 @@ def _still(pilot: Pilot[Any]) -> None:
 def _keys(*keys: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
     async def run(pilot: Pilot[Any]) -> None:
         await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
+        await workers_done(pilot.app)
         await pilot.pause()
         await pilot.press(*keys)
         await pilot.pause()

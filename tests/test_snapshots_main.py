@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from tests.workers import workers_done
 from tui_crm.app import CrmApp
 from tui_crm.config import Settings
 from tui_crm.db import Database
@@ -70,7 +71,7 @@ def test_customer_list(snap_compare: Any, fixed_list: Database, size: tuple[int,
         await pilot.pause()
         await pilot.press(*"manager", "enter", *PASSWORD, "enter")
         for _ in range(4):
-            await pilot.app.workers.wait_for_complete()
+            await workers_done(pilot.app)
             await pilot.pause()
 
     assert snap_compare(_app(fixed_list), terminal_size=size, run_before=sign_in)

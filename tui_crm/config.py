@@ -8,6 +8,7 @@ them, since they hold nothing real.
 from __future__ import annotations
 
 import os
+import sqlite3
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,9 @@ import platformdirs
 from .i18n import LANGUAGES, _, normalise_language
 
 APP_NAME = "tui-crm"
+# Where the SSH deployment (deploy/ in the project) keeps operators' keys: root-owned and
+# outside the service account's home, so nothing running as the account can add a key.
+DEFAULT_AUTHORIZED_KEYS = "/etc/ssh/tui-crm/authorized_keys"
 
 
 def data_dir() -> Path:
@@ -44,6 +48,34 @@ def demo_key_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".key")
 
 
+def is_demo_database(db_path: Path) -> bool:
+    """Whether the file is a demo database (its meta says so), read without the key."""
+    if not db_path.is_file():
+        return False
+    try:
+        conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key='demo'").fetchone()
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+    return row is not None and row[0] == "1"
+
+
+def key_path_for(db_path: Path, named: Path | None) -> Path:
+    """The key file to use: the one named (flag or environment); else, for a demo database
+    with its key beside it, that key; else the default in the config directory."""
+    if named is not None:
+        return named
+    beside = demo_key_path(db_path)
+    if beside.is_file() and is_demo_database(db_path):
+        return beside
+    return default_key_path()
+
+
 def config_file() -> Path:
     return Path(os.environ.get("TUI_CRM_CONFIG") or config_dir() / "config.toml")
 
@@ -62,6 +94,9 @@ class Settings:
     backup_keep_daily: int = 7
     backup_keep_weekly: int = 4
     backup_full_weekday: int = 6
+    backup_every_hours: int = 24
+    drill_every_days: int = 31
+    authorized_keys: str = DEFAULT_AUTHORIZED_KEYS
     language: str = ""  # `[ui] language`: "zh_CN" or "en"; empty follows the locale
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -78,6 +113,7 @@ class Settings:
             ) from None
         retention = raw.get("retention", {})
         backup = raw.get("backup", {})
+        deploy = raw.get("deploy", {})
         return cls(
             bindings={str(k): str(val) for k, val in raw.get("bindings", {}).items()},
             retention_years=int(retention.get("churned_inactive_years", 2)),
@@ -85,6 +121,9 @@ class Settings:
             backup_keep_daily=int(backup.get("keep_daily", 7)),
             backup_keep_weekly=int(backup.get("keep_weekly", 4)),
             backup_full_weekday=int(backup.get("full_weekday", 6)),
+            backup_every_hours=int(backup.get("every_hours", 24)),
+            drill_every_days=int(backup.get("drill_every_days", 31)),
+            authorized_keys=str(deploy.get("authorized_keys", DEFAULT_AUTHORIZED_KEYS)),
             language=_language(path, raw.get("ui", {}).get("language", "")),
             raw=raw,
         )

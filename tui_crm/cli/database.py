@@ -30,7 +30,7 @@ def init(paths: Paths, admin_name: str, password_stdin: bool) -> None:
         )
     key_path = paths.key_path()
     password = read_password(password_stdin, password_prompt(admin_name))
-    check_password_policy(password, demo=False)
+    check_password_policy(password, username=clean_text(admin_name))
     keys = create_key_file(key_path)
     db = Database.create(paths.db, keys)
     service = Service.for_cli(db)

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from ..backup import BackupError
-from ..config import ConfigError, default_db_path, default_key_path
+from ..config import ConfigError, default_db_path, key_path_for
 from ..crypto import DecryptionError, KeyFileError, load_key_file
 from ..db import Database, DatabaseError, not_found
 from ..i18n import N_, _
@@ -69,7 +69,7 @@ class Paths:
     db_given: bool = False
 
     def key_path(self) -> Path:
-        return self.key or default_key_path()
+        return key_path_for(self.db, self.key)
 
     def open(self) -> Database:
         if not self.db.exists():

@@ -66,7 +66,8 @@ class Customers:
                 conn, self.db.keys, listing.CustomerQuery(text=text), scope, limit=limit
             )
             return [
-                to_customer(conn, self.db.keys, customer_row(conn, row["id"])) for _, row in found
+                to_customer(conn, self.db.keys, customer_row(conn, row["id"]))
+                for _key, row in found
             ]
 
     def reveal(self, customer_id: int, field_name: str) -> str:
@@ -141,7 +142,7 @@ class Customers:
         changes = dict(changes)
         owner = changes.pop("owner", UNSET)
         legal_hold = changes.pop("legal_hold", UNSET)
-        if changes:
+        if changes or (owner is UNSET and legal_hold is UNSET):
             require(Action.CUSTOMER_UPDATE)
         if owner is not UNSET:
             require(Action.CUSTOMER_REASSIGN)
@@ -154,7 +155,8 @@ class Customers:
         keys = self.db.keys
         with self.db.write() as tx:
             row = customer_row(tx, customer_id)
-            if changes:
+            require(Action.CUSTOMER_READ, row["owner_id"])
+            if changes or (owner is UNSET and legal_hold is UNSET):
                 require(Action.CUSTOMER_UPDATE, row["owner_id"])
             if row["version"] != expected_version:
                 raise ConflictError(to_customer(tx, keys, row))

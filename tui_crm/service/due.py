@@ -109,7 +109,7 @@ class DueLists:
 
         (Counted on the `customers_owner_due` index alone; the names are joined after.)
         """
-        _, conditions = self._due_scope(scope_all)
+        _see_all, conditions = self._due_scope(scope_all)
         today = today or dt.date.today()
         sql = (
             "SELECT d.owner_id, COALESCE(u.username, '') AS owner, d.overdue, d.due_today"

@@ -59,7 +59,7 @@ class Users:
         if not name or not name.replace("_", "").replace("-", "").replace(".", "").isalnum():
             raise v.ValidationError("username", _("use letters, digits, '.', '-' or '_'"))
         role_value = v.choice(role, "role", Role)
-        check_password_policy(password, demo=self.db.meta("demo") == "1")
+        check_password_policy(password, username=name, demo=self.db.meta("demo") == "1")
         with self.db.write() as tx:
             if tx.execute("SELECT 1 FROM users WHERE username=?", (name,)).fetchone():
                 raise v.ValidationError("username", _("{name} already exists").format(name=name))
@@ -107,7 +107,7 @@ class Users:
 
     def set_password(self, username: str, password: str) -> None:
         self.context.require(Action.USERS)
-        check_password_policy(password, demo=self.db.meta("demo") == "1")
+        check_password_policy(password, username=username, demo=self.db.meta("demo") == "1")
         with self.db.write() as tx:
             row = _user_row(tx, username)
             tx.execute(
