@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -144,13 +144,17 @@ def lookups_inside_fstrings(tree: ast.AST) -> list[int]:
     )
 
 
-def test_no_message_is_looked_up_inside_an_fstring() -> None:
-    found = {
+def _everywhere(find: Callable[[ast.AST], list[int]]) -> dict[str, list[int]]:
+    """The lines `find` reports in each module of the package."""
+    return {
         path.relative_to(PACKAGE).as_posix(): lines
         for path in sorted(PACKAGE.rglob("*.py"))
-        if (lines := lookups_inside_fstrings(ast.parse(path.read_text())))
+        if (lines := find(ast.parse(path.read_text())))
     }
-    assert found == {}
+
+
+def test_no_message_is_looked_up_inside_an_fstring() -> None:
+    assert _everywhere(lookups_inside_fstrings) == {}
     assert lookups_inside_fstrings(ast.parse("x = f\"{_('USER'):<8} {n}\"")) == [1]
 
 
@@ -172,12 +176,7 @@ def rebinds_the_lookup(tree: ast.AST) -> list[int]:
 
 
 def test_no_module_rebinds_the_lookup() -> None:
-    found = {
-        path.relative_to(PACKAGE).as_posix(): lines
-        for path in sorted(PACKAGE.rglob("*.py"))
-        if (lines := rebinds_the_lookup(ast.parse(path.read_text())))
-    }
-    assert found == {}
+    assert _everywhere(rebinds_the_lookup) == {}
     source = "from ..i18n import _\n\ndef f(pair):\n    _, b = pair\n    return _('x')\n"
     assert rebinds_the_lookup(ast.parse(source)) == [4]
 

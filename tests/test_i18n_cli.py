@@ -9,27 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner, Result
-
 from tui_crm import i18n
-from tui_crm.cli import main
 
-STRONG = "Correct-Horse-9\n"
+from .test_cli import STRONG, run
+
+__all__ = ["run"]  # test_cli's fixture (a runner with its own database), used here by name
 CHINESE = {"LANG": "zh_CN.UTF-8"}
-
-
-@pytest.fixture
-def run(tmp_path: Path):
-    env = {
-        "TUI_CRM_DB": str(tmp_path / "crm.db"),
-        "TUI_CRM_KEY_FILE": str(tmp_path / "k" / "crm.key"),
-    }
-
-    def invoke(*args: str, stdin: str | None = None, **extra_env: str) -> Result:
-        return CliRunner().invoke(main, list(args), input=stdin, env={**env, **extra_env})
-
-    return invoke
 
 
 def test_help_in_chinese_from_the_locale(run) -> None:
