@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench i18n clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Extract every marked message (babel.cfg), update the zh_CN and en catalogs, compile the
+# .mo files the package ships, and list what is still untranslated.
+i18n: $(STAMP)
+	$(BIN)/python -m tui_crm.i18n.catalogs update
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tui_crm import i18n
 from tui_crm.crypto import create_key_file
 from tui_crm.db import Database
 from tui_crm.passwords import hash_password
@@ -33,6 +35,19 @@ def hostile_strings() -> list[dict[str, str]]:
         if path.exists():
             return json.loads(path.read_text())
     raise FileNotFoundError("hostile-strings.json")
+
+
+@pytest.fixture(autouse=True)
+def english_without_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts in English with no config file, whatever the machine's locale or
+    ~/.config holds; a test wanting Chinese sets LANG or activates it."""
+    for variable in i18n.LOCALE_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.setenv("TUI_CRM_CONFIG", os.devnull)
+    i18n.activate("en")
+    yield
+    i18n.activate("en")
 
 
 @pytest.fixture

@@ -294,6 +294,7 @@ def test_upgrade_signs_the_recorded_head_and_binds_keys(db: Database, session) -
         tx.execute("DROP TABLE customer_aliases")  # and the rest of the merge migration
         tx.execute("DROP INDEX customer_keys_shred_with")
         tx.execute("ALTER TABLE customer_keys DROP COLUMN shred_with")
+        tx.execute("ALTER TABLE users DROP COLUMN language")
         tx.execute(f"PRAGMA user_version={before}")
     reopened = Database.open(db.path, db.keys)
     try:

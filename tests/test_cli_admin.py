@@ -85,7 +85,7 @@ def test_purge_dry_run_and_typed_confirmation(env: dict[str, str], tmp_path: Pat
     conn.commit()
     conn.close()
     code, out = run(env, "purge", "--dry-run")
-    assert code == 0 and "1 customer(s) due" in out and "churned" in out
+    assert code == 0 and "1 customer due" in out and "churned" in out
     code, out = run(env, "purge", input="7\n")
     assert code == 1 and "nothing was purged" in out
     code, out = run(env, "purge", input="1\n")

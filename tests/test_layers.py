@@ -47,6 +47,15 @@ def test_every_module_sits_in_a_layer() -> None:
     assert top_level - placed == set()
 
 
+def test_everything_below_the_ui_is_kept_from_textual() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    layers = next(c for c in config["contracts"] if c["type"] == "layers")["layers"]
+    forbidden = next(c for c in config["contracts"] if c["type"] == "forbidden")
+    below = layers[layers.index("tui_crm.service") :]
+    modules = {name.strip() for layer in below for name in layer.split("|")}
+    assert modules == set(forbidden["source_modules"])
+
+
 def test_contracts_catch_an_upward_import(tmp_path: Path) -> None:
     """Proof that the check can fail: a widget importing a screen, a cycle, textual below."""
     shutil.copytree(PACKAGE, tmp_path / "tui_crm", ignore=shutil.ignore_patterns("__pycache__"))

@@ -305,6 +305,7 @@ def test_migration_rebuilds_an_index_without_bigrams(tmp_path: Path, session: Se
         tx.execute("DROP TABLE customer_aliases")
         tx.execute("DROP INDEX customers_owner_due")
         tx.execute("DROP INDEX followups_staff_due")
+        tx.execute("ALTER TABLE users DROP COLUMN language")
         tx.execute("PRAGMA user_version = 2")
     assert _names(session, "明珠") == set()
     reopened = Database.open(db.path, db.keys)

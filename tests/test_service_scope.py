@@ -90,6 +90,7 @@ TABLE: dict[str, tuple[Action | None, Call]] = {
     "users.set_active": (Action.USERS, lambda s, t, p: s.users.set_active("sales2", False)),
     "users.set_role": (Action.USERS, lambda s, t, p: s.users.set_role("sales2", "admin")),
     "users.unlock": (Action.USERS, lambda s, t, p: s.users.unlock("sales2")),
+    "users.set_language": (Action.USERS, lambda s, t, p: s.users.set_language("en", "sales2")),
     "users.set_password": (
         Action.USERS,
         lambda s, t, p: s.users.set_password("sales2", "Another-Horse-7"),
@@ -114,7 +115,16 @@ TABLE: dict[str, tuple[Action | None, Call]] = {
     "retention.purge": (Action.PURGE, lambda s, t, p: s.retention.purge(1)),
 }
 # Sessions' own methods that touch no customer row.
-SESSION_METHODS = {"can", "require", "owner_scope", "audit", "record", "login", "for_cli"}
+SESSION_METHODS = {
+    "can",
+    "require",
+    "owner_scope",
+    "audit",
+    "record",
+    "login",
+    "for_cli",
+    "language",
+}
 ROLES = ("sales1", "service", "manager")
 
 

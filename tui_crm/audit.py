@@ -32,11 +32,16 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .crypto import DecryptionError, KeyRing
 from .db import AUDIT_GENESIS, AUDIT_HEAD_KEY, next_row_id, set_meta
+from .i18n import N_, _, ngettext, pgettext
 
 SEALED = "sealed"
-ERASED = {"erased": "personal data removed by a retention purge"}
-KEY_MISSING = {"unreadable": "this customer's log key is missing, though no purge removed it"}
-KEY_ALTERED = {"unreadable": "this customer's log key was altered or belongs to another customer"}
+# What an entry's details read as when they cannot be opened (English messages, shown
+# translated by `query`).
+ERASED = {"erased": N_("personal data removed by a retention purge")}
+KEY_MISSING = {"unreadable": N_("this customer's log key is missing, though no purge removed it")}
+KEY_ALTERED = {
+    "unreadable": N_("this customer's log key was altered or belongs to another customer")
+}
 
 GENESIS = AUDIT_GENESIS
 HEAD_KEY = AUDIT_HEAD_KEY
@@ -70,7 +75,7 @@ class AuditEntry:
             if isinstance(key, bytes):
                 details = _unseal(key, row["id"], details[SEALED])
             else:
-                details = dict(key)
+                details = {name: _(text) for name, text in key.items()}
         return cls(
             id=row["id"],
             at=row["at"],
@@ -93,9 +98,22 @@ class VerifyResult:
 
     def describe(self) -> str:
         if self.ok:
-            matched = f"; {self.anchors} recorded head(s) matched" if self.anchors else ""
-            return f"audit chain intact: {self.checked} entries verified{matched}"
-        return f"audit chain broken at entry {self.broken_id}: {self.reason}"
+            intact = ngettext(
+                "audit chain intact: {count} entry verified",
+                "audit chain intact: {count} entries verified",
+                self.checked,
+            ).format(count=self.checked)
+            if not self.anchors:
+                return intact
+            matched = ngettext(
+                "{intact}; {count} recorded head matched",
+                "{intact}; {count} recorded heads matched",
+                self.anchors,
+            )
+            return matched.format(intact=intact, count=self.anchors)
+        return _("audit chain broken at entry {entry}: {reason}").format(
+            entry=self.broken_id, reason=self.reason
+        )
 
 
 @dataclass(frozen=True)
@@ -130,7 +148,7 @@ def head_line(conn: sqlite3.Connection, keys: KeyRing) -> str:
     head = keys.open_audit_head(stored[0]) if stored else None
     if head is None:
         raise ValueError("the audit head is missing or not authentic; run `audit verify`")
-    _, last_id, last_hash = head
+    _count, last_id, last_hash = head
     row = conn.execute("SELECT at FROM audit_log WHERE id=?", (last_id,)).fetchone()
     return f"{HEAD_LINE_TAG} {last_id} {row[0] if row else '-'} {last_hash}"
 
@@ -146,7 +164,9 @@ def parse_head_line(line: str) -> Anchor:
         or any(c not in "0123456789abcdef" for c in words[3])
     ):
         raise ValueError(f"not an audit head line (expected: {HEAD_LINE_TAG} ID DATE HASH)")
-    return Anchor(int(words[1]), words[3], f"the head line of entry {words[1]}")
+    return Anchor(
+        int(words[1]), words[3], _("the head line of entry {entry}").format(entry=words[1])
+    )
 
 
 def _mac(keys: KeyRing, prev_hash: str, fields: tuple[Any, ...]) -> str:
@@ -181,7 +201,7 @@ def _unseal(key: bytes, entry_id: int, sealed: str) -> dict[str, Any]:
     try:
         text = AESGCM(key).decrypt(blob[:12], blob[12:], f"audit|{entry_id}".encode())
     except InvalidTag:
-        return {"unreadable": "sealed details do not open with this customer's key"}
+        return {"unreadable": _("sealed details do not open with this customer's key")}
     return json.loads(text)
 
 
@@ -325,15 +345,21 @@ def verify(
     try:
         for row in cursor:
             if row["id"] != expected_id:
-                return VerifyResult(False, checked, expected_id, "entry is missing")
+                return VerifyResult(False, checked, expected_id, _("entry is missing"))
             if row["prev_hash"] != prev_hash:
-                return VerifyResult(False, checked, row["id"], "does not follow the entry before")
+                return VerifyResult(
+                    False, checked, row["id"], _("does not follow the entry before")
+                )
             if _mac(keys, prev_hash, _fields(row)) != row["hash"]:
-                return VerifyResult(False, checked, row["id"], "contents were altered")
+                return VerifyResult(False, checked, row["id"], _("contents were altered"))
             if row["action"] == RESTORE_ACTION:
                 details = json.loads(row["details"])
                 superseded.update(details.get(SUPERSEDED, []))
-                restores.append(f"entry {row['id']} restored backup {details.get('backup')}")
+                restores.append(
+                    _("entry {entry} restored backup {backup}").format(
+                        entry=row["id"], backup=details.get("backup")
+                    )
+                )
             for anchor in pending.pop(row["id"], []):
                 if anchor.backup_id in superseded:
                     continue
@@ -342,7 +368,9 @@ def verify(
                         False,
                         checked,
                         row["id"],
-                        f"differs from {anchor.label}: the log was rewritten"
+                        _("differs from {anchor}: the log was rewritten").format(
+                            anchor=anchor.label
+                        )
                         + _restore_hint(restores),
                     )
                 matched += 1
@@ -365,8 +393,11 @@ def verify(
                 False,
                 checked,
                 expected_id,
-                f"the log ends at entry {checked}, but {anchor.label} recorded entry"
-                f" {entry_id}: entries were removed" + _restore_hint(restores),
+                _(
+                    "the log ends at entry {last}, but {anchor} recorded entry {entry}:"
+                    " entries were removed"
+                ).format(last=checked, anchor=anchor.label, entry=entry_id)
+                + _restore_hint(restores),
             )
     key_problem = _key_problem(conn, keys, legacy)
     if key_problem:
@@ -375,7 +406,9 @@ def verify(
 
 
 def _restore_hint(restores: list[str]) -> str:
-    return f" (note: {'; '.join(restores)})" if restores else ""
+    if not restores:
+        return ""
+    return _(" (note: {restores})").format(restores=pgettext("separator", "; ").join(restores))
 
 
 def _head_problem(
@@ -384,18 +417,18 @@ def _head_problem(
     """Why the stored head does not vouch for a log of `count` entries ending in `last_hash`."""
     stored = conn.execute("SELECT value FROM meta WHERE key=?", (HEAD_KEY,)).fetchone()
     if stored is None:
-        return "the audit head is missing: entries (or all of them) may have been removed"
+        return _("the audit head is missing: entries (or all of them) may have been removed")
     head = keys.open_audit_head(stored[0])
     if head is None and legacy:
         legacy = parse_head(stored[0], "the head")
         head = (legacy.entry_id, legacy.entry_id, legacy.hash) if legacy else None
     if head is None:
-        return "the audit head was altered or forged (its MAC does not match)"
+        return _("the audit head was altered or forged (its MAC does not match)")
     recorded_count, recorded_id, recorded_hash = head
     if recorded_count > count:
-        return f"entries after it up to {recorded_id} were removed"
+        return _("entries after it up to {last} were removed").format(last=recorded_id)
     if (recorded_count, recorded_id, recorded_hash) != (count, count, last_hash):
-        return "the audit head does not match the log"
+        return _("the audit head does not match the log")
     return ""
 
 
@@ -414,7 +447,9 @@ def _key_problem(
     ).fetchone()
     if missing is not None:
         code = missing[0]
-        return missing[1], f"the log key of customer {code} is missing, yet no purge removed it"
+        return missing[1], _(
+            "the log key of customer {code} is missing, yet no purge removed it"
+        ).format(code=code)
     cursor = conn.execute(
         "SELECT k.id, k.customer_code, k.wrapped,"
         " (SELECT MIN(a.id) FROM audit_log a WHERE a.customer_code = k.customer_code) AS first,"
@@ -427,16 +462,16 @@ def _key_problem(
         for key_row in cursor:
             code = key_row["customer_code"]
             if key_row["purged"] is not None:
-                return key_row["purged"], (
-                    f"the log key of customer {code} is present again after the purge that"
+                return key_row["purged"], _(
+                    "the log key of customer {code} is present again after the purge that"
                     " destroyed it"
-                )
+                ).format(code=code)
             try:
                 _unwrap(keys, key_row["id"], "" if legacy else code, key_row["wrapped"])
             except DecryptionError:
-                return key_row["first"], (
-                    f"the log key of customer {code} was altered or swapped with another customer's"
-                )
+                return key_row["first"], _(
+                    "the log key of customer {code} was altered or swapped with another customer's"
+                ).format(code=code)
     finally:
         cursor.close()
     return None

@@ -60,6 +60,7 @@ from .config import Settings
 from .crypto import AUDIT_HEAD_VERSION, KeyRing
 from .db import DATA_TABLES, SCHEMA_VERSION, Database, connect, migrate, set_meta
 from .files import PRIVATE_FILE_MODE, create_private
+from .i18n import _, ngettext, pgettext
 
 MAGIC = b"TCRMBAK1"
 FILE_ID_BYTES = 16
@@ -127,7 +128,9 @@ class Manifest:
 
     def anchor(self) -> audit.Anchor | None:
         """The audit head this backup recorded, as an anchor for `audit.verify`."""
-        return audit.parse_head(self.audit_head, f"backup {self.id}", self.id)
+        return audit.parse_head(
+            self.audit_head, _("backup {backup}").format(backup=self.id), self.id
+        )
 
     @property
     def legacy_head(self) -> bool:
@@ -146,8 +149,10 @@ class CheckResult:
 
     def describe(self) -> str:
         if self.ok:
-            return f"{self.id}: OK ({self.seconds:.1f}s)"
-        return f"{self.id}: FAILED: " + "; ".join(self.problems)
+            return _("{backup}: OK ({seconds:.1f}s)").format(backup=self.id, seconds=self.seconds)
+        return _("{backup}: FAILED: {problems}").format(
+            backup=self.id, problems=pgettext("separator", "; ").join(self.problems)
+        )
 
 
 @dataclass(frozen=True)
@@ -161,15 +166,31 @@ class DrillResult:
     seconds: float
 
     def describe(self) -> str:
-        verdict = "PASS" if self.ok else "FAIL"
+        verdict = (
+            _(
+                "restore drill PASS: backup {backup} (chain of {length})"
+                " restored and checked in {seconds:.1f}s"
+            )
+            if self.ok
+            else _(
+                "restore drill FAIL: backup {backup} (chain of {length})"
+                " restored and checked in {seconds:.1f}s"
+            )
+        )
+        counts = ", ".join(f"{t}={n:,}" for t, n in sorted(self.row_counts.items()))
         lines = [
-            f"restore drill {verdict}: backup {self.backup_id} (chain of {len(self.chain)})"
-            f" restored and checked in {self.seconds:.1f}s",
-            "rows: " + ", ".join(f"{t}={n:,}" for t, n in sorted(self.row_counts.items())),
-            f"audit head: {self.audit_head or '-'}",
+            verdict.format(backup=self.backup_id, length=len(self.chain), seconds=self.seconds),
+            _("rows: {counts}").format(counts=counts),
+            _("audit head: {head}").format(head=self.audit_head or "-"),
         ]
-        lines += [f"problem: {p}" for p in self.problems]
+        lines += [_("problem: {problem}").format(problem=p) for p in self.problems]
         return "\n".join(lines)
+
+
+def _failed_verification(backup_id: str, problem: str) -> str:
+    return _("backup {backup} failed verification: {problem}").format(
+        backup=backup_id, problem=problem
+    )
 
 
 def default_dir(db_path: Path, settings: Settings | None = None) -> Path:
@@ -239,25 +260,33 @@ def _frames(path: Path, file_id: bytes) -> Iterator[tuple[int, bytes, bytes]]:
     """The (index, nonce, sealed) chunks of a backup file, refusing torn or foreign ones."""
     name = path.name
     if not path.exists():
-        raise BackupError(f"{name} is missing")
+        raise BackupError(_("{name} is missing").format(name=name))
     with open(path, "rb") as handle:
         header = handle.read(len(MAGIC) + FILE_ID_BYTES)
         if header[: len(MAGIC)] != MAGIC:
-            raise BackupError(f"{name} is not a tui-crm backup file")
+            raise BackupError(_("{name} is not a tui-crm backup file").format(name=name))
         if header[len(MAGIC) :] != file_id:
-            raise BackupError(f"{name} does not belong to its manifest")
+            raise BackupError(_("{name} does not belong to its manifest").format(name=name))
         index = 0
         while head := handle.read(4 + NONCE_BYTES):
             if len(head) < 4 + NONCE_BYTES:
-                raise BackupError(f"{name} is truncated in chunk {index}")
+                raise BackupError(_truncated(name, index))
             (length,) = struct.unpack(">I", head[:4])
             if length > CHUNK_BYTES + 1024:
-                raise BackupError(f"{name} is corrupted: chunk {index} has an impossible length")
+                raise BackupError(
+                    _("{name} is corrupted: chunk {index} has an impossible length").format(
+                        name=name, index=index
+                    )
+                )
             sealed = handle.read(length)
             if len(sealed) < length:
-                raise BackupError(f"{name} is truncated in chunk {index}")
+                raise BackupError(_truncated(name, index))
             yield index, head[4:], sealed
             index += 1
+
+
+def _truncated(name: str, index: int) -> str:
+    return _("{name} is truncated in chunk {index}").format(name=name, index=index)
 
 
 def _read_container(path: Path, keys: KeyRing, file_id: bytes) -> Iterator[bytes]:
@@ -275,8 +304,10 @@ def _read_container(path: Path, keys: KeyRing, file_id: bytes) -> Iterator[bytes
             body = zlib.decompress(payload[1:]) if payload[:1] == b"\x01" else payload[1:]
             return body, last
         raise BackupError(
-            f"{name} is corrupted: chunk {index} failed authentication (altered, or"
-            " encrypted under another key)"
+            _(
+                "{name} is corrupted: chunk {index} failed authentication (altered, or"
+                " encrypted under another key)"
+            ).format(name=name, index=index)
         )
 
     ended = False
@@ -286,7 +317,9 @@ def _read_container(path: Path, keys: KeyRing, file_id: bytes) -> Iterator[bytes
         def take() -> bytes:
             nonlocal ended
             if ended:
-                raise BackupError(f"{name} has unexpected data after its last chunk")
+                raise BackupError(
+                    _("{name} has unexpected data after its last chunk").format(name=name)
+                )
             body, ended = in_flight.popleft().result()
             return body
 
@@ -297,7 +330,7 @@ def _read_container(path: Path, keys: KeyRing, file_id: bytes) -> Iterator[bytes
         while in_flight:
             yield take()
     if not ended:
-        raise BackupError(f"{name} is truncated: its last chunk is missing")
+        raise BackupError(_("{name} is truncated: its last chunk is missing").format(name=name))
 
 
 # --- the store ------------------------------------------------------------------------------
@@ -333,17 +366,27 @@ class BackupStore:
             data.pop("path", None)
             manifest = Manifest(**data)
         except FileNotFoundError:
-            raise BackupError(f"no backup {backup_id} in {self.directory}") from None
+            raise BackupError(
+                _("no backup {backup} in {directory}").format(
+                    backup=backup_id, directory=self.directory
+                )
+            ) from None
         except (ValueError, TypeError) as exc:
-            raise BackupError(f"manifest of {backup_id} is unreadable ({exc})") from None
+            raise BackupError(
+                _("manifest of {backup} is unreadable ({reason})").format(
+                    backup=backup_id, reason=exc
+                )
+            ) from None
         if manifest.key_check != self._key_check():
             raise BackupError(
-                f"backup {backup_id} was made with a different key; use the key file of the"
-                " database it came from"
+                _(
+                    "backup {backup} was made with a different key; use the key file of the"
+                    " database it came from"
+                ).format(backup=backup_id)
             )
         expected = hmac.new(self.keys.backup_key, manifest.body(), "sha256").hexdigest()
         if not hmac.compare_digest(expected, manifest.mac):
-            raise BackupError(f"manifest of {backup_id} was altered")
+            raise BackupError(_("manifest of {backup} was altered").format(backup=backup_id))
         return dataclasses.replace(manifest, path=str(self.data_path(backup_id)))
 
     def list(self) -> list[Manifest]:
@@ -411,7 +454,7 @@ class BackupStore:
     ) -> Manifest:
         """Take a full or incremental backup of `db` while others keep working."""
         if db.keys.backup_key != self.keys.backup_key:
-            raise BackupError("the backup store's key is not the database's key")
+            raise BackupError(_("the backup store's key is not the database's key"))
         report = progress or (lambda fraction, message: None)
         with self._exclusive():
             staging.sweep(db.path.parent, LEGACY_DB_RESIDUE)
@@ -420,7 +463,7 @@ class BackupStore:
             else:
                 manifest = self._create_incremental(db, note, report)
             _trim_change_log(db, manifest.change_seq)
-        report(1.0, f"backup {manifest.id} written")
+        report(1.0, _("backup {backup} written").format(backup=manifest.id))
         return manifest
 
     def _create_full(self, db: Database, note: str, report: Progress) -> Manifest:
@@ -431,7 +474,7 @@ class BackupStore:
         backup_id = self._new_id("full", now)
         with staging.stage(db.path.parent, "snapshot") as work:
             snapshot = work / "snapshot.db"
-            report(0.0, "taking a consistent snapshot")
+            report(0.0, _("taking a consistent snapshot"))
             source = connect(db.path)
             os.close(os.open(snapshot, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
             target = sqlite3.connect(snapshot)
@@ -440,7 +483,7 @@ class BackupStore:
             finally:
                 target.close()
                 source.close()
-            report(0.3, "reading the snapshot")
+            report(0.3, _("reading the snapshot"))
             state = _state(snapshot)
             image_hash = hashlib.sha256()
             total = max(1, snapshot.stat().st_size)
@@ -452,7 +495,7 @@ class BackupStore:
                         image_hash.update(block)
                         done += len(block)
                         if done % REPORT_EVERY < CHUNK_BYTES:
-                            report(0.3 + 0.7 * done / total, "encrypting")
+                            report(0.3 + 0.7 * done / total, _("encrypting"))
                         yield block
 
             file_id = os.urandom(FILE_ID_BYTES)
@@ -496,25 +539,33 @@ class BackupStore:
         """Why an incremental cannot be taken now (then take a full), or None."""
         parent = self.latest()
         if parent is None:
-            return "there is no backup to build on"
+            return _("there is no backup to build on")
         if db.meta(TRACKING_KEY) != "1":
-            return "change tracking is off (no full backup of this database yet)"
+            return _("change tracking is off (no full backup of this database yet)")
         if parent.schema_version != SCHEMA_VERSION:
-            return f"the schema changed since {parent.id}"
+            return _("the schema changed since {backup}").format(backup=parent.id)
         floor = db.conn.execute(
             "SELECT COALESCE(MAX(row_id), 0) FROM change_log WHERE tbl=?", (FLOOR_MARK,)
         ).fetchone()[0]
         if parent.change_seq < floor:
-            return f"changes since {parent.id} are no longer tracked (it is not the newest)"
+            return _("changes since {backup} are no longer tracked (it is not the newest)").format(
+                backup=parent.id
+            )
         untracked = set(_data_tables(db.conn)) - {*TRACKED_TABLES, "audit_log", "customer_search"}
         if untracked:
-            return f"table(s) {', '.join(sorted(untracked))} are not change-tracked"
+            return _("table(s) {tables} are not change-tracked").format(
+                tables=", ".join(sorted(untracked))
+            )
         return None
 
     def _create_incremental(self, db: Database, note: str, report: Progress) -> Manifest:
         obstacle = self.incremental_obstacle(db)
         if obstacle:
-            raise BackupError(f"cannot take an incremental backup: {obstacle}; take a full one")
+            raise BackupError(
+                _("cannot take an incremental backup: {reason}; take a full one").format(
+                    reason=obstacle
+                )
+            )
         parent = self.latest()
         assert parent is not None
         now = dt.datetime.now()
@@ -523,7 +574,7 @@ class BackupStore:
         records: list[bytes] = []
         try:
             conn.execute("BEGIN")
-            report(0.1, "collecting changes")
+            report(0.1, _("collecting changes"))
             changed: dict[str, list[int]] = {}
             for row in conn.execute(
                 "SELECT DISTINCT tbl, row_id FROM change_log WHERE seq > ? AND tbl <> ?"
@@ -540,7 +591,7 @@ class BackupStore:
         finally:
             conn.execute("COMMIT")
             conn.close()
-        report(0.6, "encrypting")
+        report(0.6, _("encrypting"))
         file_id = os.urandom(FILE_ID_BYTES)
         sha, size = self._write_data(backup_id, file_id, _pack_lines(records))
         manifest = Manifest(
@@ -565,24 +616,34 @@ class BackupStore:
         try:
             size = path.stat().st_size
         except FileNotFoundError:
-            raise BackupError(f"{path.name} is missing") from None
+            raise BackupError(_("{name} is missing").format(name=path.name)) from None
         if size != manifest.size:
-            raise BackupError(
-                f"{path.name} is {size:,} bytes, its manifest says {manifest.size:,}"
-                f" ({'truncated' if size < manifest.size else 'grown'})"
+            wrong_size = (
+                _("{name} is {size:,} bytes, its manifest says {expected:,} (truncated)")
+                if size < manifest.size
+                else _("{name} is {size:,} bytes, its manifest says {expected:,} (grown)")
             )
+            raise BackupError(wrong_size.format(name=path.name, size=size, expected=manifest.size))
         digest = hashlib.sha256()
         with open(path, "rb") as handle:
             while block := handle.read(CHUNK_BYTES):
                 digest.update(block)
         if digest.hexdigest() != manifest.sha256:
-            raise BackupError(f"{path.name} is corrupted: its SHA-256 does not match the manifest")
+            raise BackupError(
+                _("{name} is corrupted: its SHA-256 does not match the manifest").format(
+                    name=path.name
+                )
+            )
 
     def _chain(self, backup_id: str) -> list[Manifest]:
         manifest = self.manifest(backup_id)
         chain = [self.manifest(i) for i in manifest.chain[:-1]] + [manifest]
         if chain[0].kind != "full":
-            raise BackupError(f"the chain of {backup_id} does not start with a full backup")
+            raise BackupError(
+                _("the chain of {backup} does not start with a full backup").format(
+                    backup=backup_id
+                )
+            )
         return chain
 
     def _apply(self, manifest: Manifest, target: Path) -> None:
@@ -599,7 +660,11 @@ class BackupStore:
                     image.update(block)
                     out.write(block)
             if image.hexdigest() != manifest.image_sha256:
-                raise BackupError(f"{manifest.id}: the restored image does not match its hash")
+                raise BackupError(
+                    _("{backup}: the restored image does not match its hash").format(
+                        backup=manifest.id
+                    )
+                )
             return
         lines = [line for block in blocks for line in block.split(b"\n") if line]
         conn = _image_connection(target)
@@ -626,10 +691,18 @@ class BackupStore:
         try:
             integrity = [r[0] for r in conn.execute("PRAGMA integrity_check")]
             if integrity != ["ok"]:
-                problems.append("integrity_check: " + "; ".join(integrity[:3]))
+                problems.append(
+                    _("integrity_check: {found}").format(found="; ".join(integrity[:3]))
+                )
             broken = conn.execute("PRAGMA foreign_key_check").fetchall()
             if broken:
-                problems.append(f"foreign_key_check: {len(broken)} dangling reference(s)")
+                problems.append(
+                    ngettext(
+                        "foreign_key_check: {count} dangling reference",
+                        "foreign_key_check: {count} dangling references",
+                        len(broken),
+                    ).format(count=len(broken))
+                )
             anchor = manifest.anchor()
             chain = audit.verify(
                 conn, self.keys, anchors=[anchor] if anchor else [], legacy=manifest.legacy_head
@@ -640,13 +713,17 @@ class BackupStore:
             for table, expected in manifest.row_counts.items():
                 if counts.get(table) != expected:
                     problems.append(
-                        f"{table}: {counts.get(table)} rows restored, manifest says {expected}"
+                        _("{table}: {found} rows restored, manifest says {expected}").format(
+                            table=table, found=counts.get(table), expected=expected
+                        )
                     )
             head = _meta(conn, audit.HEAD_KEY) or ""
             if head != manifest.audit_head:
-                problems.append("audit head differs from the manifest")
+                problems.append(_("audit head differs from the manifest"))
         except sqlite3.DatabaseError as exc:
-            problems.append(f"restored file is not a readable database ({exc})")
+            problems.append(
+                _("restored file is not a readable database ({reason})").format(reason=exc)
+            )
         finally:
             conn.close()
         return problems
@@ -662,16 +739,16 @@ class BackupStore:
         report = progress or (lambda fraction, message: None)
         chain = self._chain(backup_id)
         for step, manifest in enumerate(chain):
-            report(step / len(chain), f"applying {manifest.id}")
+            report(step / len(chain), _("applying {backup}").format(backup=manifest.id))
             self._apply(manifest, target)
         conn = _image_connection(target)
         try:
             if len(chain) > 1:
-                report(0.9, "rewriting the search index")
+                report(0.9, _("rewriting the search index"))
                 conn.execute("INSERT INTO customer_search(customer_search) VALUES ('optimize')")
         finally:
             conn.close()
-        report(0.95, "checking the restored database")
+        report(0.95, _("checking the restored database"))
         problems = [f"{chain[-1].id}: {p}" for p in self._check_restored(target, chain[-1])]
         conn = _image_connection(target)
         try:
@@ -685,7 +762,7 @@ class BackupStore:
         started = time.perf_counter()
         with staging.stage(self.directory, "verify") as scratch:
             try:
-                _, problems = self._restore_chain(backup_id, scratch / "verify.db", progress)
+                _chain, problems = self._restore_chain(backup_id, scratch / "verify.db", progress)
             except VERIFY_ERRORS as exc:
                 problems = [str(exc)]
         return CheckResult(backup_id, not problems, tuple(problems), time.perf_counter() - started)
@@ -718,7 +795,7 @@ class BackupStore:
             for step, manifest in enumerate(line):
                 if manifest.chain[:-1] != applied:
                     break
-                report(step / len(line), f"verifying {manifest.id}")
+                report(step / len(line), _("verifying {backup}").format(backup=manifest.id))
                 started = time.perf_counter()
                 try:
                     self._apply(manifest, image)
@@ -737,16 +814,20 @@ class BackupStore:
         """Restore a backup (its chain in order) to a new file, 0600; nothing is written there
         if it fails (the work happens in a private staging directory beside it)."""
         if to_path.exists():
-            raise BackupError(f"{to_path} already exists; restore to a new path")
+            raise BackupError(
+                _("{path} already exists; restore to a new path").format(path=to_path)
+            )
         to_path.parent.mkdir(parents=True, exist_ok=True)
         staging.sweep(to_path.parent, LEGACY_DB_RESIDUE)
         with staging.stage(to_path.parent, "restore") as work:
             image = work / "restore.db"
             chain, problems = self._restore_chain(backup_id, image, progress)
             if problems:
-                raise BackupError(f"backup {backup_id} failed verification: {problems[0]}")
+                raise BackupError(_failed_verification(backup_id, problems[0]))
             if to_path.exists():
-                raise BackupError(f"{to_path} appeared meanwhile; restore to a new path")
+                raise BackupError(
+                    _("{path} appeared meanwhile; restore to a new path").format(path=to_path)
+                )
             image.replace(to_path)
         return chain[-1]
 
@@ -766,12 +847,12 @@ class BackupStore:
         safety = self.create(db, full=True, note=f"safety copy before restoring {backup_id}")
         with staging.stage(db.path.parent, "restore") as work:
             image = work / "restore.db"
-            _, problems = self._restore_chain(backup_id, image, progress)
+            _chain, problems = self._restore_chain(backup_id, image, progress)
             if problems:
-                raise BackupError(f"backup {backup_id} failed verification: {problems[0]}")
-            report(0.97, "preparing the restored database")
+                raise BackupError(_failed_verification(backup_id, problems[0]))
+            report(0.97, _("preparing the restored database"))
             self._prepare_for_live(image, backup_id, safety, actor)
-            report(0.99, "replacing the live database")
+            report(0.99, _("replacing the live database"))
             source = sqlite3.connect(image)
             try:
                 with db.exclusive() as conn:
@@ -820,7 +901,9 @@ class BackupStore:
         """Restore the newest chain to a scratch place and prove it matches its manifest."""
         latest = self.latest()
         if latest is None:
-            raise BackupError(f"no backups in {self.directory} to drill with")
+            raise BackupError(
+                _("no backups in {directory} to drill with").format(directory=self.directory)
+            )
         check = self.verify(latest.id, progress)
         return DrillResult(
             backup_id=latest.id,
@@ -977,7 +1060,7 @@ def _line(record: list[Any]) -> bytes:
 def _row_records(conn: sqlite3.Connection, table: str, ids: list[int]) -> list[bytes]:
     """Current rows for changed ids, and a deletion for every id no longer there."""
     if table not in TRACKED_TABLES:
-        raise BackupError(f"change log names an unknown table {table}")
+        raise BackupError(_("change log names an unknown table {table}").format(table=table))
     columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
     out = [_line(["columns", table, columns])]
     for start in range(0, len(ids), ROWS_PER_QUERY):
@@ -1056,7 +1139,9 @@ def _apply_records(conn: sqlite3.Connection, records: Iterator[list[Any]]) -> No
         elif kind == "sequence":
             sequences.append((_table(record[1]), record[2]))
         else:
-            raise BackupError(f"unknown record kind {kind!r} in an incremental backup")
+            raise BackupError(
+                _("unknown record kind {kind!r} in an incremental backup").format(kind=kind)
+            )
     for table, values in rows:
         names = columns[table]
         if table == "audit_log":
@@ -1083,5 +1168,7 @@ def _apply_records(conn: sqlite3.Connection, records: Iterator[list[Any]]) -> No
 
 def _table(name: str) -> str:
     if name not in (*TRACKED_TABLES, "audit_log"):
-        raise BackupError(f"an incremental backup names an unknown table {name!r}")
+        raise BackupError(
+            _("an incremental backup names an unknown table {name!r}").format(name=name)
+        )
     return name

@@ -16,6 +16,8 @@ from typing import Any
 
 import platformdirs
 
+from .i18n import LANGUAGES, _, normalise_language
+
 APP_NAME = "tui-crm"
 # Where the SSH deployment (deploy/ in the project) keeps operators' keys: root-owned and
 # outside the service account's home, so nothing running as the account can add a key.
@@ -95,6 +97,7 @@ class Settings:
     backup_every_hours: int = 24
     drill_every_days: int = 31
     authorized_keys: str = DEFAULT_AUTHORIZED_KEYS
+    language: str = ""  # `[ui] language`: "zh_CN" or "en"; empty follows the locale
     raw: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -105,7 +108,9 @@ class Settings:
         except FileNotFoundError:
             return cls()
         except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"config file {path}: {exc}") from None
+            raise ConfigError(
+                _("config file {path}: {problem}").format(path=path, problem=exc)
+            ) from None
         retention = raw.get("retention", {})
         backup = raw.get("backup", {})
         deploy = raw.get("deploy", {})
@@ -119,5 +124,21 @@ class Settings:
             backup_every_hours=int(backup.get("every_hours", 24)),
             drill_every_days=int(backup.get("drill_every_days", 31)),
             authorized_keys=str(deploy.get("authorized_keys", DEFAULT_AUTHORIZED_KEYS)),
+            language=_language(path, raw.get("ui", {}).get("language", "")),
             raw=raw,
         )
+
+
+def _language(path: Path, value: object) -> str:
+    """The configured language in its normal form; a language we have no catalog for is
+    an error, so a typo is not silently English."""
+    if not value:
+        return ""
+    found = normalise_language(str(value))
+    if found is None:
+        raise ConfigError(
+            _("config file {path}: [ui] language {value!r} is not one of {known}").format(
+                path=path, value=value, known=", ".join(LANGUAGES)
+            )
+        )
+    return found

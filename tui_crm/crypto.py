@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from .i18n import _
+
 KEY_FILE_HEADER = "tui-crm-key-v1"
 CIPHER_VERSION = 1
 NONCE_BYTES = 12
@@ -59,7 +61,7 @@ class KeyRing:
     @classmethod
     def from_master(cls, master: bytes) -> KeyRing:
         if len(master) != 32:
-            raise KeyFileError("key file does not hold a 32-byte master key")
+            raise KeyFileError(_("key file does not hold a 32-byte master key"))
         key_id = int.from_bytes(hashlib.sha256(b"tui-crm key id" + master).digest()[:4], "big")
         return cls(
             key_id=key_id,
@@ -96,10 +98,10 @@ class KeyRing:
         if blob is None:
             return None
         if len(blob) < _PREFIX_BYTES + NONCE_BYTES + 16 or blob[0] != CIPHER_VERSION:
-            raise DecryptionError(f"{table}.{column} of row {row_id}: unknown ciphertext format")
+            raise _undecryptable(table, column, row_id, _("unknown ciphertext format"))
         key_id = int.from_bytes(blob[1:5], "big")
         if key_id != self.key_id:
-            raise DecryptionError(f"{table}.{column} of row {row_id}: encrypted under another key")
+            raise _undecryptable(table, column, row_id, _("encrypted under another key"))
         nonce = blob[_PREFIX_BYTES : _PREFIX_BYTES + NONCE_BYTES]
         try:
             plain = self._aead.decrypt(
@@ -108,9 +110,7 @@ class KeyRing:
                 _aad(table, column, row_id, key_id, bound_to),
             )
         except InvalidTag:
-            raise DecryptionError(
-                f"{table}.{column} of row {row_id}: failed authentication"
-            ) from None
+            raise _undecryptable(table, column, row_id, _("failed authentication")) from None
         return plain.decode()
 
     def blind_index(self, kind: str, normalised: str | None) -> bytes | None:
@@ -146,6 +146,14 @@ def _aad(table: str, column: str, row_id: int, key_id: int, bound_to: str = "") 
     return (aad + f"|{bound_to}" if bound_to else aad).encode()
 
 
+def _undecryptable(table: str, column: str, row_id: int, problem: str) -> DecryptionError:
+    return DecryptionError(
+        _("{table}.{column} of row {row_id}: {problem}").format(
+            table=table, column=column, row_id=row_id, problem=problem
+        )
+    )
+
+
 SENSITIVE_FIELDS = ("phone", "email", "id_number", "address")
 BLIND_INDEXED = ("phone", "email", "id_number")
 
@@ -174,7 +182,9 @@ def create_key_file(path: Path) -> KeyRing:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise KeyFileError(f"key file {path} already exists; refusing to overwrite it") from None
+        raise KeyFileError(
+            _("key file {path} already exists; refusing to overwrite it").format(path=path)
+        ) from None
     with os.fdopen(fd, "w") as handle:
         handle.write(content)
     return KeyRing.from_master(master)
@@ -185,29 +195,38 @@ def load_key_file(path: Path) -> KeyRing:
     try:
         mode = path.stat().st_mode
         if not stat.S_ISREG(mode):
-            raise KeyFileError(f"{path} is not a tui-crm key file (not a regular file)")
+            raise KeyFileError(
+                _("{path} is not a tui-crm key file (not a regular file)").format(path=path)
+            )
         raw = path.read_bytes()
     except FileNotFoundError:
         raise KeyFileError(
-            f"key file {path} not found (set --key-file or TUI_CRM_KEY_FILE)"
+            _("key file {path} not found (set --key-file or TUI_CRM_KEY_FILE)").format(path=path)
         ) from None
     except OSError as exc:
-        raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
+        raise KeyFileError(
+            _("cannot read key file {path}: {reason}").format(path=path, reason=exc.strerror)
+        ) from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyFileError(f"key file {path} is readable by others; run: chmod 600 {path}")
+        raise KeyFileError(
+            _("key file {path} is readable by others; run: chmod 600 {path}").format(path=path)
+        )
     if len(raw) > MAX_KEY_FILE_BYTES:
-        raise KeyFileError(f"{path} is not a tui-crm key file (too large)")
+        raise KeyFileError(_("{path} is not a tui-crm key file (too large)").format(path=path))
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
-        raise KeyFileError(f"{path} is not a tui-crm key file (it is not text)") from None
+        raise KeyFileError(
+            _("{path} is not a tui-crm key file (it is not text)").format(path=path)
+        ) from None
     lines = text.split()
+    not_a_key_file = _("{path} is not a tui-crm key file").format(path=path)
     if len(lines) != 2 or lines[0] != KEY_FILE_HEADER:
-        raise KeyFileError(f"{path} is not a tui-crm key file")
+        raise KeyFileError(not_a_key_file)
     try:
         master = base64.b64decode(lines[1], validate=True)
     except ValueError:
-        raise KeyFileError(f"{path} is not a tui-crm key file") from None
+        raise KeyFileError(not_a_key_file) from None
     return KeyRing.from_master(master)
 
 
@@ -225,7 +244,7 @@ def mask_phone(phone: str | None) -> str:
 def mask_email(email: str | None) -> str:
     if not email:
         return ""
-    local, _, domain = email.partition("@")
+    local, _at, domain = email.partition("@")
     return f"{local[:1]}***@{domain}"
 
 

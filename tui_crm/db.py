@@ -19,6 +19,7 @@ import sqlite_utils
 from . import staging
 from .crypto import DecryptionError, KeyFileError, KeyRing
 from .files import create_private_empty
+from .i18n import _
 from .search_text import search_document
 
 BUSY_TIMEOUT_MS = 15_000
@@ -67,7 +68,9 @@ def _ids_never_reused(conn: sqlite3.Connection, keys: KeyRing) -> None:
         )
         head = re.match(rf"\s*CREATE\s+TABLE\s+\"?{table}\"?", definition, re.IGNORECASE)
         if not replaced or head is None:
-            raise DatabaseError(f"cannot rebuild table {table}: unexpected definition")
+            raise DatabaseError(
+                _("cannot rebuild table {table}: unexpected definition").format(table=table)
+            )
         dependents = [
             row[0]
             for row in conn.execute(
@@ -95,7 +98,7 @@ def _authenticate_audit_head(conn: sqlite3.Connection, keys: KeyRing) -> None:
     recorded = conn.execute("SELECT value FROM meta WHERE key=?", (AUDIT_HEAD_KEY,)).fetchone()
     last_id, last_hash = (last[0], last[1]) if last else (0, AUDIT_GENESIS)
     if recorded is not None and keys.open_audit_head(recorded[0]) is None:
-        legacy_id, _, legacy_hash = recorded[0].partition(":")
+        legacy_id, _colon, legacy_hash = recorded[0].partition(":")
         if legacy_id.isdigit() and len(legacy_hash) == len(AUDIT_GENESIS):
             last_id, last_hash = int(legacy_id), legacy_hash
     if recorded is None or keys.open_audit_head(recorded[0]) is None:
@@ -347,6 +350,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     INSERT INTO customer_search(customer_search, rank) VALUES ('automerge', 4);
     INSERT INTO customer_search(customer_search) VALUES ('optimize');
     """,
+    # (issue 12): each user's remembered interface language, a code such as `zh_CN`; NULL
+    # follows config.toml and the locale. Set by `service.users.set_language`.
+    """
+    ALTER TABLE users ADD COLUMN language TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -354,6 +362,10 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 class DatabaseError(Exception):
     """A database that is missing, foreign, too new, or does not match the key file."""
+
+
+def not_found(path: Path) -> str:
+    return _("database {path} not found (run `tui-crm init` first)").format(path=path)
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
@@ -379,7 +391,9 @@ def migrate(conn: sqlite3.Connection, keys: KeyRing) -> None:
     current = conn.execute("PRAGMA user_version").fetchone()[0]
     if current > SCHEMA_VERSION:
         raise DatabaseError(
-            f"database schema {current} is newer than this tui-crm ({SCHEMA_VERSION}); upgrade"
+            _("database schema {found} is newer than this tui-crm ({known}); upgrade").format(
+                found=current, known=SCHEMA_VERSION
+            )
         )
     if current == SCHEMA_VERSION:
         return
@@ -395,7 +409,9 @@ def migrate(conn: sqlite3.Connection, keys: KeyRing) -> None:
                     for statement in _statements(step):
                         conn.execute(statement)
                 if conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
-                    raise DatabaseError(f"migration {number} left dangling references")
+                    raise DatabaseError(
+                        _("migration {number} left dangling references").format(number=number)
+                    )
                 conn.execute(f"PRAGMA user_version={number}")
                 conn.execute("COMMIT")
             except BaseException:
@@ -428,7 +444,9 @@ class Database:
     @classmethod
     def create(cls, path: Path, keys: KeyRing) -> Database:
         if path.exists() and path.stat().st_size > 0:
-            raise DatabaseError(f"{path} already exists; refusing to overwrite it")
+            raise DatabaseError(
+                _("{path} already exists; refusing to overwrite it").format(path=path)
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             create_private_empty(path)  # 0600; SQLite gives its -wal and -shm the same mode
@@ -446,16 +464,20 @@ class Database:
     def open(cls, path: Path, keys: KeyRing) -> Database:
         """Open an existing database, refusing a key that is not its own before any write."""
         if not path.exists():
-            raise DatabaseError(f"database {path} not found (run `tui-crm init` first)")
+            raise DatabaseError(not_found(path))
         conn = connect(path)
         try:
             stored = conn.execute("SELECT value FROM meta WHERE key='key_check'").fetchone()
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise DatabaseError(f"{path} is not a tui-crm database ({exc})") from None
+            raise DatabaseError(
+                _("{path} is not a tui-crm database ({reason})").format(path=path, reason=exc)
+            ) from None
         if stored is None or stored[0] != keys.check_value():
             conn.close()
-            raise KeyFileError(f"the key file does not belong to database {path}")
+            raise KeyFileError(
+                _("the key file does not belong to database {path}").format(path=path)
+            )
         staging.sweep(path.parent, staging.LEGACY_RESIDUE)
         migrate(conn, keys)
         return cls(path, keys, conn)

@@ -29,6 +29,7 @@ from itertools import combinations
 
 from rapidfuzz import fuzz
 
+from .i18n import _
 from .search_text import search_query
 
 Progress = Callable[[float, str], None]
@@ -292,7 +293,7 @@ def _scan(
     pairs = _Pairs(only=only)
     scope, params = _scope(owner_id)
     for step, (name, column) in enumerate(IDENTIFIERS.items()):
-        report(0.05 * step, f"shared {name}")
+        report(0.05 * step, _("shared {field}").format(field=name))
         cursor = conn.execute(
             f"SELECT group_concat(id) FROM customers WHERE {column} IS NOT NULL{scope}"
             f" GROUP BY {column} HAVING count(*) > 1",
@@ -302,7 +303,7 @@ def _scan(
             pairs.group([int(i) for i in ids.split(",")], _BITS[name], options.max_group)
     kinds = ("company", "person") if options.person_names else ("company",)
     for step, kind in enumerate(kinds):
-        report(0.2 + 0.3 * step, f"reading {kind} names")
+        report(0.2 + 0.3 * step, _("reading {kind} names").format(kind=kind))
         bits = _NAME | (_PERSON if kind == "person" else 0)
         groups: dict[str, list[int]] = {}
         cursor = conn.execute(
@@ -310,7 +311,7 @@ def _scan(
         )
         for customer_id, name in cursor:
             groups.setdefault(name_key(name, kind), []).append(customer_id)
-        report(0.35 + 0.3 * step, f"comparing {kind} names")
+        report(0.35 + 0.3 * step, _("comparing {kind} names").format(kind=kind))
         for ids in groups.values():
             if len(ids) > 1:
                 pairs.group(ids, bits, options.max_group)
@@ -319,9 +320,9 @@ def _scan(
                 for b in groups[second][: options.max_group]:
                     pairs.add(a, b, bits, score)
         del groups
-    report(0.8, f"scoring {len(pairs.marks):,} pairs")
+    report(0.8, _("scoring {count:,} pairs").format(count=len(pairs.marks)))
     result = _result(conn, pairs, options)
-    report(1.0, f"{result.total:,} candidate pairs")
+    report(1.0, _("{count:,} candidate pairs").format(count=result.total))
     return result
 
 
@@ -387,7 +388,7 @@ def _result(conn: sqlite3.Connection, pairs: _Pairs, options: ScanOptions) -> Sc
                 yield -verdict[0], pair
 
     top = heapq.nsmallest(options.limit, scored()) if options.limit else sorted(scored())
-    refs.update(_refs(conn, (i for _, p in top for i in (p >> 32, p & 0xFFFFFFFF))))
+    refs.update(_refs(conn, (i for _score, p in top for i in (p >> 32, p & 0xFFFFFFFF))))
     candidates = tuple(
         Candidate(
             refs[pair >> 32],

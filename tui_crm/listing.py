@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from . import validation as v
 from .crypto import KeyRing
+from .i18n import N_
 from .search_text import search_match, search_tiers
 
 Due = Literal["today", "overdue"]
@@ -39,13 +40,14 @@ SORTS: dict[str, str] = {
     "next_followup": "c.next_followup_at",
     "created": "c.created_at",
 }
+# What the list is ordered by, as English messages: the screen translates them when shown.
 SORT_LABELS = {
-    "name": "name",
-    "last_interaction": "last interaction",
-    "next_followup": "next follow-up",
-    "created": "created",
-    "id": "customer id",
-    "code": "code",
+    "name": N_("name"),
+    "last_interaction": N_("last interaction"),
+    "next_followup": N_("next follow-up"),
+    "created": N_("created"),
+    "id": N_("customer id"),
+    "code": N_("code"),
 }
 NULLABLE = {"c.last_interaction_at", "c.next_followup_at"}
 COLUMNS = (
@@ -234,13 +236,13 @@ def sort_label(query: CustomerQuery) -> str:
     """What the list is ordered by once the search and filters have picked an index."""
     kind = search_kind(query.text)
     if kind == "code":
-        return "code"
+        return SORT_LABELS["code"]
     if kind != "none":
-        return "match"
+        return N_("match")
     if query.tag_id is not None:
-        return "customer id"
+        return SORT_LABELS["id"]
     if query.due is not None:
-        return "next follow-up"
+        return SORT_LABELS["next_followup"]
     return SORT_LABELS[query.sort]
 
 

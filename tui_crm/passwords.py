@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
+from .i18n import _
 from .validation import ValidationError
 
 MIN_LENGTH = 10
@@ -123,17 +124,20 @@ def check_password_policy(password: str, *, username: str = "", demo: bool = Fal
     """
     if demo:
         if not password:
-            raise ValidationError("password", "must not be empty")
+            raise ValidationError("password", _("must not be empty"))
         return
     if len(password) < MIN_LENGTH:
-        raise ValidationError("password", f"must be at least {MIN_LENGTH} characters long")
+        raise ValidationError(
+            "password",
+            _("must be at least {count} characters long").format(count=MIN_LENGTH),
+        )
     if len(set(password)) < MIN_DISTINCT:
-        raise ValidationError("password", "repeats too few characters; choose another")
+        raise ValidationError("password", _("repeats too few characters; choose another"))
     forms = disguises_removed(password)
     if forms & common_passwords():
-        raise ValidationError("password", "is a common password in disguise; choose another")
+        raise ValidationError("password", _("is a common password in disguise; choose another"))
     words = _personal_words(username)
     if any(_only_personal(form, words) for form in forms):
-        raise ValidationError("password", "is only the user or app name; choose another")
+        raise ValidationError("password", _("is only the user or app name; choose another"))
     if zxcvbn(password, user_inputs=[username, *APP_WORDS])["score"] < MIN_SCORE:
-        raise ValidationError("password", "is too easy to guess; choose a longer one")
+        raise ValidationError("password", _("is too easy to guess; choose a longer one"))

@@ -27,6 +27,7 @@ from typing import Any
 from . import dedupe
 from . import validation as v
 from .crypto import KeyRing
+from .i18n import _
 
 Progress = Callable[[float, str], None]
 ORDER_FACTOR = 10
@@ -111,18 +112,18 @@ def quality_report(
             f" AND c.id IN (SELECT id FROM temp.{scope_table})" if ids is not None else "",
             owner_id,
         )
-        report(0.0, "duplicates")
+        report(0.0, _("duplicates"))
         options = dataclasses.replace(scan_options or dedupe.ScanOptions(), limit=examples)
         found = (
             dedupe.candidates_for(conn, ids, owner_id=owner_id, options=options)
             if ids is not None
             else dedupe.scan(conn, owner_id=owner_id, options=options)
         )
-        report(0.4, "missing values")
+        report(0.4, _("missing values"))
         total, missing = _missing(conn, scope)
-        report(0.5, "invalid values")
+        report(0.5, _("invalid values"))
         invalid = _invalid(conn, keys, scope, examples)
-        report(0.9, "anomalies")
+        report(0.9, _("anomalies"))
         counts, anomalies = _anomalies(conn, scope, examples)
         no_contact = conn.execute(
             "SELECT code FROM customers c WHERE phone_enc IS NULL AND email_enc IS NULL"
@@ -137,7 +138,7 @@ def quality_report(
     finally:
         if ids is not None:
             conn.execute(f"DROP TABLE temp.{scope_table}")
-    report(1.0, "done")
+    report(1.0, _("done"))
     return QualityReport(
         generated_at=v.now(),
         customers=total,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from . import audit, staging
 from .db import Database
+from .i18n import N_, _, ngettext
 
 BATCH = 200
 PURGE_ACTION = audit.PURGE_ACTION
@@ -52,10 +53,11 @@ class Policy:
         except ValueError:  # 29 February
             return day.replace(year=day.year - self.years, day=28).isoformat()
 
-    def reason(self, last_activity: str) -> str:
-        return (
-            f"churned; no interaction since {last_activity[:10]} (over {self.years} years);"
-            " no legal hold"
+    def reason(self, last_activity: str, *, translated: bool = True) -> str:
+        """Why a customer is due; the audit log keeps it untranslated, language-neutral."""
+        message = N_("churned; no interaction since {date} (over {years} years); no legal hold")
+        return (_(message) if translated else message).format(
+            date=last_activity[:10], years=self.years
         )
 
 
@@ -103,13 +105,20 @@ def purge(
     ids = [c.id for c in preview(db, policy, today)]
     if confirm_count != len(ids):
         raise RetentionError(
-            f"{len(ids)} customer(s) are due for purging, but the confirmation says"
-            f" {confirm_count}; nothing was purged"
+            ngettext(
+                "{count} customer is due for purging, but the confirmation says {confirmed};"
+                " nothing was purged",
+                "{count} customers are due for purging, but the confirmation says {confirmed};"
+                " nothing was purged",
+                len(ids),
+            ).format(count=len(ids), confirmed=confirm_count)
         )
     if staging.sweep(db.path.parent).busy:
         raise RetentionError(
-            "a backup or restore is working on a copy of the database, which would keep the"
-            " purged customers; nothing was purged: try again when it has finished"
+            _(
+                "a backup or restore is working on a copy of the database, which would keep the"
+                " purged customers; nothing was purged: try again when it has finished"
+            )
         )
     purged = 0
     now = dt.datetime.now().isoformat(timespec="seconds")
@@ -125,7 +134,7 @@ def purge(
                 tx.execute("DELETE FROM customer_search WHERE rowid=?", (row["id"],))
                 tx.execute("DELETE FROM customers WHERE id=?", (row["id"],))
                 destroyed = audit.forget_subject(tx, row["code"])
-                reason = policy.reason(row["last_activity"])
+                reason = policy.reason(row["last_activity"], translated=False)
                 for key_id, code in destroyed or [(None, row["code"])]:
                     audit.append(
                         tx,
@@ -144,10 +153,18 @@ def purge(
                         },
                     )
             purged += len(rows)
-        report(min(start + BATCH, len(ids)) / max(1, len(ids)) * 0.9, f"purged {purged:,}")
-    report(0.95, "rewriting the search index")
+        report(
+            min(start + BATCH, len(ids)) / max(1, len(ids)) * 0.9,
+            _("purged {count:,}").format(count=purged),
+        )
+    report(0.95, _("rewriting the search index"))
     compact(db)
-    report(1.0, f"purged {purged:,} customer(s)")
+    report(
+        1.0,
+        ngettext("purged {count:,} customer", "purged {count:,} customers", purged).format(
+            count=purged
+        ),
+    )
     return purged
 
 

@@ -17,10 +17,66 @@ from email_validator import EmailNotValidError, validate_email
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
+from .i18n import _, pgettext
+
+
+def field_label(field: str) -> str:
+    """A field's name as the operator reads it; the code is kept for unknown names (and
+    for CLI options such as `--since`)."""
+    return {
+        "id": pgettext("field", "id"),
+        "version": pgettext("field", "version"),
+        "name": pgettext("field", "name"),
+        "kind": pgettext("field", "kind"),
+        "customer_type": pgettext("field", "customer type"),
+        "contact_name": pgettext("field", "contact"),
+        "contact_title": pgettext("field", "contact's title"),
+        "phone": pgettext("field", "phone"),
+        "email": pgettext("field", "email"),
+        "credit_code": pgettext("field", "credit code"),
+        "id_number": pgettext("field", "ID number"),
+        "address": pgettext("field", "address"),
+        "province": pgettext("field", "province"),
+        "city": pgettext("field", "city"),
+        "industry": pgettext("field", "industry"),
+        "company_size": pgettext("field", "company size"),
+        "source": pgettext("field", "source"),
+        "notes": pgettext("field", "notes"),
+        "owner": pgettext("field", "owner"),
+        "code": pgettext("field", "code"),
+        "channel": pgettext("field", "channel"),
+        "content": pgettext("field", "what was discussed"),
+        "result": pgettext("field", "result"),
+        "next_followup_date": pgettext("field", "next follow-up"),
+        "detail": pgettext("field", "detail"),
+        "amount": pgettext("field", "amount"),
+        "tag_type": pgettext("field", "tag type"),
+        "tag_name": pgettext("field", "tag"),
+        "username": pgettext("field", "username"),
+        "password": pgettext("field", "password"),
+        "role": pgettext("field", "role"),
+        "display_name": pgettext("field", "display name"),
+        "language": pgettext("field", "language"),
+        "legal_hold": pgettext("field", "legal hold"),
+        "created_at": pgettext("field", "created"),
+        "updated_at": pgettext("field", "updated"),
+        "last_interaction_at": pgettext("field", "last interaction"),
+        "next_followup_at": pgettext("field", "next follow-up"),
+        "tags": pgettext("field", "tags"),
+        "date": pgettext("field", "date"),
+    }.get(field, field)
+
+
+def _field_error(field: str, message: str) -> str:
+    return _("{field}: {message}").format(field=field_label(field), message=message)
+
 
 class ValidationError(ValueError):
+    """One bad field: `field` is its code (forms place the message by it), `message`
+    says what is wrong in the active language, without naming the field."""
+
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+        super().__init__(_field_error(field, message))
         self.field = field
         self.message = message
 
@@ -29,7 +85,8 @@ class FormErrors(ValueError):
     """Every field error of one form at once, so the operator fixes them in one pass."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
+        separator = pgettext("separator", "; ")
+        super().__init__(separator.join(_field_error(f, m) for f, m in errors.items()))
         self.errors = errors
 
 
@@ -143,24 +200,28 @@ def clean_name(value: Any, field: str = "name") -> str:
     if _BRACKETED_EDGE.search(text) and stripped and not _BRACKETED_EDGE.search(stripped):
         stripped = text.lstrip(" -_*#.,;:!?·•").strip()
     if not stripped:
-        raise ValidationError(field, "is required")
+        raise ValidationError(field, _("is required"))
     if len(stripped) > 200:
-        raise ValidationError(field, "is longer than 200 characters")
+        raise ValidationError(field, _too_long(200))
     return stripped
 
 
 def optional_text(value: Any, field: str, *, max_length: int = 200, multiline: bool = False) -> str:
     text = clean_text(value, multiline=multiline)
     if len(text) > max_length:
-        raise ValidationError(field, f"is longer than {max_length} characters")
+        raise ValidationError(field, _too_long(max_length))
     return text
+
+
+def _too_long(limit: int) -> str:
+    return _("is longer than {limit} characters").format(limit=limit)
 
 
 def required_text(value: Any, field: str, max_length: int) -> str:
     """Free text (line breaks kept) that must not be empty."""
     text = optional_text(value, field, max_length=max_length, multiline=True)
     if not text:
-        raise ValidationError(field, "is required")
+        raise ValidationError(field, _("is required"))
     return text
 
 
@@ -184,9 +245,13 @@ def normalise_phone(value: Any, field: str = "phone", region: str = "CN") -> str
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
-        raise ValidationError(field, f"{text!r} is not a phone number") from None
+        raise ValidationError(
+            field, _("{value} is not a phone number").format(value=repr(text))
+        ) from None
     if not phonenumbers.is_valid_number(number):
-        raise ValidationError(field, f"{text!r} is not a valid phone number")
+        raise ValidationError(
+            field, _("{value} is not a valid phone number").format(value=repr(text))
+        )
     if number.country_code == 86:
         return phonenumbers.national_significant_number(number)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -198,8 +263,8 @@ def normalise_email(value: Any, field: str = "email") -> str:
         return ""
     try:
         result = validate_email(text, check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise ValidationError(field, str(exc)) from None
+    except EmailNotValidError:
+        raise ValidationError(field, _("is not a valid email address")) from None
     return result.normalized.lower()
 
 
@@ -210,7 +275,7 @@ def normalise_credit_code(value: Any, field: str = "credit_code") -> str:
     try:
         return uscc.validate(text)
     except StdnumError:
-        raise ValidationError(field, "is not a valid unified social credit code") from None
+        raise ValidationError(field, _("is not a valid unified social credit code")) from None
 
 
 def normalise_id_number(value: Any, field: str = "id_number") -> str:
@@ -220,7 +285,7 @@ def normalise_id_number(value: Any, field: str = "id_number") -> str:
     try:
         return ric.validate(text)
     except StdnumError:
-        raise ValidationError(field, "is not a valid resident ID number") from None
+        raise ValidationError(field, _("is not a valid resident ID number")) from None
 
 
 def parse_date(value: Any, field: str = "date") -> str:
@@ -234,7 +299,7 @@ def parse_date(value: Any, field: str = "date") -> str:
 
 
 def _bad_date(field: str) -> str:
-    raise ValidationError(field, "must be a date written YYYY-MM-DD")
+    raise ValidationError(field, _("must be a date written YYYY-MM-DD"))
 
 
 def choice(value: Any, field: str, allowed: type[StrEnum], *, required: bool = True) -> str:
@@ -245,7 +310,12 @@ def choice(value: Any, field: str, allowed: type[StrEnum], *, required: bool = T
         return allowed(text).value
     except ValueError:
         options = ", ".join(member.value for member in allowed)
-        raise ValidationError(field, f"must be one of: {options}") from None
+        raise ValidationError(field, must_be_one_of(options)) from None
+
+
+def must_be_one_of(options: str) -> str:
+    """The message for a value outside a fixed list (`options` already joined)."""
+    return _("must be one of: {options}").format(options=options)
 
 
 def industry(value: Any, field: str = "industry") -> str:
@@ -253,7 +323,7 @@ def industry(value: Any, field: str = "industry") -> str:
     if not text:
         return ""
     if text not in INDUSTRY_SECTIONS:
-        raise ValidationError(field, "must be a GB/T 4754 section letter A–T")
+        raise ValidationError(field, _("must be a GB/T 4754 section letter A–T"))
     return text
 
 
@@ -263,7 +333,7 @@ def amount_cents(value: Any, field: str = "amount") -> int | None:
         return None
     match = re.fullmatch(r"(\d{1,12})(?:\.(\d{1,2}))?", text)
     if not match:
-        raise ValidationError(field, "must be a positive amount like 1200 or 1200.50")
+        raise ValidationError(field, _("must be a positive amount like 1200 or 1200.50"))
     return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
 
 
@@ -308,19 +378,23 @@ def validate_customer(data: Mapping[str, Any], *, partial: bool = False) -> dict
     if not partial or "company_size" in data:
         size = clean_text(data.get("company_size"))
         if size and size not in COMPANY_SIZES:
-            errors["company_size"] = "must be one of: " + ", ".join(COMPANY_SIZES)
+            errors["company_size"] = must_be_one_of(", ".join(COMPANY_SIZES))
         out["company_size"] = size
     kind = out.get("kind", data.get("kind"))
     if out.get("credit_code") and kind == CustomerKind.PERSON:
-        errors.setdefault("credit_code", "is for companies; persons have an ID number")
+        errors.setdefault("credit_code", _("is for companies; persons have an ID number"))
     if out.get("id_number") and kind == CustomerKind.COMPANY:
-        errors.setdefault("id_number", "is for persons; companies have a credit code")
+        errors.setdefault("id_number", _("is for persons; companies have a credit code"))
     contact_given = out.get("phone") or out.get("email") or {"phone", "email"} & set(errors)
     if not partial and not contact_given:
-        errors.setdefault("phone", "a phone or an email is required")
+        errors.setdefault("phone", contact_required())
     if errors:
         raise FormErrors(errors)
     return out
+
+
+def contact_required() -> str:
+    return _("a phone or an email is required")
 
 
 def today() -> str:

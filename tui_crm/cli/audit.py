@@ -11,19 +11,21 @@ from typing import Any
 import click
 
 from .. import audit
+from ..i18n import N_, _, ngettext
 from ..validation import ValidationError, parse_date
 from .root import Paths, emit, main, pass_paths
 
 
-@main.group("audit")
+@main.group("audit", help=N_("Verify and read the audit log."))
 def audit_group() -> None:
-    """Verify and read the audit log."""
+    pass
 
 
-@audit_group.command("verify")
+@audit_group.command(
+    "verify", help=N_("Check the whole hash chain; exit 1 naming the first broken entry.")
+)
 @pass_paths
 def audit_verify(paths: Paths) -> None:
-    """Check the whole hash chain; exit 1 naming the first broken entry."""
     result = paths.service().audit_log.verify()
     if not result.ok:
         raise click.ClickException(result.describe())
@@ -36,32 +38,45 @@ def _date_option(ctx: click.Context, param: click.Parameter, value: str | None) 
     try:
         return parse_date(value, f"--{param.name}")
     except ValidationError as exc:
-        raise click.ClickException(f"{exc.field} {exc.message}") from None
+        raise click.ClickException(
+            _("{option} {problem}").format(option=exc.field, problem=exc.message)
+        ) from None
 
 
 def audit_filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The filters of an audit view, the same for listing and exporting."""
     for option in reversed(
         (
-            click.option("--user", "actor", default=None, help="Only entries by this user."),
-            click.option("--action", default=None, help="e.g. login, customer.update, reveal"),
-            click.option("--customer", "customer_code", default=None, help="Only this code."),
-            click.option("--since", default=None, help="YYYY-MM-DD", callback=_date_option),
-            click.option("--until", default=None, help="YYYY-MM-DD", callback=_date_option),
-            click.option("--text", default=None, help="Free text in the details."),
+            click.option("--user", "actor", default=None, help=N_("Only entries by this user.")),
+            click.option("--action", default=None, help=N_("e.g. login, customer.update, reveal")),
+            click.option(
+                "--customer", "customer_code", default=None, help=N_("Only this customer code.")
+            ),
+            click.option(
+                "--since",
+                default=None,
+                help=N_("From this day, YYYY-MM-DD."),
+                callback=_date_option,
+            ),
+            click.option(
+                "--until",
+                default=None,
+                help=N_("Up to this day, YYYY-MM-DD."),
+                callback=_date_option,
+            ),
+            click.option("--text", default=None, help=N_("Free text in the details.")),
         )
     ):
         command = option(command)
     return command
 
 
-@audit_group.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@audit_group.command("list", help=N_("List audit entries, newest first."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON."))
 @audit_filter_options
-@click.option("--limit", default=100, show_default=True)
+@click.option("--limit", default=100, show_default=True, help=N_("How many entries at most."))
 @pass_paths
 def audit_list(paths: Paths, as_json: bool, limit: int, **filters: Any) -> None:
-    """List audit entries, newest first."""
     entries = paths.service().audit_log.entries(audit.AuditFilter(**filters), limit=limit)
 
     def text() -> None:
@@ -72,11 +87,25 @@ def audit_list(paths: Paths, as_json: bool, limit: int, **filters: Any) -> None:
     emit([dataclasses.asdict(e) for e in entries], as_json, text)
 
 
-@audit_group.command("export")
-@click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False))
+@audit_group.command(
+    "export",
+    help=N_("Export audit entries (filtered as `audit list`) as CSV; the export is audited."),
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help=N_("The CSV file to write."),
+)
 @audit_filter_options
 @pass_paths
 def audit_export(paths: Paths, out: Path, **filters: Any) -> None:
-    """Export audit entries (filtered as `audit list`) as CSV; the export is audited."""
     written = paths.service().audit_log.export(audit.AuditFilter(**filters), out)
-    click.echo(f"Exported {written:,} audit entries to {out}.")
+    click.echo(
+        ngettext(
+            "Exported {count:,} audit entry to {path}.",
+            "Exported {count:,} audit entries to {path}.",
+            written,
+        ).format(count=written, path=out)
+    )

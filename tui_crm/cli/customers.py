@@ -8,45 +8,58 @@ from typing import Any
 
 import click
 
+from ..i18n import N_, _, pgettext
+from ..i18n.formats import format_datetime, pad
+from ..labels import LabelKind, field_label, industry_label, label
 from ..service import Customer
 from ..validation import CustomerKind, CustomerType
 from .root import Paths, emit, main, pass_paths
 
 
-@main.group()
+@main.group(help=N_("Add, show and find customers."))
 def customer() -> None:
-    """Add, show and find customers."""
+    pass
 
 
-@customer.command("add")
-@click.option("--name", required=True)
+@customer.command("add", help=N_("Add a customer."))
+@click.option("--name", required=True, help=N_("Company or person's name."))
 @click.option(
-    "--type", "customer_type", required=True, type=click.Choice([t.value for t in CustomerType])
+    "--type",
+    "customer_type",
+    required=True,
+    type=click.Choice([t.value for t in CustomerType]),
+    help=N_("Prospect, customer or churned."),
 )
-@click.option("--kind", default="company", type=click.Choice([k.value for k in CustomerKind]))
-@click.option("--phone", default="")
-@click.option("--email", default="")
-@click.option("--contact", default="", help="Contact person's name.")
-@click.option("--title", default="", help="Contact person's title.")
-@click.option("--industry", default="", help="GB/T 4754 section letter A-T.")
-@click.option("--credit-code", default="")
-@click.option("--id-number", default="")
-@click.option("--address", default="")
-@click.option("--province", default="")
-@click.option("--city", default="")
-@click.option("--source", default="")
-@click.option("--size", "company_size", default="")
-@click.option("--notes", default="")
-@click.option("--owner", default=None, help="Username of the responsible sales rep.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--kind",
+    default="company",
+    type=click.Choice([k.value for k in CustomerKind]),
+    help=N_("A company or a person."),
+)
+@click.option("--phone", default="", help=N_("Phone number."))
+@click.option("--email", default="", help=N_("Email address."))
+@click.option("--contact", default="", help=N_("Contact person's name."))
+@click.option("--title", default="", help=N_("Contact person's title."))
+@click.option("--industry", default="", help=N_("GB/T 4754 section letter A-T."))
+@click.option("--credit-code", default="", help=N_("Unified social credit code (companies)."))
+@click.option("--id-number", default="", help=N_("Resident ID number (persons)."))
+@click.option("--address", default="", help=N_("Address."))
+@click.option("--province", default="", help=N_("Province."))
+@click.option("--city", default="", help=N_("City."))
+@click.option("--source", default="", help=N_("Where the customer came from, e.g. referral."))
+@click.option("--size", "company_size", default="", help=N_("Company size, e.g. 10-49."))
+@click.option("--notes", default="", help=N_("Notes."))
+@click.option("--owner", default=None, help=N_("Username of the responsible sales rep."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON."))
 @pass_paths
 def customer_add(paths: Paths, as_json: bool, contact: str, title: str, **fields: Any) -> None:
-    """Add a customer."""
     created = paths.service().customers.create(
         {**fields, "contact_name": contact, "contact_title": title}
     )
     emit(
-        _customer_json(created), as_json, lambda: click.echo(f"Added {created.code} {created.name}")
+        _customer_json(created),
+        as_json,
+        lambda: click.echo(_("Added {code} {name}").format(code=created.code, name=created.name)),
     )
 
 
@@ -56,21 +69,41 @@ def _customer_json(c: Customer) -> dict[str, Any]:
     return data
 
 
+_LABELLED: dict[str, LabelKind] = {
+    "kind": "customer_kind",
+    "customer_type": "customer_type",
+    "source": "source",
+    "company_size": "company_size",
+}
+
+
+def _shown(key: str, value: Any) -> str:
+    """A field's value as the text view shows it: display names, readable dates."""
+    if key in _LABELLED:
+        return label(_LABELLED[key], value)
+    if key == "industry":
+        return industry_label(value)
+    if key.endswith("_at"):
+        return format_datetime(value)
+    if isinstance(value, bool):
+        return pgettext("boolean", "yes") if value else pgettext("boolean", "no")
+    if key == "tags":
+        return ", ".join(value)
+    return str(value)
+
+
 def _print_customer(c: Customer) -> None:
     for key, value in _customer_json(c).items():
-        if key == "tags":
-            value = ", ".join(value)
         if value not in ("", None, []):
-            click.echo(f"{key:<20} {value}")
+            click.echo(f"{pad(field_label(key), 20)} {_shown(key, value)}")
 
 
-@customer.command("show")
+@customer.command("show", help=N_("Show one customer by code."))
 @click.argument("code")
-@click.option("--reveal", is_flag=True, help="Show phone, email, ID number and address.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--reveal", is_flag=True, help=N_("Show phone, email, ID number and address."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON."))
 @pass_paths
 def customer_show(paths: Paths, code: str, reveal: bool, as_json: bool) -> None:
-    """Show one customer by code."""
     service = paths.service()
     found = service.customers.get(code)
     if reveal:
@@ -85,20 +118,22 @@ def customer_show(paths: Paths, code: str, reveal: bool, as_json: bool) -> None:
     emit(_customer_json(found), as_json, lambda: _print_customer(found))
 
 
-@customer.command("find")
+@customer.command(
+    "find", help=N_("Find customers by exact phone / email / ID number, or by code or name.")
+)
 @click.argument("text")
-@click.option("--limit", default=20, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", default=20, show_default=True, help=N_("How many at most."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON."))
 @pass_paths
 def customer_find(paths: Paths, text: str, limit: int, as_json: bool) -> None:
-    """Find customers by exact phone / email / ID number, or by code or name."""
     found = paths.service().customers.find(text, limit)
 
     def show() -> None:
         if not found:
-            click.echo("No customer found.")
+            click.echo(_("No customer found."))
         for c in found:
-            click.echo(f"{c.code}  {c.name}  {c.contact_name}  {c.phone}  {c.customer_type}")
+            kind = label("customer_type", c.customer_type)
+            click.echo(f"{c.code}  {c.name}  {c.contact_name}  {c.phone}  {kind}")
 
     emit([_customer_json(c) for c in found], as_json, show)
     if not found:

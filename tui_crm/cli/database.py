@@ -12,22 +12,24 @@ from .. import audit
 from ..config import default_demo_db_path, demo_key_path
 from ..crypto import create_key_file, load_key_file
 from ..db import Database
+from ..i18n import N_, _
 from ..passwords import check_password_policy, hash_password
 from ..service import Service, os_identity
 from ..validation import clean_text, now
-from .root import Paths, main, pass_paths, read_password, run_app
+from .root import Paths, main, pass_paths, password_prompt, read_password, run_app
 
 
-@main.command()
-@click.option("--admin", "admin_name", required=True, help="Name of the first admin user.")
-@click.option("--password-stdin", is_flag=True, help="Read the admin's password from stdin.")
+@main.command(help=N_("Create a new database, its key file and the first admin."))
+@click.option("--admin", "admin_name", required=True, help=N_("Name of the first admin user."))
+@click.option("--password-stdin", is_flag=True, help=N_("Read the admin's password from stdin."))
 @pass_paths
 def init(paths: Paths, admin_name: str, password_stdin: bool) -> None:
-    """Create a new database, its key file and the first admin."""
     if paths.db.exists():
-        raise click.ClickException(f"{paths.db} already exists; refusing to overwrite it")
+        raise click.ClickException(
+            _("{path} already exists; refusing to overwrite it").format(path=paths.db)
+        )
     key_path = paths.key_path()
-    password = read_password(password_stdin, f"Password for {admin_name}")
+    password = read_password(password_stdin, password_prompt(admin_name))
     check_password_policy(password, username=clean_text(admin_name))
     keys = create_key_file(key_path)
     db = Database.create(paths.db, keys)
@@ -46,17 +48,22 @@ def init(paths: Paths, admin_name: str, password_stdin: bool) -> None:
             action="init",
             details={"admin": clean_text(admin_name)},
         )
-    click.echo(f"Created {paths.db} with admin {admin_name}.")
-    click.echo(f"Key file: {key_path} (keep it safe and separate from backups).")
+    click.echo(_("Created {path} with admin {name}.").format(path=paths.db, name=admin_name))
+    click.echo(
+        _("Key file: {path} (keep it safe and separate from backups).").format(path=key_path)
+    )
 
 
-@main.command()
-@click.option("--customers", default=5000, show_default=True, help="How many customers.")
-@click.option("--seed", default=2026, show_default=True)
-@click.option("--no-run", is_flag=True, help="Build the database only; do not open the app.")
+@main.command(
+    help=N_(
+        "Build a fresh demo database (users admin, manager, service, sales1.. ; password demo)."
+    )
+)
+@click.option("--customers", default=5000, show_default=True, help=N_("How many customers."))
+@click.option("--seed", default=2026, show_default=True, help=N_("Random seed."))
+@click.option("--no-run", is_flag=True, help=N_("Build the database only; do not open the app."))
 @click.pass_context
 def demo(ctx: click.Context, customers: int, seed: int, no_run: bool) -> None:
-    """Build a fresh demo database (users admin, manager, service, sales1.. ; password demo)."""
     from ..demo import DEMO_PASSWORD, build_demo
 
     paths: Paths = ctx.obj
@@ -67,7 +74,14 @@ def demo(ctx: click.Context, customers: int, seed: int, no_run: bool) -> None:
 
     def progress(done: int, total: int) -> None:
         if show:
-            click.echo(f"\rBuilding demo data: {done:,}/{total:,} customers", nl=False, err=True)
+            click.echo(
+                "\r"
+                + _("Building demo data: {done:,}/{total:,} customers").format(
+                    done=done, total=total
+                ),
+                nl=False,
+                err=True,
+            )
 
     stats = build_demo(
         db_path,
@@ -80,10 +94,22 @@ def demo(ctx: click.Context, customers: int, seed: int, no_run: bool) -> None:
     if show:
         click.echo(err=True)
     click.echo(
-        f"Demo database {db_path}: {stats.customers:,} customers, {stats.followups:,} follow-ups,"
-        f" {stats.interactions:,} interactions in {stats.seconds:.1f}s."
+        _(
+            "Demo database {path}: {customers:,} customers, {followups:,} follow-ups,"
+            " {interactions:,} interactions in {seconds:.1f}s."
+        ).format(
+            path=db_path,
+            customers=stats.customers,
+            followups=stats.followups,
+            interactions=stats.interactions,
+            seconds=stats.seconds,
+        )
     )
-    click.echo(f"Users (password '{DEMO_PASSWORD}'): {', '.join(stats.users)}")
+    click.echo(
+        _("Users (password '{password}'): {users}").format(
+            password=DEMO_PASSWORD, users=", ".join(stats.users)
+        )
+    )
     if not no_run:
         run_app(Database.open(db_path, load_key_file(key_path)))
 
@@ -101,7 +127,9 @@ def _remove_old_demo(db_path: Path, key_path: Path) -> None:
     except sqlite3.Error:
         is_demo = None
     if not is_demo:
-        raise click.ClickException(f"{db_path} exists and is not a demo database; not touching it")
+        raise click.ClickException(
+            _("{path} exists and is not a demo database; not touching it").format(path=db_path)
+        )
     for path in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm"), key_path):
         if path.exists():
             path.unlink()

@@ -1,5 +1,6 @@
 """The `tui-crm` root group and what every command family shares: where the database and
-key file are, turning a user's mistake into one line, JSON or text output, progress.
+key file are, turning a user's mistake into one line, JSON or text output, progress, and
+the language it all is said in.
 
 Errors a user can cause are printed as one line on stderr with a non-zero exit.
 """
@@ -19,10 +20,13 @@ import click
 from ..backup import BackupError
 from ..config import ConfigError, default_db_path, key_path_for
 from ..crypto import DecryptionError, KeyFileError, load_key_file
-from ..db import Database, DatabaseError
+from ..db import Database, DatabaseError, not_found
+from ..i18n import N_, _
+from ..i18n.formats import pad
 from ..retention import RetentionError
 from ..service import Service, ServiceError
 from ..validation import FormErrors, ValidationError
+from .speaking import TranslatedHelp, cli_language, speaking
 
 USER_ERRORS = (
     ConfigError,
@@ -39,8 +43,16 @@ USER_ERRORS = (
 )
 
 
-class CrmGroup(click.Group):
-    """Turns every error a user can cause into one line and exit status 1."""
+class CrmGroup(TranslatedHelp, click.Group):
+    """Turns every error a user can cause into one line and exit status 1; speaks the
+    configured language; its commands and groups are its own kind."""
+
+    command_class = TranslatedHelp
+    group_class = type
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        with speaking(cli_language()):
+            return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -61,7 +73,7 @@ class Paths:
 
     def open(self) -> Database:
         if not self.db.exists():
-            raise DatabaseError(f"database {self.db} not found (run `tui-crm init` first)")
+            raise DatabaseError(not_found(self.db))
         return Database.open(self.db, load_key_file(self.key_path()))
 
     def service(self) -> Service:
@@ -71,13 +83,19 @@ class Paths:
 pass_paths = click.make_pass_decorator(Paths)
 
 
-def read_password(from_stdin: bool, prompt: str = "Password") -> str:
+def read_password(from_stdin: bool, prompt: str | None = None) -> str:
     if from_stdin:
         line = sys.stdin.readline()
         if not line:
-            raise click.ClickException("no password on standard input")
+            raise click.ClickException(_("no password on standard input"))
         return line.rstrip("\r\n")
-    return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+    return click.prompt(prompt or _("Password"), hide_input=True, confirmation_prompt=True)
+
+
+def password_prompt(username: str, *, new: bool = False) -> str:
+    if new:
+        return _("New password for {name}").format(name=username)
+    return _("Password for {name}").format(name=username)
 
 
 def emit(data: Any, as_json: bool, text: Callable[[], None]) -> None:
@@ -93,42 +111,47 @@ def progress_printer() -> Callable[[float, str], None] | None:
         return None
 
     def show(fraction: float, message: str) -> None:
-        click.echo(f"\r{fraction:4.0%} {message:<50}", nl=False, err=True)
+        click.echo(f"\r{fraction:4.0%} {pad(message, 50)}", nl=False, err=True)
         if fraction >= 1:
             click.echo(err=True)
 
     return show
 
 
-@click.group(cls=CrmGroup, invoke_without_command=True)
+@click.group(
+    cls=CrmGroup,
+    invoke_without_command=True,
+    help=N_("tui-crm: a keyboard-driven CRM in the terminal. With no command, opens the app."),
+)
 @click.option(
     "--db",
     "db_path",
     type=click.Path(path_type=Path),
     envvar="TUI_CRM_DB",
-    help="Database file (env TUI_CRM_DB).",
+    help=N_("Database file (env TUI_CRM_DB)."),
 )
 @click.option(
     "--key-file",
     type=click.Path(path_type=Path),
     envvar="TUI_CRM_KEY_FILE",
-    help="Key file (env TUI_CRM_KEY_FILE).",
+    help=N_("Key file (env TUI_CRM_KEY_FILE)."),
 )
 @click.option(
     "--operator",
     metavar="NAME",
-    help="Pin the app's login to this user (e.g. in an SSH forced command); "
-    "the password is still asked for.",
+    help=N_(
+        "Pin the app's login to this user (e.g. in an SSH forced command); "
+        "the password is still asked for."
+    ),
 )
-@click.version_option(package_name="tui-crm")
+@click.version_option(package_name="tui-crm", help=N_("Show the version and exit."))
 @click.pass_context
 def main(
     ctx: click.Context, db_path: Path | None, key_file: Path | None, operator: str | None
 ) -> None:
-    """tui-crm: a keyboard-driven CRM in the terminal. With no command, opens the app."""
     ctx.obj = Paths(db_path or default_db_path(), key_file, db_given=db_path is not None)
     if operator is not None and not operator.strip():
-        raise click.BadParameter("must name a user", param_hint="--operator")
+        raise click.BadParameter(_("must name a user"), param_hint="--operator")
     if ctx.invoked_subcommand is None:
         run_app(ctx.obj.open(), operator)
 
@@ -161,13 +184,13 @@ def accept_paths_everywhere(group: click.Group) -> None:
                 type=click.Path(path_type=Path),
                 expose_value=False,
                 callback=_override_path,
-                help="Database file (env TUI_CRM_DB).",
+                help=N_("Database file (env TUI_CRM_DB)."),
             ),
             click.Option(
                 ["--key-file", "key_file"],
                 type=click.Path(path_type=Path),
                 expose_value=False,
                 callback=_override_path,
-                help="Key file (env TUI_CRM_KEY_FILE).",
+                help=N_("Key file (env TUI_CRM_KEY_FILE)."),
             ),
         ]

@@ -1,4 +1,4 @@
-"""Staff accounts: add, list, disable and enable, unlock, roles, passwords."""
+"""Staff accounts: add, list, disable and enable, unlock, roles, passwords, language."""
 
 from __future__ import annotations
 
@@ -6,93 +6,119 @@ import dataclasses
 
 import click
 
+from ..i18n import LANGUAGE_NAMES, LANGUAGES, N_, _
+from ..labels import label
 from ..roles import Role
-from .root import Paths, emit, main, pass_paths, read_password
+from .root import Paths, emit, main, pass_paths, password_prompt, read_password
+from .speaking import table
+
+AUTO_LANGUAGE = "auto"
 
 
-@main.group()
+@main.group(help=N_("Manage staff accounts."))
 def user() -> None:
-    """Manage staff accounts."""
+    pass
 
 
-@user.command("add")
+@user.command("add", help=N_("Add a user with a role."))
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
-@click.option("--display-name", default="")
-@click.option("--password-stdin", is_flag=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]), help=N_("Role."))
+@click.option("--display-name", default="", help=N_("Name shown in the app."))
+@click.option("--password-stdin", is_flag=True, help=N_("Read the password from stdin."))
 @pass_paths
 def user_add(paths: Paths, name: str, role: str, display_name: str, password_stdin: bool) -> None:
-    """Add a user with a role."""
     service = paths.service()
-    password = read_password(password_stdin, f"Password for {name}")
+    password = read_password(password_stdin, password_prompt(name))
     service.users.add(name, role, password, display_name)
-    click.echo(f"Added {role} {name}.")
+    click.echo(_("Added {role} {name}.").format(role=label("role", role), name=name))
 
 
-@user.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@user.command("list", help=N_("List users with role, status and last login."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON."))
 @pass_paths
 def user_list(paths: Paths, as_json: bool) -> None:
-    """List users with role, status and last login."""
     users = paths.service().users.list()
 
     def text() -> None:
-        click.echo(f"{'USER':<16} {'ROLE':<8} {'STATUS':<8} {'FAILED':>6}  LAST LOGIN")
+        rows = [[_("USER"), _("ROLE"), _("STATUS"), _("FAILED"), _("LAST LOGIN")]]
         for u in users:
-            status = "active" if u.active else "disabled"
-            if u.locked_until:
-                status = "locked"
-            click.echo(
-                f"{u.username:<16} {u.role:<8} {status:<8} {u.failed_attempts:>6}  "
-                f"{u.last_login_at or '-'}"
+            status = "locked" if u.locked_until else "active" if u.active else "disabled"
+            rows.append(
+                [
+                    u.username,
+                    label("role", u.role),
+                    label("user_status", status),
+                    str(u.failed_attempts),
+                    u.last_login_at or "-",
+                ]
             )
+        for line in table(rows, right={3}):
+            click.echo(line)
 
     emit([dataclasses.asdict(u) for u in users], as_json, text)
 
 
-@user.command("disable")
+@user.command("disable", help=N_("Disable a user (they can no longer log in)."))
 @click.argument("name")
 @pass_paths
 def user_disable(paths: Paths, name: str) -> None:
-    """Disable a user (they can no longer log in)."""
     paths.service().users.set_active(name, False)
-    click.echo(f"Disabled {name}.")
+    click.echo(_("Disabled {name}.").format(name=name))
 
 
-@user.command("enable")
+@user.command("enable", help=N_("Enable a disabled user."))
 @click.argument("name")
 @pass_paths
 def user_enable(paths: Paths, name: str) -> None:
-    """Enable a disabled user."""
     paths.service().users.set_active(name, True)
-    click.echo(f"Enabled {name}.")
+    click.echo(_("Enabled {name}.").format(name=name))
 
 
-@user.command("unlock")
+@user.command("unlock", help=N_("Clear a lockout after failed logins."))
 @click.argument("name")
 @pass_paths
 def user_unlock(paths: Paths, name: str) -> None:
-    """Clear a lockout after failed logins."""
     paths.service().users.unlock(name)
-    click.echo(f"Unlocked {name}.")
+    click.echo(_("Unlocked {name}.").format(name=name))
 
 
-@user.command("role")
+@user.command("role", help=N_("Change a user's role."))
 @click.argument("name")
 @click.argument("role", type=click.Choice([r.value for r in Role]))
 @pass_paths
 def user_role(paths: Paths, name: str, role: str) -> None:
-    """Change a user's role."""
     paths.service().users.set_role(name, role)
-    click.echo(f"{name} is now {role}.")
+    click.echo(_("{name} is now {role}.").format(name=name, role=label("role", role)))
 
 
-@user.command("passwd")
+@user.command("passwd", help=N_("Set a user's password."))
 @click.argument("name")
-@click.option("--password-stdin", is_flag=True)
+@click.option("--password-stdin", is_flag=True, help=N_("Read the password from stdin."))
 @pass_paths
 def user_passwd(paths: Paths, name: str, password_stdin: bool) -> None:
-    """Set a user's password."""
     service = paths.service()
-    service.users.set_password(name, read_password(password_stdin, f"New password for {name}"))
-    click.echo(f"Password of {name} changed.")
+    service.users.set_password(name, read_password(password_stdin, password_prompt(name, new=True)))
+    click.echo(_("Password of {name} changed.").format(name=name))
+
+
+@user.command(
+    "language",
+    help=N_(
+        "Set the language the app speaks to a user after they sign in"
+        " (auto: config.toml, else the locale)."
+    ),
+)
+@click.argument("name")
+@click.argument("language", type=click.Choice([*LANGUAGES, AUTO_LANGUAGE]))
+@pass_paths
+def user_language(paths: Paths, name: str, language: str) -> None:
+    chosen = "" if language == AUTO_LANGUAGE else language
+    paths.service().users.set_language(chosen, name)
+    if chosen:
+        click.echo(
+            _("{name} now sees the app in {language}.").format(
+                name=name, language=LANGUAGE_NAMES[chosen]
+            )
+        )
+    else:
+        click.echo(_("{name} now sees the app in the configured language.").format(name=name))

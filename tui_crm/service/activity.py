@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import validation as v
+from ..i18n import _
 from ..roles import Action
 from .context import Context
 from .models import TimelineEntry
@@ -44,7 +45,7 @@ class Activity:
             },
         )
         if values.get("next_followup_date") and values["next_followup_date"] < v.today():
-            errors["next_followup_date"] = "must be today or later"
+            errors["next_followup_date"] = _("must be today or later")
         if errors:
             raise v.FormErrors(errors)
         return self._add_child(
@@ -77,7 +78,7 @@ class Activity:
             },
         )
         if values.get("kind") == v.InteractionKind.ORDER and values.get("amount_cents") is None:
-            errors.setdefault("amount", "an order needs an amount")
+            errors.setdefault("amount", _("an order needs an amount"))
         if errors:
             raise v.FormErrors(
                 {("amount" if k == "amount_cents" else k): m for k, m in errors.items()}

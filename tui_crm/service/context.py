@@ -11,7 +11,10 @@ from typing import Any
 
 from .. import audit
 from .. import validation as v
+from ..config import Settings
 from ..db import Database
+from ..i18n import _, choose_language
+from ..labels import label
 from ..roles import Action, Scope, allows, scope_of
 from .errors import PermissionDenied
 from .models import Customer, UserInfo
@@ -36,10 +39,22 @@ class Context:
         and the scope is OWN but the row belongs to someone else."""
         scope = scope_of(self.user.role, action)
         if scope is None:
-            raise PermissionDenied(f"A {self.user.role} may not {describe(action)}.")
+            raise PermissionDenied(
+                _("A {role} may not {action}.").format(
+                    role=label("role", self.user.role), action=describe(action)
+                )
+            )
         if scope is Scope.OWN and owner_id is not UNSET and owner_id != self.user.id:
-            raise PermissionDenied(f"You may {describe(action)} only for your own customers.")
+            raise PermissionDenied(
+                _("You may {action} only for your own customers.").format(action=describe(action))
+            )
         return scope
+
+    def language(self, settings: Settings | None = None) -> str:
+        """The language this session speaks: the user's remembered choice, else config.toml's
+        `[ui] language`, else the locale, else English (see `i18n.choose_language`)."""
+        configured = (settings or Settings.load()).language
+        return choose_language(user=self.user.language, configured=configured)
 
     def owner_scope(self) -> int | None:
         """The owner every customer read must have, or None when the role sees all."""
@@ -60,14 +75,23 @@ class Context:
 
 
 def describe(action: Action) -> str:
+    """What an action lets a user do, as the end of "A sales may not ..."."""
     return {
-        Action.CUSTOMER_READ: "see this customer",
-        Action.CUSTOMER_CREATE: "create customers",
-        Action.CUSTOMER_UPDATE: "edit a customer's base information",
-        Action.CUSTOMER_REASSIGN: "change a customer's owner",
-        Action.LEGAL_HOLD: "set or clear a legal hold",
-        Action.FOLLOWUP_ADD: "log follow-ups",
-        Action.INTERACTION_ADD: "log interactions",
-        Action.TAG_EDIT: "change tags",
-        Action.REVEAL: "reveal masked contact data",
-    }.get(action, action.value.replace(".", " "))
+        Action.CUSTOMER_READ: _("see this customer"),
+        Action.CUSTOMER_CREATE: _("create customers"),
+        Action.CUSTOMER_UPDATE: _("edit a customer's base information"),
+        Action.CUSTOMER_REASSIGN: _("change a customer's owner"),
+        Action.LEGAL_HOLD: _("set or clear a legal hold"),
+        Action.FOLLOWUP_ADD: _("log follow-ups"),
+        Action.INTERACTION_ADD: _("log interactions"),
+        Action.TAG_EDIT: _("change tags"),
+        Action.REVEAL: _("reveal masked contact data"),
+        Action.CUSTOMER_MERGE: _("merge customers"),
+        Action.EXPORT: _("export data"),
+        Action.ANALYTICS: _("see analytics"),
+        Action.USERS: _("manage users"),
+        Action.AUDIT: _("read the audit log"),
+        Action.BACKUP: _("run backups"),
+        Action.PURGE: _("purge customers"),
+        Action.CONFIG: _("change the configuration"),
+    }.get(action, action.value)

@@ -15,6 +15,7 @@ from .. import listing
 from .. import validation as v
 from ..crypto import MASKERS, customer_columns
 from ..db import next_customer_codes, next_row_id
+from ..i18n import _
 from ..roles import Action, Role
 from .context import UNSET, Context
 from .errors import ConflictError, NotFound, PermissionDenied, ServiceError
@@ -47,7 +48,7 @@ class Customers:
                     "SELECT * FROM customers WHERE code=?", (key.strip().upper(),)
                 ).fetchone()
                 if row is None:
-                    raise NotFound(f"No customer with code {key}.")
+                    raise NotFound(_("No customer with code {code}.").format(code=key))
             else:
                 row = customer_row(conn, key)
             self.context.require(Action.CUSTOMER_READ, row["owner_id"])
@@ -64,13 +65,14 @@ class Customers:
                 conn, self.db.keys, listing.CustomerQuery(text=text), scope, limit=limit
             )
             return [
-                to_customer(conn, self.db.keys, customer_row(conn, row["id"])) for _, row in found
+                to_customer(conn, self.db.keys, customer_row(conn, row["id"]))
+                for _key, row in found
             ]
 
     def reveal(self, customer_id: int, field_name: str) -> str:
         """Plaintext of one sensitive field, for those allowed; the reveal is audited."""
         if field_name not in SENSITIVE_FIELDS:
-            raise ServiceError(f"{field_name} is not a masked field.")
+            raise ServiceError(_("{field} is not a masked field.").format(field=field_name))
         with self.db.write() as tx:
             row = customer_row(tx, customer_id)
             self.context.require(Action.CUSTOMER_READ, row["owner_id"])
@@ -127,7 +129,7 @@ class Customers:
         user = self.context.user
         if user.role is Role.SALES:
             if owner and owner not in (user.username, user.id):
-                raise PermissionDenied("A sales rep creates customers for themselves only.")
+                raise PermissionDenied(_("A sales rep creates customers for themselves only."))
             return user.id
         if owner in (None, ""):
             return user.id if user.role is Role.MANAGER else None
@@ -164,7 +166,7 @@ class Customers:
             before.update({name: decrypt(keys, row, name) for name in SENSITIVE_FIELDS})
             after = {**before, **clean}
             if not after.get("phone") and not after.get("email"):
-                raise v.FormErrors({"phone": "a phone or an email is required"})
+                raise v.FormErrors({"phone": v.contact_required()})
             updates: dict[str, Any] = {
                 name: after[name] for name in BASE_FIELDS if name in clean and name in before
             }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from ..i18n import _
 from ..roles import Action, Role
 from .context import UNSET, Context
 from .errors import PermissionDenied
@@ -26,7 +27,7 @@ class DueLists:
         self.context.require(Action.CUSTOMER_READ)
         may_see_all = self.context.user.role in (Role.MANAGER, Role.ADMIN)
         if scope_all and not may_see_all:
-            raise PermissionDenied("Only managers and admins see everyone's follow-ups.")
+            raise PermissionDenied(_("Only managers and admins see everyone's follow-ups."))
         see_all = may_see_all if scope_all is None else scope_all
         conditions = ["c.next_followup_at IS NOT NULL", "c.next_followup_at < :tomorrow"]
         if not see_all and self.context.user.role is Role.SERVICE:
@@ -69,7 +70,7 @@ class DueLists:
         }
         if owner_id is not UNSET:
             if not see_all:
-                raise PermissionDenied("Only managers and admins see another rep's follow-ups.")
+                raise PermissionDenied(_("Only managers and admins see another rep's follow-ups."))
             conditions.append("c.owner_id IS :owner")
             params["owner"] = owner_id
         where = " AND ".join(conditions)
@@ -108,7 +109,7 @@ class DueLists:
 
         (Counted on the `customers_owner_due` index alone; the names are joined after.)
         """
-        _, conditions = self._due_scope(scope_all)
+        _see_all, conditions = self._due_scope(scope_all)
         today = today or dt.date.today()
         sql = (
             "SELECT d.owner_id, COALESCE(u.username, '') AS owner, d.overdue, d.due_today"

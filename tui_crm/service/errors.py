@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..i18n import _
+
 if TYPE_CHECKING:
     from .models import Customer
 
@@ -29,6 +31,8 @@ class ConflictError(ServiceError):
 
     def __init__(self, current: Customer) -> None:
         super().__init__(
-            f"{current.code} was changed by someone else (now version {current.version})"
+            _("{code} was changed by someone else (now version {version})").format(
+                code=current.code, version=current.version
+            )
         )
         self.current = current

@@ -14,6 +14,7 @@ class UserInfo:
     username: str
     role: Role
     display_name: str = ""
+    language: str = ""  # remembered interface language ("" follows config and locale)
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class UserRecord:
     locked_until: str | None
     last_login_at: str | None
     created_at: str
+    language: str = ""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 from .. import validation as v
 from ..crypto import MASKERS, SENSITIVE_FIELDS, KeyRing
+from ..i18n import _
 from ..search_text import search_document
 from .errors import NotFound
 from .models import Customer, Tag
@@ -31,7 +32,7 @@ BASE_FIELDS = (
 def customer_row(conn: Any, customer_id: int) -> Any:
     row = conn.execute("SELECT * FROM customers WHERE id=?", (customer_id,)).fetchone()
     if row is None:
-        raise NotFound(f"No customer with id {customer_id}.")
+        raise NotFound(_("No customer with id {id}.").format(id=customer_id))
     return row
 
 
@@ -91,7 +92,7 @@ def active_user_id(conn: Any, user: Any) -> int:
     column = "id" if isinstance(user, int) else "username"
     row = conn.execute(f"SELECT id, active FROM users WHERE {column}=?", (user,)).fetchone()
     if row is None or not row["active"]:
-        raise v.ValidationError("owner", f"{user} is not an active user")
+        raise v.ValidationError("owner", _("{user} is not an active user").format(user=user))
     return int(row["id"])
 
 

@@ -16,6 +16,7 @@ import time
 from .. import audit
 from .. import validation as v
 from ..db import Database
+from ..i18n import _
 from ..passwords import check_password, dummy_hash
 from ..roles import Role
 from .activity import Activity
@@ -63,13 +64,15 @@ class Service(Context):
             row = tx.execute("SELECT * FROM users WHERE username=?", (username,)).fetchone()
             if row is None:
                 check_password(password, dummy_hash())
-                failure, reason = "Wrong username or password.", "unknown user"
+                failure, reason = _("Wrong username or password."), "unknown user"
             elif not row["active"]:
-                failure, reason = "This account is disabled; ask an administrator.", "disabled"
+                failure, reason = _("This account is disabled; ask an administrator."), "disabled"
             elif row["locked_until"] and row["locked_until"] > now:
                 failure, reason = (
-                    "Too many failed attempts: this account is locked. "
-                    "Try again later or ask an administrator to unlock it.",
+                    _(
+                        "Too many failed attempts: this account is locked. "
+                        "Try again later or ask an administrator to unlock it."
+                    ),
                     "locked",
                 )
             elif not check_password(password, row["password_hash"]):
@@ -83,7 +86,7 @@ class Service(Context):
                     "UPDATE users SET failed_attempts=?, locked_until=? WHERE id=?",
                     (attempts, locked_until, row["id"]),
                 )
-                failure = "Wrong username or password."
+                failure = _("Wrong username or password.")
                 reason = "bad password" + (", account locked" if locked_until else "")
             else:
                 tx.execute(
@@ -100,7 +103,13 @@ class Service(Context):
                     entity="user",
                     entity_id=row["id"],
                 )
-                user = UserInfo(row["id"], row["username"], Role(row["role"]), row["display_name"])
+                user = UserInfo(
+                    row["id"],
+                    row["username"],
+                    Role(row["role"]),
+                    row["display_name"],
+                    row["language"] or "",
+                )
                 return cls(db, user)
             audit.append(
                 tx,

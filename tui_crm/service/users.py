@@ -6,9 +6,11 @@ administering the database.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from .. import validation as v
+from ..i18n import LANGUAGES, _, normalise_language
 from ..passwords import check_password_policy, hash_password
 from ..roles import Action, Role
 from .context import Context
@@ -42,6 +44,7 @@ class Users:
                 locked_until=r["locked_until"],
                 last_login_at=r["last_login_at"],
                 created_at=r["created_at"],
+                language=r["language"] or "",
             )
             for r in rows
         ]
@@ -54,12 +57,12 @@ class Users:
         self.context.require(Action.USERS)
         name = v.clean_text(username)
         if not name or not name.replace("_", "").replace("-", "").replace(".", "").isalnum():
-            raise v.ValidationError("username", "use letters, digits, '.', '-' or '_'")
+            raise v.ValidationError("username", _("use letters, digits, '.', '-' or '_'"))
         role_value = v.choice(role, "role", Role)
         check_password_policy(password, username=name, demo=self.db.meta("demo") == "1")
         with self.db.write() as tx:
             if tx.execute("SELECT 1 FROM users WHERE username=?", (name,)).fetchone():
-                raise v.ValidationError("username", f"{name} already exists")
+                raise v.ValidationError("username", _("{name} already exists").format(name=name))
             cursor = tx.execute(
                 "INSERT INTO users(username, display_name, role, password_hash, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -113,6 +116,29 @@ class Users:
             )
             self._audit(tx, "user.password", row)
 
+    def set_language(self, language: str | None, username: str | None = None) -> str:
+        """Remember a user's interface language (`zh_CN`, `en`); "" or None forgets it, so
+        config.toml and the locale decide again. The signed-in user sets their own; naming
+        another user needs the right to manage users. Returns the code stored ("" if none).
+        """
+        own = username is None or username == self.context.user.username
+        if own and self.context.user.id is None:
+            raise ServiceError(_("Name the user whose language to set."))
+        if not own:
+            self.context.require(Action.USERS)
+        code = ""
+        if language:
+            code = normalise_language(language) or ""
+            if not code:
+                raise v.ValidationError("language", v.must_be_one_of(", ".join(LANGUAGES)))
+        with self.db.write() as tx:
+            row = _user_row(tx, self.context.user.username if own else username)
+            tx.execute("UPDATE users SET language=? WHERE id=?", (code or None, row["id"]))
+            self._audit(tx, "user.language", row, fields={"language": [row["language"], code]})
+        if own:
+            self.context.user = dataclasses.replace(self.context.user, language=code)
+        return code
+
     def _audit(self, tx: Any, action: str, row: Any, **extra: Any) -> None:
         self.context.audit(
             tx,
@@ -126,7 +152,7 @@ class Users:
 def _user_row(tx: Any, username: str) -> Any:
     row = tx.execute("SELECT * FROM users WHERE username=?", (username,)).fetchone()
     if row is None:
-        raise NotFound(f"No user named {username}.")
+        raise NotFound(_("No user named {name}.").format(name=username))
     return row
 
 
@@ -137,4 +163,4 @@ def _guard_last_admin(tx: Any, row: Any) -> None:
             (row["id"],),
         ).fetchone()[0]
         if not others:
-            raise ServiceError("That would leave no active admin; add another admin first.")
+            raise ServiceError(_("That would leave no active admin; add another admin first."))

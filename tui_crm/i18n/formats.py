@@ -1,0 +1,72 @@
+"""Dates, numbers, money and percentages as the active language writes them (Babel).
+
+These are for reading: lists, reports, the detail screen, the CLI. What an operator types
+stays ISO `YYYY-MM-DD` in both languages (`validation.parse_date` reads only that), and
+what is stored never depends on the language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+from babel import dates, numbers
+from rich.cells import cell_len
+
+from . import active_locale
+
+DateStyle = Literal["short", "medium", "long", "full"]
+
+
+def _as_date(value: dt.date | str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(value[:10])
+
+
+def format_date(value: dt.date | str | None, style: DateStyle = "medium") -> str:
+    """`2026年11月23日` in Chinese, `Nov 23, 2026` in English; empty for no date."""
+    if not value:
+        return ""
+    return dates.format_date(_as_date(value), style, locale=active_locale())
+
+
+def format_datetime(value: dt.datetime | str | None, *, seconds: bool = False) -> str:
+    """The date as `format_date` writes it, then a 24-hour time: `2026年11月23日 14:05`."""
+    if not value:
+        return ""
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+    time = dates.format_time(moment, "HH:mm:ss" if seconds else "HH:mm", locale=active_locale())
+    return f"{format_date(moment)} {time}"
+
+
+def format_number(value: int | float | Decimal) -> str:
+    """`1,234,567` (both languages group by thousands with commas)."""
+    return numbers.format_decimal(value, locale=active_locale())
+
+
+def format_money(cents: int | None, currency: str = "CNY") -> str:
+    """`¥1,234.50` from 123450 cents. Yuan are written `¥` in both languages (Babel's
+    English would say `CN¥`); other currencies as the locale writes them."""
+    if cents is None:
+        return ""
+    amount = Decimal(cents) / 100
+    if currency == "CNY":
+        return numbers.format_decimal(amount, "¥#,##0.00", locale=active_locale())
+    return numbers.format_currency(amount, currency, locale=active_locale())
+
+
+def format_percent(fraction: float, digits: int = 1) -> str:
+    """`12.5%` from 0.125, with `digits` decimals."""
+    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+    return numbers.format_percent(fraction, pattern, locale=active_locale())
+
+
+def pad(text: str, width: int, *, right: bool = False) -> str:
+    """`text` padded to `width` terminal cells: a CJK character takes two, so
+    `f"{text:<10}"` would leave Chinese columns ragged."""
+    fill = " " * max(0, width - cell_len(text))
+    return fill + text if right else text + fill
