@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from tui_crm.crypto import create_key_file
-from tui_crm.db import Database
+from tui_crm.db import MIGRATIONS, Database, connect
 from tui_crm.service import Service, hash_password
 
 SHARED_TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
@@ -76,3 +77,26 @@ def customer_data(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+def rewind_schema(tx: sqlite3.Connection, version: int) -> None:
+    """Make a database look as if only its first `version` migrations had run: drop every
+    trigger, view, index, table and column that later ones added, keeping the data."""
+    old = connect(":memory:")
+    for script in MIGRATIONS[:version]:
+        old.executescript(script)
+    kept = {(r[0], r[1]) for r in old.execute("SELECT type, name FROM sqlite_master")}
+    added = tx.execute(
+        "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY rowid DESC"
+    ).fetchall()
+    for kind in ("trigger", "view", "index", "table"):
+        for row in added:
+            if row[0] == kind and (row[0], row[1]) not in kept:
+                tx.execute(f"DROP {kind.upper()} {row[1]}")
+    for (table,) in old.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        columns = {r[1] for r in old.execute(f"PRAGMA table_info({table})")}
+        for r in tx.execute(f"PRAGMA table_info({table})").fetchall():
+            if r[1] not in columns:
+                tx.execute(f"ALTER TABLE {table} DROP COLUMN {r[1]}")
+    tx.execute(f"PRAGMA user_version = {version}")
+    old.close()

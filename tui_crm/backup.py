@@ -65,6 +65,10 @@ TRACKED_TABLES = (
     "tags",
     "customer_tags",
     "customer_keys",
+    "value_tier_rules",
+    "churn_warnings",
+    "verification_samples",
+    "verification_items",
 )
 BOOKKEEPING_TABLES = ("change_log",)
 TRACKING_KEY = "change_tracking"
@@ -895,7 +899,12 @@ def _pack_lines(lines: list[bytes]) -> Iterator[bytes]:
 
 
 def _apply_records(conn: sqlite3.Connection, records: Iterator[list[Any]]) -> None:
-    """Replay an incremental: deletions first, then upserts, audit appends and index docs."""
+    """Replay an incremental: deletions first, then upserts, audit appends and index docs.
+
+    Customer rows go in after their follow-ups and interactions: the triggers that keep each
+    customer's order figures fire as those rows are replayed, and the customer row recorded
+    in the backup (changed whenever its figures changed) must be the one that stays.
+    """
     columns: dict[str, list[str]] = {}
     rows: list[tuple[str, list[Any]]] = []
     searches: list[tuple[int, str | None]] = []
@@ -911,6 +920,7 @@ def _apply_records(conn: sqlite3.Connection, records: Iterator[list[Any]]) -> No
             searches.append((record[1], record[2]))
         else:
             raise BackupError(f"unknown record kind {kind!r} in an incremental backup")
+    rows.sort(key=lambda row: row[0] == "customers")
     for table, values in rows:
         names = columns[table]
         if table == "audit_log":
