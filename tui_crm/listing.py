@@ -8,6 +8,8 @@ can never pull the scan onto an index that would force sorting the whole table.
 
 - no search text: the chosen sort's index (`customers_name`, `..._last_interaction`, ...);
   a tag filter drives from `customer_tags_tag`, a due filter from `customers_next_followup`;
+  the value-tier sort from `customers_tier`, or with the churn-risk filter from the partial
+  `customers_churn` (each rep's at-risk customers in tier order: the churn worklist);
 - search text: a full phone or email goes through its blind index, four digits through
   `phone_last4`, a code prefix through the `code` index, anything else through the
   `customer_search` FTS5 table in rowid order.
@@ -32,21 +34,25 @@ SORTS: dict[str, str] = {
     "last_interaction": "c.last_interaction_at",
     "next_followup": "c.next_followup_at",
     "created": "c.created_at",
+    "tier": "c.value_tier",
 }
 SORT_LABELS = {
     "name": "name",
     "last_interaction": "last interaction",
     "next_followup": "next follow-up",
     "created": "created",
+    "tier": "value tier",
     "id": "customer id",
     "code": "code",
 }
-NULLABLE = {"c.last_interaction_at", "c.next_followup_at"}
+NULLABLE = {"c.last_interaction_at", "c.next_followup_at", "c.value_tier"}
 COLUMNS = (
     "c.id, c.code, c.name, c.contact_name, c.phone_enc, c.customer_type, c.industry,"
     " c.owner_id, (SELECT username FROM users u WHERE u.id = c.owner_id) AS owner,"
-    " c.last_interaction_at, c.next_followup_at, c.created_at"
+    " c.last_interaction_at, c.next_followup_at, c.created_at, c.value_tier, c.churn_risk"
 )
+# Value tiers as stored in `customers.value_tier` (see analytics.py); the sort lists high first.
+TIER_RANKS = {"high": 1, "medium": 2, "low": 3, "none": 4}
 _CODE_PREFIX = re.compile(r"[Cc]\d+")
 _PHONE_LIKE = re.compile(r"\+?[\d\s()-]+")
 _ID_NUMBER = re.compile(r"\d{17}[\dXx]")
@@ -66,12 +72,16 @@ class CustomerQuery:
     owner_id: int | None = None
     tag_id: int | None = None
     due: Due | None = None
+    tier: str | None = None  # high, medium, low, none
+    churn_risk: bool = False  # only customers with a churn warning
     sort: str = "name"
     descending: bool = False
 
     def __post_init__(self) -> None:
         if self.sort not in SORTS:
             raise ValueError(f"unknown sort {self.sort!r}")
+        if self.tier is not None and self.tier not in TIER_RANKS:
+            raise ValueError(f"unknown value tier {self.tier!r}")
 
 
 @dataclass(frozen=True)
@@ -175,6 +185,15 @@ def _plan(keys: KeyRing, query: CustomerQuery, scope_owner_id: int | None) -> _P
         params["today"] = dt.date.today().isoformat()
         column = "c.next_followup_at" if order == "c.next_followup_at" else "+c.next_followup_at"
         where.append(f"{column} {'=' if query.due == 'today' else '<'} :today")
+    # Walking `customers_tier`, the tier is part of the index; with the churn filter too,
+    # the partial `customers_churn` (owner, tier, id) serves the filter, owner and order.
+    tier_walk = order == "c.value_tier"
+    churn_walk = tier_walk and query.churn_risk
+    if query.tier is not None:
+        params["tier"] = TIER_RANKS[query.tier]
+        where.append(f"{'' if tier_walk else '+'}c.value_tier = :tier")
+    if query.churn_risk:
+        where.append(f"{'' if churn_walk else '+'}c.churn_risk = 1")
     for name, value in (
         ("customer_type", query.customer_type),
         ("industry", query.industry),
@@ -182,10 +201,10 @@ def _plan(keys: KeyRing, query: CustomerQuery, scope_owner_id: int | None) -> _P
     ):
         if value is not None:
             params[name] = value
-            where.append(f"+c.{name} = :{name}")
+            where.append(f"{'' if churn_walk and name == 'owner_id' else '+'}c.{name} = :{name}")
     if scope_owner_id is not None:
         params["scope_owner_id"] = scope_owner_id
-        where.append("+c.owner_id = :scope_owner_id")
+        where.append(f"{'' if churn_walk else '+'}c.owner_id = :scope_owner_id")
     return _Plan(source, tuple(where), params, order, label, empty, id_column)
 
 
