@@ -438,8 +438,10 @@ def test_list_filters_and_sorts_by_tier_and_churn_risk(db: Database, shop: dict[
     assert set(by_tier[5:]) == {"Gamma", "Delta", "Zeta"}
     assert names(CustomerQuery(sort="tier", descending=True))[-1] == "Alpha"
     # At risk: Beta (no order 135 days, 3 complaints), Gamma (3 complaints), Epsilon and
-    # Theta (no order for 333 and 91 days).
-    assert names(CustomerQuery(churn_risk=True)) == ["Beta", "Epsilon", "Gamma", "Theta"]
+    # Theta (no order for 333 and 91 days); listed most valuable first, then by id.
+    assert names(CustomerQuery(churn_risk=True)) == ["Beta", "Epsilon", "Theta", "Gamma"]
+    assert listing.sort_label(CustomerQuery(churn_risk=True)) == "value tier"
+    assert listing.sort_label(CustomerQuery(tier="low")) == "customer id"
     assert names(CustomerQuery(churn_risk=True, sort="tier"), shop["sales2"]) == [
         "Theta",
         "Gamma",
@@ -454,9 +456,13 @@ def test_list_filters_and_sorts_by_tier_and_churn_risk(db: Database, shop: dict[
             db.conn, db.keys, CustomerQuery(churn_risk=True, sort="tier"), shop["sales2"]
         )
     )
-    assert "customers_churn" in plan
-    plan = " ".join(listing.explain(db.conn, db.keys, CustomerQuery(sort="tier"), None))
-    assert "customers_tier" in plan
+    assert "customers_churn " in plan
+    for query, index in (
+        (CustomerQuery(churn_risk=True), "customers_churn_tier"),
+        (CustomerQuery(sort="tier"), "customers_tier"),
+        (CustomerQuery(tier="high", sort="last_interaction"), "customers_tier"),
+    ):
+        assert index + " " in " ".join(listing.explain(db.conn, db.keys, query, None))
     # keyset paging one row at a time walks the same order as one big page
     query = CustomerQuery(sort="tier")
     walked, after = [], None

@@ -44,8 +44,10 @@ ACTIVITY_WEEKS = 12
 DASHBOARD_FUNNEL_DAYS = 365
 DASHBOARD_WORKLIST = 20
 # A customer counts as having become a customer by a first order or by their type: a
-# churned customer was one once.
-_BECAME_CUSTOMER = "(c.first_order_at IS NOT NULL OR c.customer_type IN ('customer', 'churned'))"
+# churned customer was one once (the type is one of three, so "not a prospect").
+_BECAME_CUSTOMER = "(c.first_order_at IS NOT NULL OR c.customer_type <> 'prospect')"
+# The calendar day of an ISO date or timestamp as a number (Julian days turn at noon).
+_DAY_NUMBER = "CAST(julianday({}) + 0.5 AS INTEGER)"
 _ORDER = "i.kind = 'order' AND i.amount_cents IS NOT NULL"
 
 
@@ -855,17 +857,24 @@ def funnel(
     end = until or dt.date.today()
     group = BREAKDOWNS[by] if by else "''"
     where = "c.created_at < :end" + ("" if since is None else " AND c.created_at >= :start")
-    where += _owner_clause(scope)
+    # Everyone's funnel reads the covering `customers_funnel` alone; one rep's reads their
+    # own few rows, found through `customers_owner`.
+    if scope is None:
+        source = "customers c INDEXED BY customers_funnel"
+    else:
+        source = "customers c INDEXED BY customers_owner"
+        where += " AND c.owner_id = :scope"
     params = {"start": since.isoformat() if since else None, "end": _after(end), "scope": scope}
     counts: dict[str, list[int]] = {}
     for row in conn.execute(
         f"SELECT {group} AS grp, COUNT(*),"
         f" SUM(c.first_interest_at IS NOT NULL OR {_BECAME_CUSTOMER}),"
         f" SUM({_BECAME_CUSTOMER}), SUM(c.second_order_at IS NOT NULL)"
-        f" FROM customers c WHERE {where} GROUP BY grp",
+        f" FROM {source} WHERE {where}" + (" GROUP BY grp" if by else ""),
         params,
     ):
-        counts[_key(row[0])] = list(row[1:])
+        if row[1]:
+            counts[_key(row[0])] = list(row[1:])
     histograms: dict[str, list[dict[int, int]]] = {key: [{}, {}, {}] for key in counts}
     gaps = (
         ("c.created_at", "c.first_interest_at"),
@@ -874,9 +883,8 @@ def funnel(
     )
     spans = " UNION ALL ".join(
         f"SELECT {group} AS grp, {index} AS step,"
-        f" CAST(julianday(substr({later}, 1, 10)) - julianday(substr({earlier}, 1, 10))"
-        " AS INTEGER) AS days"
-        f" FROM customers c WHERE {where} AND {later} >= {earlier}"
+        f" {_DAY_NUMBER.format(later)} - {_DAY_NUMBER.format(earlier)} AS days"
+        f" FROM {source} WHERE {where} AND {later} >= {earlier}"
         for index, (earlier, later) in enumerate(gaps)
     )
     for row in conn.execute(
@@ -950,42 +958,72 @@ def activity(
 ) -> Activity:
     """Follow-ups and orders (count and amount) per week, every week of the period listed;
     by default the last `ACTIVITY_WEEKS` weeks up to today. (Follow-ups due and overdue per
-    rep are the due list's own count, `Service.due_by_rep`.)"""
+    rep are the due list's own count, `Service.due_by_rep`.)
+
+    Everyone's weeks are counted week by week as ranges of `followups_at` and
+    `interactions_kind_at`, with no sorting; one rep's from their own customers' rows."""
     end = until or dt.date.today()
     start = since or _monday(end) - dt.timedelta(weeks=ACTIVITY_WEEKS - 1)
-    params = {"start": start.isoformat(), "end": _after(end), "scope": scope}
-    week = "date({}, '-6 days', 'weekday 1')"
-    if scope is None:
-        followups_sql = (
-            f"SELECT {week.format('f.at')} AS wk, COUNT(*) FROM followups f"
-            " WHERE f.at >= :start AND f.at < :end GROUP BY wk"
-        )
-        orders_sql = (
-            f"SELECT {week.format('i.at')} AS wk, COUNT(*), SUM(i.amount_cents)"
-            f" FROM interactions i WHERE {_ORDER} AND i.at >= :start AND i.at < :end GROUP BY wk"
-        )
-    else:
-        followups_sql = (
-            f"SELECT {week.format('f.at')} AS wk, COUNT(*) FROM customers c"
-            " JOIN followups f ON f.customer_id = c.id WHERE c.owner_id = :scope"
-            " AND f.at >= :start AND f.at < :end GROUP BY wk"
-        )
-        orders_sql = (
-            f"SELECT {week.format('i.at')} AS wk, COUNT(*), SUM(i.amount_cents)"
-            " FROM customers c JOIN interactions i ON i.customer_id = c.id"
-            f" WHERE c.owner_id = :scope AND {_ORDER} AND i.at >= :start AND i.at < :end"
-            " GROUP BY wk"
-        )
-    followups = {row[0]: row[1] for row in conn.execute(followups_sql, params)}
-    orders = {row[0]: (row[1], row[2]) for row in conn.execute(orders_sql, params)}
-    weeks = []
+    mondays = []
     monday = _monday(start)
     while monday <= end:
-        key = monday.isoformat()
-        count, total = orders.get(key, (0, 0))
-        weeks.append(WeekActivity(key, followups.get(key, 0), count, total))
+        mondays.append(monday)
         monday += dt.timedelta(weeks=1)
-    return Activity(start.isoformat(), end.isoformat(), tuple(weeks))
+    # each week, clipped to the period: [its Monday or the start, next Monday or past the end)
+    bounds = [
+        (
+            max(monday, start).isoformat(),
+            min(monday + dt.timedelta(weeks=1), end + dt.timedelta(days=1)).isoformat(),
+        )
+        for monday in mondays
+    ]
+    followups: list[int]
+    orders: list[tuple[int, int]]
+    if scope is None:
+        followups = [
+            conn.execute(
+                "SELECT COUNT(*) FROM followups WHERE at >= ? AND at < ?", week
+            ).fetchone()[0]
+            for week in bounds
+        ]
+        orders = [
+            tuple(
+                conn.execute(
+                    "SELECT COUNT(*), COALESCE(SUM(amount_cents), 0) FROM interactions"
+                    " WHERE kind = 'order' AND at >= ? AND at < ? AND amount_cents IS NOT NULL",
+                    week,
+                ).fetchone()
+            )
+            for week in bounds
+        ]
+    else:
+        params = {"start": start.isoformat(), "end": _after(end), "scope": scope}
+        week = "date({}, '-6 days', 'weekday 1')"
+        per_followups = dict(
+            conn.execute(
+                f"SELECT {week.format('f.at')} AS wk, COUNT(*) FROM customers c"
+                " JOIN followups f ON f.customer_id = c.id WHERE c.owner_id = :scope"
+                " AND f.at >= :start AND f.at < :end GROUP BY wk",
+                params,
+            ).fetchall()
+        )
+        per_orders = {
+            row[0]: (row[1], row[2])
+            for row in conn.execute(
+                f"SELECT {week.format('i.at')} AS wk, COUNT(*), SUM(i.amount_cents)"
+                " FROM customers c JOIN interactions i ON i.customer_id = c.id"
+                f" WHERE c.owner_id = :scope AND {_ORDER} AND i.at >= :start AND i.at < :end"
+                " GROUP BY wk",
+                params,
+            )
+        }
+        followups = [per_followups.get(m.isoformat(), 0) for m in mondays]
+        orders = [per_orders.get(m.isoformat(), (0, 0)) for m in mondays]
+    weeks = tuple(
+        WeekActivity(monday.isoformat(), count, placed[0], placed[1])
+        for monday, count, placed in zip(mondays, followups, orders, strict=True)
+    )
+    return Activity(start.isoformat(), end.isoformat(), weeks)
 
 
 # --- the dashboard ------------------------------------------------------------------------

@@ -8,8 +8,9 @@ can never pull the scan onto an index that would force sorting the whole table.
 
 - no search text: the chosen sort's index (`customers_name`, `..._last_interaction`, ...);
   a tag filter drives from `customer_tags_tag`, a due filter from `customers_next_followup`;
-  the value-tier sort from `customers_tier`, or with the churn-risk filter from the partial
-  `customers_churn` (each rep's at-risk customers in tier order: the churn worklist);
+  the value-tier sort and a tier filter from `customers_tier`; the churn-risk filter from
+  the partial `customers_churn_tier`, or `customers_churn` for one owner (the worklist), in
+  tier order, most valuable first;
 - search text: a full phone or email goes through its blind index, four digits through
   `phone_last4`, a code prefix through the `code` index, anything else through the
   `customer_search` FTS5 table in rowid order.
@@ -141,6 +142,7 @@ def _plan(keys: KeyRing, query: CustomerQuery, scope_owner_id: int | None) -> _P
     label = SORT_LABELS[query.sort]
     empty = False
     id_column = "c.id"
+    driver = ""  # the filter whose index drives the walk, when it is not the order's
     if kind in _EXACT:
         try:
             value = _EXACT[kind](text)
@@ -170,6 +172,10 @@ def _plan(keys: KeyRing, query: CustomerQuery, scope_owner_id: int | None) -> _P
         order, label, id_column = "", "customer id", "t.customer_id"
     elif query.due is not None:
         order, label = "c.next_followup_at", "next follow-up"
+    elif query.churn_risk:
+        order, label = "c.value_tier", "value tier"
+    elif query.tier is not None:
+        order, label, driver = "", "customer id", "tier"
 
     driven_by_tag = source.startswith("customer_tags")
     if query.tag_id is not None:
@@ -185,10 +191,10 @@ def _plan(keys: KeyRing, query: CustomerQuery, scope_owner_id: int | None) -> _P
         params["today"] = dt.date.today().isoformat()
         column = "c.next_followup_at" if order == "c.next_followup_at" else "+c.next_followup_at"
         where.append(f"{column} {'=' if query.due == 'today' else '<'} :today")
-    # Walking `customers_tier`, the tier is part of the index; with the churn filter too,
-    # the partial `customers_churn` (owner, tier, id) serves the filter, owner and order.
-    tier_walk = order == "c.value_tier"
-    churn_walk = tier_walk and query.churn_risk
+    # A tier filter walks `customers_tier` (tier, id); the churn filter walks the partial
+    # `customers_churn_tier` (tier, id), or `customers_churn` (owner, tier, id) for one owner.
+    tier_walk = order == "c.value_tier" or driver == "tier"
+    churn_walk = query.churn_risk and order == "c.value_tier"
     if query.tier is not None:
         params["tier"] = TIER_RANKS[query.tier]
         where.append(f"{'' if tier_walk else '+'}c.value_tier = :tier")
@@ -219,6 +225,10 @@ def sort_label(query: CustomerQuery) -> str:
         return "customer id"
     if query.due is not None:
         return "next follow-up"
+    if query.churn_risk:
+        return "value tier"
+    if query.tier is not None:
+        return "customer id"
     return SORT_LABELS[query.sort]
 
 
