@@ -122,6 +122,8 @@ def test_marks_link_corrections_to_their_edit(db: Database, base: dict[str, int]
         "SELECT MAX(id) FROM audit_log WHERE action = 'customer.update' AND entity_id = ?",
         (customer.id,),
     ).fetchone()[0]
+    assert v.latest_edit(db.conn, corrected.id) == edit_id
+    assert v.latest_edit(db.conn, pending.id) is None
     other_id = pending.customer_id
     with db.write() as tx:
         with pytest.raises(VerificationError, match="must name the edit"):

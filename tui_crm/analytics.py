@@ -55,7 +55,7 @@ class Result:
     """A report value: `to_dict()` gives plain data for JSON (and, flattened, CSV)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
+        return asdict(self)
 
 
 def tier_name(rank: int | None) -> str | None:
@@ -64,10 +64,6 @@ def tier_name(rank: int | None) -> str | None:
 
 def _owner_clause(scope: int | None, column: str = "c.owner_id") -> str:
     return "" if scope is None else f" AND {column} = :scope"
-
-
-def _day(value: dt.date | None, default: dt.date) -> str:
-    return (value or default).isoformat()
 
 
 def _after(day: dt.date) -> str:
@@ -186,7 +182,7 @@ def recompute_tiers(
     orders.sort()
     days_since.sort()
     high_q, medium_q = settings.high_quantile, settings.medium_quantile
-    candidates: dict[str, tuple[int | None, int | None, str]] = {
+    candidates: dict[str, tuple[int | None, int | None, float]] = {
         "spend_high_cents": (settings.spend_high_cents, _quantile(spend, high_q), high_q),
         "spend_medium_cents": (settings.spend_medium_cents, _quantile(spend, medium_q), medium_q),
         "orders_high": (settings.orders_high, _quantile(orders, high_q), high_q),

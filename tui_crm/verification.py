@@ -427,6 +427,20 @@ def mark(
     )
 
 
+def latest_edit(conn: sqlite3.Connection, item_id: int) -> int | None:
+    """The newest `customer.update` audit entry of the item's customer since its draw: the
+    edit to link when the assignee saved a correction from the worklist."""
+    row = conn.execute(
+        "SELECT MAX(a.id) FROM verification_items i"
+        " JOIN verification_samples s ON s.id = i.sample_id"
+        " JOIN customers c ON c.id = i.customer_id"
+        " JOIN audit_log a ON a.customer_code = c.code AND a.action = ? AND a.at >= s.drawn_at"
+        " WHERE i.id = ?",
+        (UPDATE_ACTION, item_id),
+    ).fetchone()
+    return row[0]
+
+
 def _corrected_fields(
     tx: sqlite3.Connection, keys: KeyRing, current: Item, audit_id: int
 ) -> tuple[str, ...]:
