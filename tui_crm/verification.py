@@ -28,6 +28,7 @@ from typing import Any
 from . import audit
 from .analytics import Result
 from .crypto import KeyRing
+from .validation import clean_text
 
 UPDATE_ACTION = "customer.update"
 OVERDUE_LISTED = 50
@@ -413,7 +414,7 @@ def mark(
             audit_id,
             version,
             json.dumps(list(fields)),
-            note,
+            clean_text(note),
             item_id,
         ),
     )
