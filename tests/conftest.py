@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 
 from tui_crm import i18n
 from tui_crm.crypto import create_key_file
-from tui_crm.db import Database
+from tui_crm.db import MIGRATIONS, Database, connect
 from tui_crm.passwords import hash_password
 from tui_crm.service import Service
 
@@ -92,3 +93,27 @@ def customer_data(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+def rewind_schema(tx: sqlite3.Connection, version: int) -> None:
+    """Make a database look as if only its first `version` migrations had run: drop every
+    trigger, view, index, table and column that later ones added, keeping the data."""
+    old = connect(":memory:")
+    for script in MIGRATIONS[:version]:
+        if isinstance(script, str):  # the others rebuild or sign what is there
+            old.executescript(script)
+    kept = {(r[0], r[1]) for r in old.execute("SELECT type, name FROM sqlite_master")}
+    added = tx.execute(
+        "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY rowid DESC"
+    ).fetchall()
+    for kind in ("trigger", "view", "index", "table"):
+        for row in added:
+            if row[0] == kind and (row[0], row[1]) not in kept:
+                tx.execute(f"DROP {kind.upper()} {row[1]}")
+    for (table,) in old.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        columns = {r[1] for r in old.execute(f"PRAGMA table_info({table})")}
+        for r in tx.execute(f"PRAGMA table_info({table})").fetchall():
+            if r[1] not in columns:
+                tx.execute(f"ALTER TABLE {table} DROP COLUMN {r[1]}")
+    tx.execute(f"PRAGMA user_version = {version}")
+    old.close()

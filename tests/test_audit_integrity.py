@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import customer_data
+from tests.conftest import customer_data, rewind_schema
 from tui_crm import audit, retention
 from tui_crm import db as db_module
 from tui_crm.backup import BackupStore
@@ -290,12 +290,7 @@ def test_upgrade_signs_the_recorded_head_and_binds_keys(db: Database, session) -
                 "UPDATE customer_keys SET wrapped=? WHERE id=?",
                 (db.keys.encrypt(plain, "customer_keys", "wrapped", row[0]), row[0]),
             )
-        tx.execute("DROP TABLE login_throttle")
-        tx.execute("DROP TABLE customer_aliases")  # and the rest of the merge migration
-        tx.execute("DROP INDEX customer_keys_shred_with")
-        tx.execute("ALTER TABLE customer_keys DROP COLUMN shred_with")
-        tx.execute("ALTER TABLE users DROP COLUMN language")
-        tx.execute(f"PRAGMA user_version={before}")
+        rewind_schema(tx, before)
     reopened = Database.open(db.path, db.keys)
     try:
         assert reopened.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

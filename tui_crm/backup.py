@@ -69,7 +69,14 @@ REPORT_EVERY = 32 * CHUNK_BYTES
 NONCE_BYTES = 12
 FORMAT = 1
 AUDIT_HEAD_PREFIX = AUDIT_HEAD_VERSION + ":"
-TRACKED_TABLES = ("meta", *DATA_TABLES)
+TRACKED_TABLES = (
+    "meta",
+    *DATA_TABLES,
+    "value_tier_rules",
+    "churn_warnings",
+    "verification_samples",
+    "verification_items",
+)
 BOOKKEEPING_TABLES = ("change_log", "login_throttle")
 # What versions before staging left beside the database and in the backup directory.
 LEGACY_DB_RESIDUE = staging.LEGACY_RESIDUE
@@ -1121,7 +1128,12 @@ def _pack_lines(lines: list[bytes]) -> Iterator[bytes]:
 
 
 def _apply_records(conn: sqlite3.Connection, records: Iterator[list[Any]]) -> None:
-    """Replay an incremental: deletions first, then upserts, audit appends and index docs."""
+    """Replay an incremental: deletions first, then upserts, audit appends and index docs.
+
+    Customer rows go in after their follow-ups and interactions: the triggers that keep each
+    customer's order figures fire as those rows are replayed, and the customer row recorded
+    in the backup (changed whenever its figures changed) must be the one that stays.
+    """
     columns: dict[str, list[str]] = {}
     rows: list[tuple[str, list[Any]]] = []
     searches: list[tuple[int, str | None]] = []
@@ -1142,6 +1154,7 @@ def _apply_records(conn: sqlite3.Connection, records: Iterator[list[Any]]) -> No
             raise BackupError(
                 _("unknown record kind {kind!r} in an incremental backup").format(kind=kind)
             )
+    rows.sort(key=lambda row: row[0] == "customers")
     for table, values in rows:
         names = columns[table]
         if table == "audit_log":

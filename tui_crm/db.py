@@ -127,6 +127,28 @@ def _change_triggers(*tables: str) -> str:
     )
 
 
+# Issue 11: the order figures of one customer (`customers.id` in an UPDATE of customers),
+# recounted from its orders through `interactions_customer_kind`; an order is an interaction
+# of kind 'order' with an amount.
+_ORDERS_OF_CUSTOMER = (
+    "FROM interactions i WHERE i.customer_id = customers.id AND i.kind = 'order'"
+    " AND i.amount_cents IS NOT NULL"
+)
+_RECOUNT_ORDERS = (
+    "(order_total_cents, order_count, first_order_at, last_order_at) ="
+    f" (SELECT COALESCE(SUM(i.amount_cents), 0), COUNT(*), MIN(i.at), MAX(i.at)"
+    f" {_ORDERS_OF_CUSTOMER}),"
+    f" second_order_at = (SELECT i.at {_ORDERS_OF_CUSTOMER} ORDER BY i.at LIMIT 1 OFFSET 1)"
+)
+_RETIER = "value_tier = (SELECT v.tier FROM customer_value v WHERE v.id = customers.id)"
+_INTERESTED = "('interest', 'need confirmed')"  # validation.FollowUpResult, tested
+_RECOUNT_INTEREST = (
+    "first_interest_at = (SELECT f.at FROM followups f WHERE f.customer_id = customers.id"
+    f" AND f.result IN {_INTERESTED} ORDER BY f.at LIMIT 1)"
+)
+_IS_ORDER = "{row}.kind = 'order' AND {row}.amount_cents IS NOT NULL"
+
+
 Migration = str | Callable[[sqlite3.Connection, KeyRing], None]
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -355,6 +377,185 @@ MIGRATIONS: tuple[Migration, ...] = (
     """
     ALTER TABLE users ADD COLUMN language TEXT;
     """,
+    # issue 11: per-customer order figures, kept by triggers on `interactions` in the same
+    # transaction as every insert, delete or move of an order (form, import, merge, purge);
+    # the first "interested" follow-up, kept by triggers on `followups` (the funnel); the
+    # value tier (1 high, 2 medium, 3 low, 4 no orders), scored by the `customer_value` view
+    # against the one row of `value_tier_rules` that `analytics.recompute_tiers` writes (NULL
+    # for customers with orders until it first runs); churn warnings and their flag, written
+    # by `analytics.refresh_churn`. Complaints in the last 90 days are counted when read, on
+    # `interactions_customer_kind` (one customer) and `interactions_kind_at` (everyone).
+    # `customers_funnel` holds every column the funnel reads, so it never visits the rows.
+    """
+    ALTER TABLE customers ADD COLUMN order_total_cents INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE customers ADD COLUMN order_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE customers ADD COLUMN first_order_at TEXT;
+    ALTER TABLE customers ADD COLUMN second_order_at TEXT;
+    ALTER TABLE customers ADD COLUMN last_order_at TEXT;
+    ALTER TABLE customers ADD COLUMN first_interest_at TEXT;
+    ALTER TABLE customers ADD COLUMN value_tier INTEGER DEFAULT 4;
+    ALTER TABLE customers ADD COLUMN churn_risk INTEGER NOT NULL DEFAULT 0;
+
+    CREATE TABLE value_tier_rules (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        spend_high_cents INTEGER,
+        spend_medium_cents INTEGER,
+        orders_high INTEGER,
+        orders_medium INTEGER,
+        recency_high_days INTEGER,
+        recency_medium_days INTEGER,
+        high_score INTEGER NOT NULL DEFAULT 8,
+        medium_score INTEGER NOT NULL DEFAULT 6,
+        as_of TEXT,
+        sources TEXT NOT NULL DEFAULT '{{}}'
+    );
+    INSERT INTO value_tier_rules(id) VALUES (1);
+
+    CREATE VIEW customer_value AS
+    SELECT s.*,
+        CASE WHEN s.order_count = 0 THEN 4
+             WHEN s.as_of IS NULL THEN NULL
+             WHEN s.spend_score + s.orders_score + s.recency_score >= s.high_score THEN 1
+             WHEN s.spend_score + s.orders_score + s.recency_score >= s.medium_score THEN 2
+             ELSE 3 END AS tier
+    FROM (
+        SELECT c.id, c.order_count, c.order_total_cents, c.last_order_at, r.as_of,
+            r.high_score, r.medium_score,
+            CASE WHEN c.order_total_cents >= r.spend_high_cents THEN 3
+                 WHEN c.order_total_cents >= r.spend_medium_cents THEN 2 ELSE 1 END
+                AS spend_score,
+            CASE WHEN c.order_count >= r.orders_high THEN 3
+                 WHEN c.order_count >= r.orders_medium THEN 2 ELSE 1 END AS orders_score,
+            CAST(julianday(r.as_of) - julianday(substr(c.last_order_at, 1, 10)) AS INTEGER)
+                AS recency_days,
+            CASE WHEN julianday(r.as_of) - julianday(substr(c.last_order_at, 1, 10))
+                      <= r.recency_high_days THEN 3
+                 WHEN julianday(r.as_of) - julianday(substr(c.last_order_at, 1, 10))
+                      <= r.recency_medium_days THEN 2 ELSE 1 END AS recency_score
+        FROM customers c JOIN value_tier_rules r ON r.id = 1
+    ) AS s;
+
+    CREATE INDEX interactions_customer_kind ON interactions(customer_id, kind, at, amount_cents);
+    CREATE INDEX interactions_kind_at ON interactions(kind, at, customer_id, amount_cents);
+    CREATE INDEX followups_at ON followups(at, customer_id);
+
+    UPDATE customers SET {recount_orders}
+        WHERE id IN (SELECT customer_id FROM interactions WHERE kind = 'order'
+                     AND amount_cents IS NOT NULL);
+    UPDATE customers SET value_tier = NULL WHERE order_count > 0;
+    UPDATE customers SET {recount_interest}
+        WHERE id IN (SELECT customer_id FROM followups WHERE result IN {interested});
+
+    CREATE INDEX customers_tier ON customers(value_tier, id);
+    CREATE INDEX customers_orders
+        ON customers(value_tier, order_total_cents, order_count, last_order_at)
+        WHERE order_count > 0;
+    CREATE INDEX customers_churn ON customers(owner_id, value_tier, id) WHERE churn_risk = 1;
+    CREATE INDEX customers_churn_tier ON customers(value_tier, id) WHERE churn_risk = 1;
+    CREATE INDEX customers_funnel ON customers(created_at, first_interest_at, first_order_at,
+        second_order_at, customer_type, owner_id, source, industry, province);
+
+    CREATE TRIGGER interactions_order_insert AFTER INSERT ON interactions
+        WHEN {new_order}
+    BEGIN
+        UPDATE customers SET
+            order_total_cents = order_total_cents + NEW.amount_cents,
+            order_count = order_count + 1,
+            second_order_at = CASE WHEN first_order_at IS NULL THEN NULL
+                WHEN NEW.at < first_order_at THEN first_order_at
+                ELSE min(COALESCE(second_order_at, NEW.at), NEW.at) END,
+            first_order_at = min(COALESCE(first_order_at, NEW.at), NEW.at),
+            last_order_at = max(COALESCE(last_order_at, NEW.at), NEW.at)
+            WHERE id = NEW.customer_id;
+        UPDATE customers SET {retier} WHERE id = NEW.customer_id;
+    END;
+    CREATE TRIGGER interactions_order_delete AFTER DELETE ON interactions
+        WHEN {old_order}
+    BEGIN
+        UPDATE customers SET {recount_orders} WHERE id = OLD.customer_id;
+        UPDATE customers SET {retier} WHERE id = OLD.customer_id;
+    END;
+    CREATE TRIGGER interactions_order_update
+        AFTER UPDATE OF customer_id, kind, at, amount_cents ON interactions
+        WHEN ({old_order}) OR ({new_order})
+    BEGIN
+        UPDATE customers SET {recount_orders} WHERE id IN (OLD.customer_id, NEW.customer_id);
+        UPDATE customers SET {retier} WHERE id IN (OLD.customer_id, NEW.customer_id);
+    END;
+    CREATE TRIGGER followups_interest_insert AFTER INSERT ON followups
+        WHEN NEW.result IN {interested}
+    BEGIN
+        UPDATE customers SET first_interest_at = min(COALESCE(first_interest_at, NEW.at), NEW.at)
+            WHERE id = NEW.customer_id;
+    END;
+    CREATE TRIGGER followups_interest_delete AFTER DELETE ON followups
+        WHEN OLD.result IN {interested}
+    BEGIN
+        UPDATE customers SET {recount_interest} WHERE id = OLD.customer_id;
+    END;
+    CREATE TRIGGER followups_interest_update AFTER UPDATE OF customer_id, result, at ON followups
+        WHEN OLD.result IN {interested} OR NEW.result IN {interested}
+    BEGIN
+        UPDATE customers SET {recount_interest} WHERE id IN (OLD.customer_id, NEW.customer_id);
+    END;
+
+    CREATE TABLE churn_warnings (
+        id INTEGER PRIMARY KEY,
+        customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+        rule TEXT NOT NULL,
+        figures TEXT NOT NULL DEFAULT '{{}}',
+        since TEXT NOT NULL,
+        reminder_on TEXT,
+        UNIQUE (customer_id, rule)
+    );
+    """.format(
+        recount_orders=_RECOUNT_ORDERS,
+        recount_interest=_RECOUNT_INTEREST,
+        retier=_RETIER,
+        interested=_INTERESTED,
+        new_order=_IS_ORDER.format(row="NEW"),
+        old_order=_IS_ORDER.format(row="OLD"),
+    )
+    + _change_triggers("value_tier_rules")
+    + _change_triggers("churn_warnings"),
+    # issue 11: the monthly verification sample. One sample a month (drawing twice is
+    # refused by the UNIQUE month); its seed and population cut make the draw reproducible.
+    # Items keep the owner at draw time (the spread) and the assignee; a correction links
+    # the `customer.update` audit entry and the version it produced, and names the fields.
+    """
+    CREATE TABLE verification_samples (
+        id INTEGER PRIMARY KEY,
+        month TEXT NOT NULL UNIQUE,
+        percent REAL NOT NULL,
+        seed INTEGER NOT NULL,
+        population INTEGER NOT NULL,
+        max_customer_id INTEGER NOT NULL,
+        population_digest TEXT NOT NULL,
+        drawn_at TEXT NOT NULL,
+        drawn_by TEXT NOT NULL,
+        due_on TEXT NOT NULL
+    );
+    CREATE TABLE verification_items (
+        id INTEGER PRIMARY KEY,
+        sample_id INTEGER NOT NULL REFERENCES verification_samples(id) ON DELETE CASCADE,
+        customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+        owner_id INTEGER REFERENCES users(id),
+        assignee_id INTEGER REFERENCES users(id),
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN
+            ('pending', 'verified', 'corrected', 'unreachable', 'wrong_person')),
+        checked_at TEXT,
+        checked_by INTEGER REFERENCES users(id),
+        audit_id INTEGER,
+        customer_version INTEGER,
+        fields TEXT NOT NULL DEFAULT '[]',
+        note TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX verification_items_assignee
+        ON verification_items(sample_id, assignee_id, status, id);
+    CREATE INDEX verification_items_customer ON verification_items(customer_id);
+    """
+    + _change_triggers("verification_samples")
+    + _change_triggers("verification_items"),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

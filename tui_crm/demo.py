@@ -17,7 +17,8 @@ from typing import Any
 from faker import Faker
 from stdnum.cn import ric, uscc
 
-from . import audit
+from . import analytics, audit
+from .config import AnalyticsSettings
 from .crypto import KeyRing, create_key_file
 from .db import Database, set_meta
 from .passwords import hash_password
@@ -287,6 +288,42 @@ def _when(rng: random.Random, created: str, today: dt.date) -> str:
     return f"{day}T{rng.randrange(8, 19):02d}:{rng.randrange(60):02d}:00"
 
 
+# How each customer type's life looks (issue 11: tiers, churn and the funnel need it):
+# prospects never order; customers order more, lately; churned customers ordered only in
+# the first half of their time with us and complain more. Weights follow INTERACTION_DETAIL
+# (event, complaint, enquiry, order, other) and FollowUpResult order.
+INTERACTION_WEIGHTS = {
+    "prospect": [2, 1, 6, 0, 1],
+    "customer": [1, 1.5, 3, 7, 1],
+    "churned": [1, 3, 2, 4, 1],
+}
+RESULT_WEIGHTS = {
+    "prospect": [3, 1, 0.5, 3, 2, 1],
+    "customer": [3, 3, 2, 1, 0.5, 1],
+    "churned": [1, 1, 1, 2, 3, 1],
+}
+
+
+def _interaction(
+    rng: random.Random, customer_type: str, created: str, today: dt.date
+) -> tuple[str, str]:
+    """An interaction's kind and time, shaped by the customer's type."""
+    kind = rng.choices(list(INTERACTION_DETAIL), weights=INTERACTION_WEIGHTS[customer_type])[0]
+    start = dt.date.fromisoformat(created[:10])
+    span = max((today - start).days, 1)
+    share = rng.random()
+    if customer_type == "customer":
+        share = share**0.5  # more of their activity is recent
+    elif customer_type == "churned":
+        share /= 2
+    day = start + dt.timedelta(days=min(span - 1, int(share * span)))
+    return kind, f"{day}T{rng.randrange(8, 19):02d}:{rng.randrange(60):02d}:00"
+
+
+def _followup_result(rng: random.Random, customer_type: str) -> str:
+    return rng.choices(list(FollowUpResult), weights=RESULT_WEIGHTS[customer_type])[0].value
+
+
 def _rows(
     keys: KeyRing,
     pools: _Pools,
@@ -315,15 +352,14 @@ def _rows(
                     at,
                     rng.choice(list(Channel)).value,
                     rng.choice(CONTENT),
-                    rng.choice(list(FollowUpResult)).value,
+                    _followup_result(rng, c["customer_type"]),
                     rng.choice(staff),
                     None,
                 ),
             )
         for _ in range(_child_count(rng, 1.5)):
-            at = _when(rng, c["created_at"], today)
+            kind, at = _interaction(rng, c["customer_type"], c["created_at"], today)
             last_at = max(last_at or at, at)
-            kind = rng.choices(list(INTERACTION_DETAIL), weights=[1, 2, 4, 4, 1])[0]
             amount = int(rng.lognormvariate(10, 1.2)) * 100 if kind == "order" else None
             yield (
                 "interactions",
@@ -472,6 +508,8 @@ def build_demo(
             progress(first + count - 1, customers)
     with db.write() as tx:
         set_meta(tx, f"code_seq_{year}", str(customers))
+        analytics.recompute_tiers(tx, AnalyticsSettings(), today)
+        analytics.refresh_churn(tx, AnalyticsSettings(), today, remind=False)
         audit.append(
             tx,
             keys,

@@ -8,6 +8,9 @@ can never pull the scan onto an index that would force sorting the whole table.
 
 - no search text: the chosen sort's index (`customers_name`, `..._last_interaction`, ...);
   a tag filter drives from `customer_tags_tag`, a due filter from `customers_next_followup`;
+  the value-tier sort and a tier filter from `customers_tier`; the churn-risk filter from
+  the partial `customers_churn_tier`, or `customers_churn` for one owner (the worklist), in
+  tier order, most valuable first;
 - search text: a full phone or email goes through its blind index, four digits through
   `phone_last4`, a code prefix through the `code` index, anything else through the
   `customer_search` FTS5 table in rowid order.
@@ -39,6 +42,7 @@ SORTS: dict[str, str] = {
     "last_interaction": "c.last_interaction_at",
     "next_followup": "c.next_followup_at",
     "created": "c.created_at",
+    "tier": "c.value_tier",
 }
 # What the list is ordered by, as English messages: the screen translates them when shown.
 SORT_LABELS = {
@@ -46,15 +50,18 @@ SORT_LABELS = {
     "last_interaction": N_("last interaction"),
     "next_followup": N_("next follow-up"),
     "created": N_("created"),
+    "tier": N_("value tier"),
     "id": N_("customer id"),
     "code": N_("code"),
 }
-NULLABLE = {"c.last_interaction_at", "c.next_followup_at"}
+NULLABLE = {"c.last_interaction_at", "c.next_followup_at", "c.value_tier"}
 COLUMNS = (
     "c.id, c.code, c.name, c.contact_name, c.phone_enc, c.customer_type, c.industry,"
     " c.owner_id, (SELECT username FROM users u WHERE u.id = c.owner_id) AS owner,"
-    " c.last_interaction_at, c.next_followup_at, c.created_at"
+    " c.last_interaction_at, c.next_followup_at, c.created_at, c.value_tier, c.churn_risk"
 )
+# Value tiers as stored in `customers.value_tier` (see analytics.py); the sort lists high first.
+TIER_RANKS = {"high": 1, "medium": 2, "low": 3, "none": 4}
 _CODE_PREFIX = re.compile(r"[Cc]\d+")
 _PHONE_LIKE = re.compile(r"\+?[\d\s()-]+")
 _ID_NUMBER = re.compile(r"\d{17}[\dXx]")
@@ -74,12 +81,16 @@ class CustomerQuery:
     owner_id: int | None = None
     tag_id: int | None = None
     due: Due | None = None
+    tier: str | None = None  # high, medium, low, none
+    churn_risk: bool = False  # only customers with a churn warning
     sort: str = "name"
     descending: bool = False
 
     def __post_init__(self) -> None:
         if self.sort not in SORTS:
             raise ValueError(f"unknown sort {self.sort!r}")
+        if self.tier is not None and self.tier not in TIER_RANKS:
+            raise ValueError(f"unknown value tier {self.tier!r}")
 
 
 @dataclass(frozen=True)
@@ -152,6 +163,7 @@ def _plan(
     label = SORT_LABELS[query.sort]
     empty = False
     id_column = "c.id"
+    driver = ""  # the filter whose index drives the walk, when it is not the order's
     segments: tuple[_Segment, ...] = ()
     match_all: tuple[str, ...] = ()
     if kind in _EXACT:
@@ -196,6 +208,10 @@ def _plan(
         order, label, id_column = "", "customer id", "t.customer_id"
     elif query.due is not None:
         order, label = "c.next_followup_at", "next follow-up"
+    elif query.churn_risk:
+        order, label = "c.value_tier", "value tier"
+    elif query.tier is not None:
+        order, label, driver = "", "customer id", "tier"
 
     driven_by_tag = source.startswith("customer_tags")
     if query.tag_id is not None:
@@ -211,6 +227,15 @@ def _plan(
         params["today"] = dt.date.today().isoformat()
         column = "c.next_followup_at" if order == "c.next_followup_at" else "+c.next_followup_at"
         where.append(f"{column} {'=' if query.due == 'today' else '<'} :today")
+    # A tier filter walks `customers_tier` (tier, id); the churn filter walks the partial
+    # `customers_churn_tier` (tier, id), or `customers_churn` (owner, tier, id) for one owner.
+    tier_walk = order == "c.value_tier" or driver == "tier"
+    churn_walk = query.churn_risk and order == "c.value_tier"
+    if query.tier is not None:
+        params["tier"] = TIER_RANKS[query.tier]
+        where.append(f"{'' if tier_walk else '+'}c.value_tier = :tier")
+    if query.churn_risk:
+        where.append(f"{'' if churn_walk else '+'}c.churn_risk = 1")
     for name, value in (
         ("customer_type", query.customer_type),
         ("industry", query.industry),
@@ -218,10 +243,10 @@ def _plan(
     ):
         if value is not None:
             params[name] = value
-            where.append(f"+c.{name} = :{name}")
+            where.append(f"{'' if churn_walk and name == 'owner_id' else '+'}c.{name} = :{name}")
     if scope_owner_id is not None:
         params["scope_owner_id"] = scope_owner_id
-        where.append("+c.owner_id = :scope_owner_id")
+        where.append(f"{'' if churn_walk else '+'}c.owner_id = :scope_owner_id")
     if not segments and order in NULLABLE:
         segments = (
             _Segment(0, (f"{order} IS NOT NULL",)),
@@ -243,6 +268,10 @@ def sort_label(query: CustomerQuery) -> str:
         return SORT_LABELS["id"]
     if query.due is not None:
         return SORT_LABELS["next_followup"]
+    if query.churn_risk:
+        return SORT_LABELS["tier"]
+    if query.tier is not None:
+        return SORT_LABELS["id"]
     return SORT_LABELS[query.sort]
 
 
