@@ -300,6 +300,10 @@ def test_migration_rebuilds_an_index_without_bigrams(tmp_path: Path, session: Se
         tx.execute("DROP TABLE customer_keys")  # created by later migrations
         tx.execute("DROP INDEX customers_owner_due")
         tx.execute("DROP INDEX followups_staff_due")
+        for table in ("import_rows", "import_runs", "import_mappings"):
+            tx.execute(f"DROP TABLE {table}")
+        for column in ("import_run_id", "extra_contacts_enc"):
+            tx.execute(f"ALTER TABLE customers DROP COLUMN {column}")
         tx.execute("PRAGMA user_version = 2")
     assert _names(session, "明珠") == set()
     reopened = Database.open(db.path, db.keys)

@@ -65,6 +65,9 @@ TRACKED_TABLES = (
     "tags",
     "customer_tags",
     "customer_keys",
+    "import_runs",
+    "import_rows",
+    "import_mappings",
 )
 BOOKKEEPING_TABLES = ("change_log",)
 TRACKING_KEY = "change_tracking"

@@ -152,8 +152,12 @@ def load_key_file(path: Path) -> KeyRing:
 
 
 def mask_phone(phone: str | None) -> str:
+    """`138****5678`; an extension (`;ext=12`) follows as ` ext. 12`, being no one's secret."""
     if not phone:
         return ""
+    phone, _, extension = phone.partition(";ext=")
+    if extension:
+        return f"{mask_phone(phone)} ext. {extension}"
     digits = phone.lstrip("+")
     if len(digits) <= 4:
         return "*" * len(digits)

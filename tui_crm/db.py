@@ -30,6 +30,18 @@ PRAGMAS = (
     "PRAGMA temp_store=MEMORY",
 )
 
+
+def _change_triggers(*tables: str) -> str:
+    """Triggers logging `(table, id)` of every write once change tracking is on (backups)."""
+    return "".join(
+        f"CREATE TRIGGER change_{table}_{event.lower()} AFTER {event} ON {table}\n"
+        "    WHEN (SELECT value FROM meta WHERE key = 'change_tracking') = '1'\n"
+        f"    BEGIN INSERT INTO change_log(tbl, row_id) VALUES ('{table}', {ref}.id); END;\n"
+        for table in tables
+        for event, ref in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
+    )
+
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the whole first schema.
     """
@@ -167,20 +179,8 @@ MIGRATIONS: tuple[str, ...] = (
     "    tbl TEXT NOT NULL,\n"
     "    row_id INTEGER NOT NULL\n"
     ");\n"
-    + "".join(
-        f"CREATE TRIGGER change_{table}_{event.lower()} AFTER {event} ON {table}\n"
-        "    WHEN (SELECT value FROM meta WHERE key = 'change_tracking') = '1'\n"
-        f"    BEGIN INSERT INTO change_log(tbl, row_id) VALUES ('{table}', {ref}.id); END;\n"
-        for table in (
-            "meta",
-            "users",
-            "customers",
-            "followups",
-            "interactions",
-            "tags",
-            "customer_tags",
-        )
-        for event, ref in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
+    + _change_triggers(
+        "meta", "users", "customers", "followups", "interactions", "tags", "customer_tags"
     ),
     # 3 (issue 3): CJK bigram tokens in every search document (see `search_document`),
     # so that Chinese queries of 2+ characters are phrases of short bigram doclists.
@@ -203,12 +203,7 @@ MIGRATIONS: tuple[str, ...] = (
         wrapped BLOB NOT NULL
     );
     """
-    + "".join(
-        f"CREATE TRIGGER change_customer_keys_{event.lower()} AFTER {event} ON customer_keys\n"
-        "    WHEN (SELECT value FROM meta WHERE key = 'change_tracking') = '1'\n"
-        f"    BEGIN INSERT INTO change_log(tbl, row_id) VALUES ('customer_keys', {ref}.id); END;\n"
-        for event, ref in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
-    ),
+    + _change_triggers("customer_keys"),
     # 5 (issue 4): the due list. Each rep's plans in date order (the rowid, last in every
     # index, breaks ties), covering the per-rep counts and "most urgent 5" without reading
     # customer rows; and each staff member's planned dates, so customer service's list
@@ -219,6 +214,67 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX followups_staff_due ON followups(staff_id, next_followup_date, customer_id)
         WHERE next_followup_date IS NOT NULL;
     """,
+    # (issue 10): imports. A run is a thing: who, which file (name, SHA-256), the mapping,
+    # the source and legal basis the importer states, counts and status; `heartbeat_at`
+    # and `pid` tell a run cut short from one still going. Each customer a run created or
+    # updated has one row record (for updates the values it replaced, encrypted, and the
+    # version it left) so the run can be undone. Mappings are saved by name for everyone.
+    # Customers remember the run that created them; extra phones and emails from a file
+    # are kept encrypted like the other contact values. Change-tracked for backups.
+    """
+    CREATE TABLE import_runs (
+        id INTEGER PRIMARY KEY,
+        actor TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        heartbeat_at TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        file_name TEXT NOT NULL,
+        file_sha256 TEXT NOT NULL,
+        file_size INTEGER NOT NULL,
+        mapping TEXT NOT NULL,
+        options TEXT NOT NULL,
+        source TEXT NOT NULL DEFAULT '',
+        legal_basis TEXT NOT NULL CHECK (legal_basis IN
+            ('consent', 'contract', 'legal_obligation', 'public_interest', 'publicly_available',
+             'other_law')),
+        status TEXT NOT NULL CHECK (status IN ('running', 'done', 'interrupted', 'undone')),
+        total_rows INTEGER,
+        last_line INTEGER NOT NULL DEFAULT 0,
+        created INTEGER NOT NULL DEFAULT 0,
+        updated INTEGER NOT NULL DEFAULT 0,
+        skipped INTEGER NOT NULL DEFAULT 0,
+        rejected INTEGER NOT NULL DEFAULT 0,
+        review INTEGER NOT NULL DEFAULT 0,
+        report_path TEXT NOT NULL DEFAULT '',
+        report_bytes INTEGER NOT NULL DEFAULT 0,
+        undone_at TEXT,
+        undone_by TEXT
+    );
+    CREATE INDEX import_runs_status ON import_runs(status, id);
+    CREATE TABLE import_rows (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES import_runs(id),
+        line INTEGER NOT NULL,
+        customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+        action TEXT NOT NULL CHECK (action IN ('created', 'updated')),
+        version_after INTEGER NOT NULL,
+        previous_enc BLOB,
+        review TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX import_rows_run ON import_rows(run_id, id);
+    CREATE INDEX import_rows_customer ON import_rows(customer_id, run_id);
+    CREATE TABLE import_mappings (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        mapping TEXT NOT NULL,
+        saved_by TEXT NOT NULL,
+        saved_at TEXT NOT NULL
+    );
+    ALTER TABLE customers ADD COLUMN import_run_id INTEGER;
+    ALTER TABLE customers ADD COLUMN extra_contacts_enc BLOB;
+    """
+    + _change_triggers("import_runs", "import_rows", "import_mappings"),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
