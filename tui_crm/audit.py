@@ -77,8 +77,12 @@ class VerifyResult:
         return f"audit chain broken at entry {self.broken_id}: {self.reason}"
 
 
+_MAC_PAYLOAD = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+_DETAILS = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+
+
 def _mac(keys: KeyRing, prev_hash: str, fields: tuple[Any, ...]) -> str:
-    payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    payload = _MAC_PAYLOAD.encode(fields)
     return keys.audit_mac(prev_hash.encode() + b"\x1f" + payload.encode())
 
 
@@ -98,7 +102,7 @@ def _fields(row: sqlite3.Row | dict[str, Any]) -> tuple[Any, ...]:
 def _seal(key: bytes, entry_id: int, text: str) -> str:
     nonce = os.urandom(12)
     blob = nonce + AESGCM(key).encrypt(nonce, text.encode(), f"audit|{entry_id}".encode())
-    return json.dumps({SEALED: base64.b64encode(blob).decode()})
+    return f'{{"{SEALED}": "{base64.b64encode(blob).decode()}"}}'
 
 
 def _unseal(key: bytes, entry_id: int, sealed: str) -> dict[str, Any]:
@@ -205,7 +209,7 @@ def append_many(
     rows = []
     for entry in entries:
         entry_id += 1
-        text = json.dumps(entry.details or {}, ensure_ascii=False, sort_keys=True)
+        text = _DETAILS.encode(entry.details or {})
         if entry.sealed and entry.customer_code:
             text = _seal(subject[entry.customer_code], entry_id, text)
         row = {

@@ -105,10 +105,10 @@ class KeyRing:
         """HMAC of a normalised value: exact lookup without storing or decrypting the value."""
         if not normalised:
             return None
-        return hmac.new(self.index_key, f"{kind}:{normalised}".encode(), "sha256").digest()[:16]
+        return hmac.digest(self.index_key, f"{kind}:{normalised}".encode(), "sha256")[:16]
 
     def audit_mac(self, message: bytes) -> str:
-        return hmac.new(self.audit_key, message, "sha256").hexdigest()
+        return hmac.digest(self.audit_key, message, "sha256").hex()
 
 
 def _aad(table: str, column: str, row_id: int, key_id: int) -> bytes:

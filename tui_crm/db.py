@@ -441,6 +441,10 @@ _QUERY_TOKEN = re.compile(f"[{_CJK}]|[^\\W_{_CJK}]+", re.UNICODE)
 _BIGRAM_BREAK = "\ue000"  # private use: a token to FTS5, never produced from a query
 
 
+def _spaced(match: re.Match[str]) -> str:
+    return f" {match.group()} "
+
+
 def search_document(*texts: str) -> str:
     """Index text: every CJK character its own token (so 1-char queries match), then each
     pair of neighbouring CJK tokens as one bigram token.
@@ -450,7 +454,10 @@ def search_document(*texts: str) -> str:
     even when every single character is common. `_BIGRAM_BREAK`, a token no query can
     produce, separates runs, so bigrams of two runs never form a phrase.
     """
-    unigrams = " ".join(_CJK_CHAR.sub(r" \1 ", text) for text in texts if text)
+    unigrams = " ".join(text for text in texts if text)
+    if unigrams.isascii():
+        return unigrams
+    unigrams = _CJK_CHAR.sub(_spaced, unigrams)
     bigrams: list[str] = []
     previous = ""
     for token in _QUERY_TOKEN.findall(unigrams):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,9 @@ from faker import Faker
 from stdnum.cn import ric, uscc
 
 from . import audit
-from .crypto import KeyRing, create_key_file
-from .db import Database, search_document, set_meta
+from .bulk import NewCustomer, insert_customers
+from .crypto import create_key_file
+from .db import Database, set_meta
 from .service import hash_password
 from .validation import COMPANY_SIZES, Channel, FollowUpResult, Source
 
@@ -190,12 +191,7 @@ def _credit_code(rng: random.Random, region: str) -> str:
 
 
 def _customer(
-    pools: _Pools,
-    rng: random.Random,
-    row_id: int,
-    code: str,
-    owner_ids: list[int],
-    today: dt.date,
+    pools: _Pools, rng: random.Random, serial: int, owner_ids: list[int], today: dt.date
 ) -> dict[str, Any]:
     roll = rng.random()
     province, city, region = rng.choice(REGIONS)
@@ -241,12 +237,10 @@ def _customer(
     )
     if rng.random() < 0.1:
         phone = ""
-        email = email or f"{latin}{row_id}@example.com"
+        email = email or f"{latin}{serial}@example.com"
     created = today - dt.timedelta(days=rng.randrange(3 * 365))
     industry = rng.choices(list(INDUSTRY_WEIGHTS), weights=list(INDUSTRY_WEIGHTS.values()))[0]
     return {
-        "id": row_id,
-        "code": code,
         "name": name,
         "kind": kind,
         "contact_name": contact,
@@ -258,7 +252,7 @@ def _customer(
         "id_number": _id_number(rng, region)
         if kind == "person" and chinese and rng.random() < 0.6
         else "",
-        "credit_code": _credit_code(rng, region) if kind == "company" and chinese else None,
+        "credit_code": _credit_code(rng, region) if kind == "company" and chinese else "",
         "address": pools.pick(pools.zh_address if chinese else pools.en_address),
         "province": province if chinese else "",
         "city": city if chinese else "",
@@ -269,7 +263,7 @@ def _customer(
         "notes": "",
         "owner_id": rng.choice(owner_ids) if rng.random() < 0.95 else None,
         "created_at": f"{created}T{rng.randrange(8, 19):02d}:{rng.randrange(60):02d}:00",
-        "legal_hold": int(rng.random() < 0.002),
+        "legal_hold": rng.random() < 0.002,
     }
 
 
@@ -286,120 +280,87 @@ def _when(rng: random.Random, created: str, today: dt.date) -> str:
     return f"{day}T{rng.randrange(8, 19):02d}:{rng.randrange(60):02d}:00"
 
 
-def _rows(
-    keys: KeyRing,
+@dataclass
+class _Batch:
+    """One batch of customers and their children; a child's first item is its customer's
+    position in the batch until the customers are inserted and have ids."""
+
+    customers: list[NewCustomer]
+    children: dict[str, list[list[Any]]]
+
+
+def _batch(
     pools: _Pools,
     rng: random.Random,
-    first_id: int,
+    first_serial: int,
     count: int,
-    year: int,
     owner_ids: list[int],
     staff_ids: list[int],
     tag_ids: list[int],
     today: dt.date,
-) -> Iterator[tuple[str, tuple[Any, ...]]]:
-    """Every row of one batch, tagged with the table it goes into."""
-    for row_id in range(first_id, first_id + count):
-        c = _customer(pools, rng, row_id, f"C{year}{row_id:06d}", owner_ids, today)
+) -> _Batch:
+    batch = _Batch([], {table: [] for table in CHILD_INSERTS})
+    followups = batch.children["followups"]
+    interactions = batch.children["interactions"]
+    customer_tags = batch.children["customer_tags"]
+    for index in range(count):
+        c = _customer(pools, rng, first_serial + index, owner_ids, today)
         last_at = None
         next_at = None
         staff = [c["owner_id"]] if c["owner_id"] else staff_ids
         for _ in range(_child_count(rng, 2.0)):
             at = _when(rng, c["created_at"], today)
             last_at = max(last_at or at, at)
-            yield (
-                "followups",
-                (
-                    row_id,
+            followups.append(
+                [
+                    index,
                     at,
                     rng.choice(list(Channel)).value,
                     rng.choice(CONTENT),
                     rng.choice(list(FollowUpResult)).value,
                     rng.choice(staff),
                     None,
-                ),
+                ]
             )
         for _ in range(_child_count(rng, 1.5)):
             at = _when(rng, c["created_at"], today)
             last_at = max(last_at or at, at)
             kind = rng.choices(list(INTERACTION_DETAIL), weights=[1, 2, 4, 4, 1])[0]
             amount = int(rng.lognormvariate(10, 1.2)) * 100 if kind == "order" else None
-            yield (
-                "interactions",
-                (
-                    row_id,
+            interactions.append(
+                [
+                    index,
                     at,
                     kind,
                     rng.choice(INTERACTION_DETAIL[kind]),
                     amount,
                     rng.choice(staff_ids),
-                ),
+                ]
             )
         if c["customer_type"] != "churned" and rng.random() < 0.35:
             next_at = (today + dt.timedelta(days=rng.randrange(-20, 30))).isoformat()
             at = last_at or c["created_at"]
-            yield (
-                "followups",
-                (
-                    row_id,
-                    at,
-                    "phone",
-                    "Plan the next call.",
-                    "interest",
-                    rng.choice(staff),
-                    next_at,
-                ),
+            followups.append(
+                [index, at, "phone", "Plan the next call.", "interest", rng.choice(staff), next_at]
             )
             last_at = max(last_at or at, at)
         for tag_id in rng.sample(tag_ids, k=min(len(tag_ids), int(rng.expovariate(1)))):
-            yield "customer_tags", (row_id, tag_id, c["created_at"], None)
-        enc = {
-            name: keys.encrypt(c[name] or None, "customers", f"{name}_enc", row_id)
-            for name in ("phone", "email", "id_number", "address")
-        }
-        yield (
-            "customers",
-            (
-                row_id,
-                c["code"],
-                c["name"],
-                c["kind"],
-                c["contact_name"],
-                c["contact_title"],
-                enc["phone"],
-                keys.blind_index("phone", c["phone"]),
-                c["phone"][-4:] or None,
-                enc["email"],
-                keys.blind_index("email", c["email"]),
-                enc["id_number"],
-                keys.blind_index("id_number", c["id_number"]),
-                c["credit_code"],
-                enc["address"],
-                c["province"],
-                c["city"],
-                c["industry"],
-                c["customer_type"],
-                c["company_size"],
-                c["source"],
-                c["notes"],
-                c["owner_id"],
-                c["created_at"],
-                last_at or c["created_at"],
-                last_at,
-                next_at,
-                c["legal_hold"],
-            ),
+            customer_tags.append([index, tag_id, c["created_at"], None])
+        batch.customers.append(
+            NewCustomer(
+                values=c,
+                owner_id=c["owner_id"],
+                created_at=c["created_at"],
+                last_interaction_at=last_at,
+                next_followup_at=next_at,
+                legal_hold=c["legal_hold"],
+                audit_details=DEMO_DETAILS,
+            )
         )
-        yield "customer_search", (row_id, search_document(c["code"], c["name"], c["contact_name"]))
+    return batch
 
 
-INSERTS = {
-    "customers": "INSERT INTO customers(id, code, name, kind, contact_name, contact_title,"
-    " phone_enc, phone_bidx, phone_last4, email_enc, email_bidx, id_number_enc, id_number_bidx,"
-    " credit_code, address_enc, province, city, industry, customer_type, company_size, source,"
-    " notes, owner_id, created_at, updated_at, last_interaction_at, next_followup_at, legal_hold)"
-    " VALUES (" + ", ".join(["?"] * 28) + ")",
-    "customer_search": "INSERT INTO customer_search(rowid, doc) VALUES (?, ?)",
+CHILD_INSERTS = {
     "followups": "INSERT INTO followups(customer_id, at, channel, content, result, staff_id,"
     " next_followup_date) VALUES (?, ?, ?, ?, ?, ?, ?)",
     "interactions": "INSERT INTO interactions(customer_id, at, kind, detail, amount_cents,"
@@ -407,6 +368,7 @@ INSERTS = {
     "customer_tags": "INSERT INTO customer_tags(customer_id, tag_id, set_at, set_by)"
     " VALUES (?, ?, ?, ?)",
 }
+DEMO_DETAILS = {"demo": True}
 
 
 def build_demo(
@@ -448,26 +410,18 @@ def build_demo(
     tag_ids = [r[0] for r in db.conn.execute("SELECT id FROM tags")]
     for first in range(1, customers + 1, BATCH):
         count = min(BATCH, customers - first + 1)
-        batches: dict[str, list[tuple[Any, ...]]] = {table: [] for table in INSERTS}
-        for table, row in _rows(
-            keys, pools, rng, first, count, year, owner_ids, staff_ids, tag_ids, today
-        ):
-            batches[table].append(row)
+        batch = _batch(pools, rng, first, count, owner_ids, staff_ids, tag_ids, today)
         with db.write() as tx:
-            for table in (
-                "customers",
-                "customer_search",
-                "followups",
-                "interactions",
-                "customer_tags",
-            ):
-                tx.executemany(INSERTS[table], batches[table])
-        counts["followups"] += len(batches["followups"])
-        counts["interactions"] += len(batches["interactions"])
+            ids = insert_customers(tx, keys, batch.customers, actor=actor, year=year)
+            for table, rows in batch.children.items():
+                for row in rows:
+                    row[0] = ids[row[0]][0]
+                tx.executemany(CHILD_INSERTS[table], rows)
+        counts["followups"] += len(batch.children["followups"])
+        counts["interactions"] += len(batch.children["interactions"])
         if progress:
             progress(first + count - 1, customers)
     with db.write() as tx:
-        set_meta(tx, f"code_seq_{year}", str(customers))
         audit.append(
             tx,
             keys,
