@@ -73,6 +73,7 @@ class NewCustomer:
     created_at: str | None = None
     last_interaction_at: str | None = None
     next_followup_at: str | None = None
+    updated_at: str | None = None
     legal_hold: bool = False
     import_run_id: int | None = None
     extra_contacts: Sequence[tuple[str, str]] = ()
@@ -216,7 +217,7 @@ def insert_customers(
                 encrypt_extra_contacts(keys, row_id, customer.extra_contacts),
                 customer.owner_id,
                 created,
-                max(created, customer.last_interaction_at or ""),
+                customer.updated_at or max(created, customer.last_interaction_at or ""),
                 customer.last_interaction_at,
                 customer.next_followup_at,
                 int(customer.legal_hold),
