@@ -503,6 +503,17 @@ def test_killed_run_is_consistent_detected_and_resumable(db: Database, tmp_path:
     assert audit.verify(db.conn, db.keys).ok
 
 
+def test_worker_processes_clean_the_same_as_inline(db: Database, tmp_path: Path) -> None:
+    rows = ["客户名称,手机,邮箱,客户类型"]
+    rows += [f"公司{i},1390013{i:04d},c{i}@example.com,潜在" for i in range(300)]
+    rows[7] = "坏公司,123,bad,潜在"
+    path = write(tmp_path / "w.csv", "\n".join(rows) + "\n")
+    inline = run(db, path, dry_run=True, opts=options(workers=0, batch_rows=50))
+    parallel = run(db, path, opts=options(workers=2, batch_rows=50))
+    assert (parallel.created, parallel.rejected) == (inline.created, inline.rejected) == (299, 1)
+    assert parallel.rejected_rows == inline.rejected_rows
+
+
 def test_run_record_holds_source_legal_basis_and_file_hash(db: Database, tmp_path: Path) -> None:
     path = write(tmp_path / "客户.csv", CN_HEADER + CN_ROWS, "gbk")
     summary = run(db, path, opts=options(legal_basis="publicly_available"))
@@ -511,5 +522,9 @@ def test_run_record_holds_source_legal_basis_and_file_hash(db: Database, tmp_pat
     assert info.file_sha256 == summary.sha256 and len(summary.sha256) == 64
     assert (info.status, info.created, info.total_rows) == ("done", 2, 2)
     assert json.dumps(summary.as_dict(), ensure_ascii=False)
+    first = db.conn.execute("SELECT MIN(id) FROM customers").fetchone()[0]
+    origin = importer.provenance(db.conn, first)
+    assert origin is not None and origin.run_id == summary.run_id
+    assert (origin.legal_basis, origin.file_name) == ("publicly_available", "客户.csv")
     with pytest.raises(ImportFileError, match="legal basis must be one of"):
         run(db, path, opts=options(legal_basis="because"))

@@ -20,6 +20,7 @@ objects and nothing readable is left behind if the process dies.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import csv
 import datetime as dt
 import hashlib
@@ -76,6 +77,7 @@ __all__ = [
     "list_runs",
     "load_mapping",
     "mark_interrupted",
+    "provenance",
     "review_rows",
     "run_import",
     "save_mapping",
@@ -354,6 +356,28 @@ def mark_interrupted(db: Database, *, actor: str) -> list[RunInfo]:
     return [get_run(db, run_id) for run_id in found]
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """Where an imported customer came from, for the detail view (PIPL art. 13)."""
+
+    run_id: int
+    file_name: str
+    source: str
+    legal_basis: str
+    imported_at: str
+    imported_by: str
+
+
+def provenance(conn: sqlite3.Connection, customer_id: int) -> Provenance | None:
+    """The import run that created a customer, or None for one entered by hand."""
+    row = conn.execute(
+        "SELECT r.id, r.file_name, r.source, r.legal_basis, r.started_at, r.actor"
+        " FROM customers c JOIN import_runs r ON r.id = c.import_run_id WHERE c.id=?",
+        (customer_id,),
+    ).fetchone()
+    return Provenance(*row) if row else None
+
+
 def review_rows(db: Database, run_id: int) -> list[tuple[int, str, str]]:
     """(line, customer code, why) for every customer of a run that only shares a name with
     another customer: imported, but for a person to look at (never merged automatically)."""
@@ -601,6 +625,8 @@ class _Planner:
         self.strategy = Strategy(options.strategy)
         self.phone_region = options.phone_region
         self.scratch = scratch
+        self.batch_states: dict[int, dict[str, Any]] = {}
+        self.remembered: tuple[dict[Any, tuple[int, int]], dict[str, tuple[int, int]]] = ({}, {})
 
     def decide(self, conn: sqlite3.Connection, rows: Sequence[CleanRow]) -> list[_Decision]:
         candidates = [row for row in rows if not row.errors]
@@ -613,7 +639,7 @@ class _Planner:
         existing_names = self._existing_names(conn, names)
         batch_keys: dict[Any, tuple[int, int]] = {}
         batch_names: dict[str, tuple[int, int]] = {}
-        self.batch_states: dict[int, dict[str, Any]] = {}
+        self.batch_states = {}
         decisions = []
         for row in rows:
             if row.errors:
@@ -833,7 +859,7 @@ def run_import(
     same file, with the options it was started with."""
     started = time.perf_counter()
     path = Path(path)
-    resume = _resumable(db, resume_run_id, path) if resume_run_id else None
+    resume = _resumable(db, resume_run_id, path, actor) if resume_run_id else None
     if resume:
         options = _stored_options(resume)
         report_path = Path(resume.report_path) if resume.report_path else None
@@ -878,7 +904,10 @@ def run_import(
                 progress(_progress(done, prepared.rows, started, summary))
     except BaseException:
         if run_id is not None:
-            _set_status(db, run_id, "interrupted", actor)
+            # If even this fails (disk full), the run stays `running` with a dead process,
+            # and `mark_interrupted` finds it on the next start.
+            with contextlib.suppress(sqlite3.Error):
+                _set_status(db, run_id, "interrupted", actor)
         raise
     finally:
         db.conn.execute(f"PRAGMA cache_size={int(cache_size)}").close()
@@ -1161,10 +1190,10 @@ def _start_run(
     return int(run_id or 0)
 
 
-def _resumable(db: Database, run_id: int, path: Path) -> RunInfo:
+def _resumable(db: Database, run_id: int, path: Path, actor: str) -> RunInfo:
     run = get_run(db, run_id)
     if run.status == "running":
-        mark_interrupted(db, actor="import")
+        mark_interrupted(db, actor=actor)
         run = get_run(db, run_id)
     if run.status != "interrupted":
         raise ImportRunError(
