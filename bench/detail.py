@@ -34,7 +34,7 @@ REPEAT = 25
 
 def _customer_with_entries(service: Service, entries: int) -> int:
     """A new customer with `entries` follow-ups and interactions (bulk-inserted setup)."""
-    customer = service.create_customer(
+    customer = service.customers.create(
         {"name": f"Bench {entries} Ltd", "customer_type": "customer", "email": "b@example.com"}
     )
     followups = [
@@ -179,13 +179,13 @@ def run(sizes: list[int]) -> None:
         ratio = statistics.median(ui["5,000 entries"]) / statistics.median(ui["5 entries"])
         rows.append([n, "open 5,000 ÷ open 5", round(ratio, 2), ""])
         for name, customer_id in ids.items():
-            first_page = timings(lambda s=service, c=customer_id: s.timeline(c, limit=60))
+            first_page = timings(lambda s=service, c=customer_id: s.activity.timeline(c, limit=60))
             rows.append(
                 [n, f"timeline first page, {name}", median_ms(first_page), p95_ms(first_page)]
             )
         small = ids["5 entries"]
         service_save = timings(
-            lambda s=service, c=small: s.add_followup(c, channel="phone", content="bench")
+            lambda s=service, c=small: s.activity.add_followup(c, channel="phone", content="bench")
         )
         rows.append([n, "save follow-up (service)", median_ms(service_save), p95_ms(service_save)])
         rows.append(
@@ -196,9 +196,9 @@ def run(sizes: list[int]) -> None:
                 p95_ms(ui["form save"]),
             ]
         )
-        due_counts = timings(service.due_by_rep)
+        due_counts = timings(service.due.by_rep)
         rows.append([n, "due list: every rep's counts", median_ms(due_counts), p95_ms(due_counts)])
-        urgent = timings(lambda s=service: s.due_followups(per_rep=PER_REP, limit=None))
+        urgent = timings(lambda s=service: s.due.followups(per_rep=PER_REP, limit=None))
         rows.append(
             [n, f"due list: each rep's {PER_REP} most urgent", median_ms(urgent), p95_ms(urgent)]
         )

@@ -11,7 +11,8 @@ import pytest
 
 from tui_crm.crypto import create_key_file
 from tui_crm.db import Database
-from tui_crm.service import Service, hash_password
+from tui_crm.passwords import hash_password
+from tui_crm.service import Service
 
 SHARED_TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 LOCAL_TESTDATA = Path(__file__).parent / "data"

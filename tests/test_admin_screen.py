@@ -18,7 +18,7 @@ from tui_crm import audit
 from tui_crm.config import Settings
 from tui_crm.db import Database
 from tui_crm.screens.admin import AdminScreen
-from tui_crm.screens.audit_entry import AuditEntryScreen
+from tui_crm.screens.admin.audit_entry import AuditEntryScreen
 from tui_crm.service import Service
 
 SIZE = (120, 34)

@@ -35,13 +35,13 @@ def crowd(db: Database, session: Session) -> Database:
     """Four named customers and 130 fillers owned by sales1 and sales2."""
     admin = session("admin")
     for name, contact, phone, owner, kind in NAMED:
-        admin.create_customer(
+        admin.customers.create(
             customer_data(
                 name=name, contact_name=contact, phone=phone, owner=owner, customer_type=kind
             )
         )
     for i in range(130):
-        admin.create_customer(
+        admin.customers.create(
             customer_data(
                 name=f"Filler {i:03d}",
                 contact_name="Someone",
@@ -109,7 +109,7 @@ async def test_search_as_you_type(crowd: Database, text: str, expected: set[str]
 
 @run
 async def test_code_prefix_search(crowd: Database, session: Session) -> None:
-    code = session("admin").customer_page(CustomerQuery())[0]
+    code = session("admin").customer_list.page(CustomerQuery())[0]
     app = make_app(crowd)
     async with app.run_test(size=(120, 40)) as pilot:
         table = await signed_in(pilot)
@@ -211,7 +211,7 @@ async def test_hostile_names_show_literally_and_drive_nothing(
     stored = []
     for i, entry in enumerate(hostile_strings()):
         try:
-            created = admin.create_customer(
+            created = admin.customers.create(
                 customer_data(name=entry["text"], phone=f"1360000{i:04d}")
             )
         except ValueError:

@@ -20,7 +20,7 @@ from .test_app_login import make_app, run
 def _customers(db: Database, session) -> None:
     admin = session("admin")
     for n in range(3):
-        admin.create_customer(
+        admin.customers.create(
             customer_data(name=f"Flow Co {n}", phone=f"1380013800{n}", owner="sales1")
         )
 

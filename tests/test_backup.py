@@ -58,7 +58,7 @@ def live_rows(db: Database) -> dict[str, list[tuple[object, ...]]]:
 def add_customers(service: Service, count: int, **extra: str) -> list[int]:
     ids = []
     for n in range(count):
-        created = service.create_customer(
+        created = service.customers.create(
             customer_data(
                 name=f"Customer {n} {extra.get('tag', '')}".strip(),
                 phone="",
@@ -79,22 +79,22 @@ def test_full_and_incrementals_restore_equal_to_source(
 ) -> None:
     admin = session("admin")
     ids = add_customers(admin, 20)
-    admin.add_tag(ids[0], "need", "fast delivery")
+    admin.tags.add(ids[0], "need", "fast delivery")
     full = store.create(db, full=True)
 
-    customer = admin.get_customer(ids[1])
-    admin.update_customer(ids[1], {"name": "Renamed Co", "notes": "new note"}, customer.version)
-    admin.add_followup(ids[2], channel="phone", content="called them")
-    admin.add_interaction(ids[3], kind="order", detail="big order", amount="12.50")
-    admin.remove_tag(ids[0], admin.get_customer(ids[0]).tags[0].id)
+    customer = admin.customers.get(ids[1])
+    admin.customers.update(ids[1], {"name": "Renamed Co", "notes": "new note"}, customer.version)
+    admin.activity.add_followup(ids[2], channel="phone", content="called them")
+    admin.activity.add_interaction(ids[3], kind="order", detail="big order", amount="12.50")
+    admin.tags.remove(ids[0], admin.customers.get(ids[0]).tags[0].id)
     first = store.create(db, full=False)
 
-    admin.add_tag(ids[4], "custom", "vip")
+    admin.tags.add(ids[4], "custom", "vip")
     add_customers(admin, 3, tag="late")
     with db.write() as tx:
         tx.execute("DELETE FROM customer_search WHERE rowid=?", (ids[5],))
         tx.execute("DELETE FROM customers WHERE id=?", (ids[5],))
-    admin.set_user_role("sales2", "service")
+    admin.users.set_role("sales2", "service")
     second = store.create(db, full=False)
 
     assert (first.parent, second.parent) == (full.id, first.id)
@@ -119,8 +119,8 @@ def test_incremental_holds_only_the_changes(
     admin = session("admin")
     ids = add_customers(admin, 200)
     full = store.create(db, full=True)
-    customer = admin.get_customer(ids[7])
-    admin.update_customer(ids[7], {"notes": "changed"}, customer.version)
+    customer = admin.customers.get(ids[7])
+    admin.customers.update(ids[7], {"notes": "changed"}, customer.version)
     incremental = store.create(db, full=False)
     assert incremental.size < full.size / 20
     assert [r[0] for r in db.conn.execute("SELECT tbl FROM change_log")] == ["~floor"]
@@ -209,7 +209,7 @@ def test_backup_files_hold_no_plaintext(
     admin = session("admin")
     add_customers(admin, 3)
     store.create(db, full=True)
-    created = admin.create_customer(
+    created = admin.customers.create(
         customer_data(name=SECRET_NAME, phone=SECRET_PHONE, notes=SECRET_NOTE)
     )
     assert created.name == SECRET_NAME
@@ -320,18 +320,18 @@ def test_non_admins_cannot_reach_admin_functions(
     user = session(username)
     settings = Settings(backup_dir=str(tmp_path / "b"))
     calls: list[Callable[[], object]] = [
-        lambda: user.create_backup(full=True, settings=settings),
-        lambda: user.list_backups(settings),
-        lambda: user.verify_backups(None, settings),
-        lambda: user.restore_backup("x", tmp_path / "r.db", settings),
-        lambda: user.restore_backup_live("x", settings),
-        lambda: user.backup_drill(settings),
-        lambda: user.prune_backups(settings),
-        lambda: user.scheduled_backup(settings),
-        lambda: user.retention_preview(settings),
-        lambda: user.purge_customers(0, settings),
-        lambda: user.export_audit(audit.AuditFilter(), tmp_path / "a.csv"),
-        lambda: user.list_users(),
+        lambda: user.backups.create(full=True, settings=settings),
+        lambda: user.backups.list(settings),
+        lambda: user.backups.verify(None, settings),
+        lambda: user.backups.restore("x", tmp_path / "r.db", settings),
+        lambda: user.backups.restore_live("x", settings),
+        lambda: user.backups.drill(settings),
+        lambda: user.backups.prune(settings),
+        lambda: user.backups.scheduled(settings),
+        lambda: user.retention.preview(settings),
+        lambda: user.retention.purge(0, settings),
+        lambda: user.audit_log.export(audit.AuditFilter(), tmp_path / "a.csv"),
+        lambda: user.users.list(),
     ]
     for call in calls:
         with pytest.raises(PermissionDenied):
@@ -345,14 +345,14 @@ def test_admin_jobs_are_audited(
     admin = session("admin")
     settings = Settings(backup_dir=str(tmp_path / "b"))
     add_customers(admin, 2)
-    full = admin.create_backup(full=True, settings=settings)
-    admin.backup_drill(settings)
-    admin.verify_backups(full.id, settings)
-    admin.restore_backup(full.id, tmp_path / "r.db", settings)
-    exported = admin.export_audit(audit.AuditFilter(action="customer"), tmp_path / "a.csv")
+    full = admin.backups.create(full=True, settings=settings)
+    admin.backups.drill(settings)
+    admin.backups.verify(full.id, settings)
+    admin.backups.restore(full.id, tmp_path / "r.db", settings)
+    exported = admin.audit_log.export(audit.AuditFilter(action="customer"), tmp_path / "a.csv")
     assert exported == 2
     assert (tmp_path / "a.csv").stat().st_mode & 0o077 == 0
-    actions = [e.action for e in admin.audit_entries(audit.AuditFilter(), limit=5)]
+    actions = [e.action for e in admin.audit_log.entries(audit.AuditFilter(), limit=5)]
     assert actions == [
         "audit.export",
         "backup.restore",

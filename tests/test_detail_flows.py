@@ -51,10 +51,10 @@ async def test_every_role_opens_the_detail_with_customer_text_shown_literally(
     session: Session, username: str
 ) -> None:
     owner = session("sales1")
-    customer = owner.create_customer(customer_data(name="Acme [bold red]Corp[/]"))
+    customer = owner.customers.create(customer_data(name="Acme [bold red]Corp[/]"))
     for hostile in hostile_strings():
-        owner.add_followup(customer.id, channel="phone", content="note " + hostile["text"])
-    owner.add_followup(customer.id, channel="phone", content="[link=x]click[/link]")
+        owner.activity.add_followup(customer.id, channel="phone", content="note " + hostile["text"])
+    owner.activity.add_followup(customer.id, channel="phone", content="[link=x]click[/link]")
     service = session(username)
     app = _app(service, customer)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -74,7 +74,7 @@ async def test_every_role_opens_the_detail_with_customer_text_shown_literally(
 @sync
 async def test_reveal_allowed_is_audited_and_masks_again_on_leaving(session: Session) -> None:
     rep = session("sales1")
-    customer = rep.create_customer(customer_data())
+    customer = rep.customers.create(customer_data())
     app = _app(rep, customer)
     async with app.run_test() as pilot:
         await pilot.pause()
@@ -89,7 +89,7 @@ async def test_reveal_allowed_is_audited_and_masks_again_on_leaving(session: Ses
 
 @sync
 async def test_reveal_refused_says_why_and_reveals_nothing(session: Session) -> None:
-    customer = session("sales1").create_customer(customer_data())
+    customer = session("sales1").customers.create(customer_data())
     service = session("service")
     app = _app(service, customer)
     async with app.run_test() as pilot:
@@ -103,7 +103,7 @@ async def test_reveal_refused_says_why_and_reveals_nothing(session: Session) -> 
 @sync
 async def test_edit_valid_saves_and_invalid_names_the_field(session: Session) -> None:
     manager = session("manager")
-    customer = manager.create_customer(customer_data())
+    customer = manager.customers.create(customer_data())
     app = _app(manager, customer)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
@@ -114,11 +114,11 @@ async def test_edit_valid_saves_and_invalid_names_the_field(session: Session) ->
         await press(pilot, "ctrl+s")
         assert isinstance(app.screen, CustomerFormScreen)
         assert "email" in _error(app, "email").lower() or _error(app, "email")
-        assert manager.get_customer(customer.id).version == customer.version
+        assert manager.customers.get(customer.id).version == customer.version
         app.screen.query_one("#f-email", Input).value = ""
         await press(pilot, "ctrl+s")
         assert isinstance(app.screen, CustomerDetailScreen)
-        saved = manager.get_customer(customer.id)
+        saved = manager.customers.get(customer.id)
         assert saved.name == "Acme Holdings"
         assert saved.email == customer.email  # an empty sensitive field keeps the value
         assert "Acme Holdings" in str(app.screen.query_one(CustomerHeader).render())
@@ -126,7 +126,7 @@ async def test_edit_valid_saves_and_invalid_names_the_field(session: Session) ->
 
 @sync
 async def test_edit_refused_for_customer_service(session: Session) -> None:
-    customer = session("sales1").create_customer(customer_data())
+    customer = session("sales1").customers.create(customer_data())
     service = session("service")
     app = _app(service, customer)
     async with app.run_test() as pilot:
@@ -138,7 +138,7 @@ async def test_edit_refused_for_customer_service(session: Session) -> None:
 
 @sync
 async def test_manager_reassigns_owner_and_admin_sets_legal_hold(session: Session) -> None:
-    customer = session("sales1").create_customer(customer_data())
+    customer = session("sales1").customers.create(customer_data())
     admin = session("admin")
     app = _app(admin, customer)
     async with app.run_test(size=(100, 40)) as pilot:
@@ -147,14 +147,14 @@ async def test_manager_reassigns_owner_and_admin_sets_legal_hold(session: Sessio
         app.screen.query_one("#f-owner", Select).value = "sales2"
         app.screen.query_one("#f-legal_hold").value = True  # type: ignore[attr-defined]
         await press(pilot, "ctrl+s")
-    saved = admin.get_customer(customer.id)
+    saved = admin.customers.get(customer.id)
     assert (saved.owner, saved.legal_hold) == ("sales2", True)
 
 
 @sync
 async def test_escape_on_a_changed_form_asks_before_discarding(session: Session) -> None:
     manager = session("manager")
-    customer = manager.create_customer(customer_data())
+    customer = manager.customers.create(customer_data())
     app = _app(manager, customer)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
@@ -166,7 +166,7 @@ async def test_escape_on_a_changed_form_asks_before_discarding(session: Session)
         assert isinstance(app.screen, CustomerFormScreen)
         await press(pilot, "escape", "y")
         assert isinstance(app.screen, CustomerDetailScreen)
-    assert manager.get_customer(customer.id).city == ""
+    assert manager.customers.get(customer.id).city == ""
 
 
 @pytest.mark.parametrize("choice", ["o", "r"])
@@ -175,29 +175,29 @@ async def test_conflict_shows_both_versions_and_lets_the_operator_choose(
     session: Session, choice: str
 ) -> None:
     manager, rep = session("manager"), session("sales1")
-    customer = rep.create_customer(customer_data())
+    customer = rep.customers.create(customer_data())
     app = _app(manager, customer)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
         await press(pilot, "e")
-        rep.update_customer(customer.id, {"city": "Fuzhou"}, customer.version)
+        rep.customers.update(customer.id, {"city": "Fuzhou"}, customer.version)
         app.screen.query_one("#f-city", Input).value = "Xiamen"
         await press(pilot, "ctrl+s")
         assert isinstance(app.screen, ConflictScreen)
         await press(pilot, choice)
         if choice == "o":
             assert isinstance(app.screen, CustomerDetailScreen)
-            assert manager.get_customer(customer.id).city == "Xiamen"
+            assert manager.customers.get(customer.id).city == "Xiamen"
         else:
             assert isinstance(app.screen, CustomerFormScreen)
             assert app.screen.query_one("#f-city", Input).value == "Fuzhou"
-            assert manager.get_customer(customer.id).city == "Fuzhou"
+            assert manager.customers.get(customer.id).city == "Fuzhou"
 
 
 @pytest.mark.parametrize("username", ["sales1", "service", "manager"])
 @sync
 async def test_add_followup_with_quick_next_date(session: Session, username: str) -> None:
-    customer = session("sales1").create_customer(customer_data())
+    customer = session("sales1").customers.create(customer_data())
     service = session(username)
     app = _app(service, customer)
     async with app.run_test(size=(100, 40)) as pilot:
@@ -215,12 +215,12 @@ async def test_add_followup_with_quick_next_date(session: Session, username: str
         assert isinstance(app.screen, CustomerDetailScreen)
         entry = app.screen.query_one(Timeline).entries[0]
         assert (entry.content, entry.next_followup_date) == ("Asked for a quote", planned)
-    assert (service.get_customer(customer.id).next_followup_at or "")[:10] == planned
+    assert (service.customers.get(customer.id).next_followup_at or "")[:10] == planned
 
 
 @sync
 async def test_add_interaction_order_needs_an_amount(session: Session) -> None:
-    customer = session("sales1").create_customer(customer_data())
+    customer = session("sales1").customers.create(customer_data())
     service = session("service")
     app = _app(service, customer)
     async with app.run_test(size=(100, 40)) as pilot:
@@ -240,9 +240,9 @@ async def test_add_interaction_order_needs_an_amount(session: Session) -> None:
 @sync
 async def test_tag_editor_adds_existing_creates_new_and_removes(session: Session) -> None:
     rep = session("sales1")
-    other = rep.create_customer(customer_data(phone="13900139000"))
-    rep.add_tag(other.id, "need", "purchase need")
-    customer = rep.create_customer(customer_data())
+    other = rep.customers.create(customer_data(phone="13900139000"))
+    rep.tags.add(other.id, "need", "purchase need")
+    customer = rep.customers.create(customer_data())
     app = _app(rep, customer)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
@@ -264,7 +264,7 @@ async def test_tag_editor_adds_existing_creates_new_and_removes(session: Session
         await press(pilot, "escape")
         assert isinstance(app.screen, CustomerDetailScreen)
         assert "vip" in str(app.screen.query_one("#tags", Static).render())
-    assert [(t.tag_type, t.name) for t in rep.get_customer(customer.id).tags] == [("value", "vip")]
+    assert [(t.tag_type, t.name) for t in rep.customers.get(customer.id).tags] == [("value", "vip")]
     assert _audit_actions(rep).count("tag.add") == 3
     assert _audit_actions(rep).count("tag.remove") == 1
 
@@ -272,7 +272,7 @@ async def test_tag_editor_adds_existing_creates_new_and_removes(session: Session
 @sync
 async def test_new_customer_warns_of_a_duplicate_before_saving(session: Session) -> None:
     rep = session("sales1")
-    rep.create_customer(customer_data())
+    rep.customers.create(customer_data())
     app = DetailTestApp(rep, CustomerFormScreen(rep, None))
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
@@ -284,7 +284,7 @@ async def test_new_customer_warns_of_a_duplicate_before_saving(session: Session)
         await press(pilot, "ctrl+s")
         assert isinstance(app.screen, ConfirmScreen)
         await press(pilot, "y")
-    assert [c.name for c in rep.find_duplicates({"phone": "13800138000"})] == [
+    assert [c.name for c in rep.duplicates.find({"phone": "13800138000"})] == [
         "Acme Trading Ltd",
         "Acme Again",
     ]
@@ -293,12 +293,14 @@ async def test_new_customer_warns_of_a_duplicate_before_saving(session: Session)
 @sync
 async def test_timeline_loads_lazily_and_filters(session: Session) -> None:
     rep = session("sales1")
-    customer = rep.create_customer(customer_data())
+    customer = rep.customers.create(customer_data())
     for n in range(PAGE * 3):
-        rep.add_followup(
+        rep.activity.add_followup(
             customer.id, channel="phone", content=f"call {n}", at=f"2026-01-01T{n:05d}"
         )
-    rep.add_interaction(customer.id, kind="complaint", detail="late", at="2025-12-01T09:00:00")
+    rep.activity.add_interaction(
+        customer.id, kind="complaint", detail="late", at="2025-12-01T09:00:00"
+    )
     app = _app(rep, customer)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
@@ -315,7 +317,7 @@ async def test_timeline_loads_lazily_and_filters(session: Session) -> None:
 @sync
 async def test_the_whole_profile_is_shown_and_fits_80_columns(session: Session) -> None:
     rep = session("sales1")
-    company = rep.create_customer(
+    company = rep.customers.create(
         customer_data(
             name="Harbour [b]Pumps[/b]",
             contact_title="Buyer [i]",
@@ -327,8 +329,8 @@ async def test_the_whole_profile_is_shown_and_fits_80_columns(session: Session) 
             notes="Call after 3 pm [@click=app.quit]",
         )
     )
-    rep.add_tag(company.id, "value", "high value")
-    person = rep.create_customer(
+    rep.tags.add(company.id, "value", "high value")
+    person = rep.customers.create(
         customer_data(name="Chen Jing", kind="person", id_number="11010519491231002X")
     )
     for customer, expected in (
@@ -368,7 +370,7 @@ async def test_the_whole_profile_is_shown_and_fits_80_columns(session: Session) 
 async def test_new_customer_warns_of_a_colleagues_duplicate_without_showing_it(
     session: Session,
 ) -> None:
-    theirs = session("sales1").create_customer(customer_data(name="Secret Buyer Ltd"))
+    theirs = session("sales1").customers.create(customer_data(name="Secret Buyer Ltd"))
     rep = session("sales2")
     app = DetailTestApp(rep, CustomerFormScreen(rep, None))
     async with app.run_test(size=(100, 40)) as pilot:
@@ -383,7 +385,7 @@ async def test_new_customer_warns_of_a_colleagues_duplicate_without_showing_it(
         assert "Secret" not in shown and "8000" not in shown
         await press(pilot, "n")
         assert isinstance(app.screen, CustomerFormScreen)
-    assert rep.find_customers("Acme Again") == []
+    assert rep.customers.find("Acme Again") == []
 
 
 @sync
@@ -391,7 +393,7 @@ async def test_edit_clears_contact_data_with_a_dash_but_never_the_last_one(
     session: Session,
 ) -> None:
     rep = session("sales1")
-    customer = rep.create_customer(customer_data(address="8 Harbour Road"))
+    customer = rep.customers.create(customer_data(address="8 Harbour Road"))
     app = _app(rep, customer)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
@@ -402,14 +404,14 @@ async def test_edit_clears_contact_data_with_a_dash_but_never_the_last_one(
         app.screen.query_one("#f-address", Input).value = " - "
         await press(pilot, "ctrl+s")
         assert isinstance(app.screen, CustomerDetailScreen)
-        saved = rep.get_customer(customer.id)
+        saved = rep.customers.get(customer.id)
         assert (saved.email, saved.address, saved.phone) == ("", "", customer.phone)
         await press(pilot, "e")
         app.screen.query_one("#f-phone", Input).value = "-"
         await press(pilot, "ctrl+s")
         assert isinstance(app.screen, CustomerFormScreen)
         assert _error(app, "phone") == "a phone or an email is required"
-    assert rep.get_customer(customer.id).phone == customer.phone
+    assert rep.customers.get(customer.id).phone == customer.phone
     audit = rep.db.conn.execute(
         "SELECT details FROM audit_log WHERE action='customer.update'"
     ).fetchall()
@@ -421,8 +423,8 @@ async def test_edit_warns_when_a_changed_contact_matches_another_customer(
     session: Session,
 ) -> None:
     rep = session("sales1")
-    first = rep.create_customer(customer_data())
-    second = rep.create_customer(
+    first = rep.customers.create(customer_data())
+    second = rep.customers.create(
         customer_data(name="Beta Ltd", phone="13900139000", email="beta@example.com")
     )
     app = DetailTestApp(rep, CustomerFormScreen(rep, second))
@@ -432,8 +434,8 @@ async def test_edit_warns_when_a_changed_contact_matches_another_customer(
         app.screen.query_one("#f-city", Input).value = "Xiamen"
         await press(pilot, "ctrl+s")
         assert not isinstance(app.screen, ConfirmScreen)
-    assert rep.get_customer(second.id).city == "Xiamen"
-    second = rep.get_customer(second.id)
+    assert rep.customers.get(second.id).city == "Xiamen"
+    second = rep.customers.get(second.id)
     app = DetailTestApp(rep, CustomerFormScreen(rep, second))
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
@@ -445,23 +447,23 @@ async def test_edit_warns_when_a_changed_contact_matches_another_customer(
         assert second.code not in shown
         await press(pilot, "n")
         assert isinstance(app.screen, CustomerFormScreen)
-        assert rep.get_customer(second.id).phone.endswith("9000")
+        assert rep.customers.get(second.id).phone.endswith("9000")
         await press(pilot, "ctrl+s")
         assert isinstance(app.screen, ConfirmScreen)  # still asked: nothing was accepted
         await press(pilot, "y")
         assert not isinstance(app.screen, CustomerFormScreen)
-    assert rep.get_customer(second.id).phone.endswith("8000")
+    assert rep.customers.get(second.id).phone.endswith("8000")
 
 
 @sync
 async def test_edit_warns_of_a_colleagues_duplicate_by_code_and_owner_only(
     session: Session,
 ) -> None:
-    theirs = session("sales2").create_customer(
+    theirs = session("sales2").customers.create(
         customer_data(name="Secret Buyer Ltd", credit_code="91350100M000100Y43")
     )
     rep = session("sales1")
-    mine = rep.create_customer(customer_data(phone="13900139000", email="mine@example.com"))
+    mine = rep.customers.create(customer_data(phone="13900139000", email="mine@example.com"))
     app = DetailTestApp(rep, CustomerFormScreen(rep, mine))
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
@@ -474,7 +476,7 @@ async def test_edit_warns_of_a_colleagues_duplicate_by_code_and_owner_only(
         assert "same email and credit code" in shown
         assert "Secret" not in shown and "zed@" not in shown.lower()
         await press(pilot, "n")
-    assert rep.get_customer(mine.id).credit_code == ""
+    assert rep.customers.get(mine.id).credit_code == ""
     hint = rep.db.conn.execute(
         "SELECT actor FROM audit_log WHERE action='duplicate.hint'"
     ).fetchall()
@@ -485,7 +487,7 @@ async def test_edit_warns_of_a_colleagues_duplicate_by_code_and_owner_only(
 async def test_detail_keys_are_remapped_by_id_and_listed_in_help(
     db: Database, session: Session
 ) -> None:
-    customer = session("sales1").create_customer(customer_data())
+    customer = session("sales1").customers.create(customer_data())
     settings = Settings(bindings={"detail.followup": "w", "form.cancel": "ctrl+g"})
     app = CrmApp(db, settings=settings, login_failure_delay=0)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -20,7 +20,9 @@ Session = Callable[[str], Service]
 
 def _plan(service: Service, customer_id: int, day: str) -> None:
     """A follow-up planned for `day` (set directly: the service refuses past dates)."""
-    service.add_followup(customer_id, channel="phone", content="call back", next_followup_date="")
+    service.activity.add_followup(
+        customer_id, channel="phone", content="call back", next_followup_date=""
+    )
     with service.db.write() as tx:
         tx.execute("UPDATE customers SET next_followup_at=? WHERE id=?", (day, customer_id))
         tx.execute(
@@ -44,9 +46,9 @@ def _prompts(app: DetailTestApp) -> list[str]:
 async def test_sales_rep_sees_own_due_and_opens_the_customer(session: Session) -> None:
     rep1, rep2 = session("sales1"), session("sales2")
     today = dt.date(2026, 3, 10)
-    mine = rep1.create_customer(customer_data(name="Overdue Co"))
+    mine = rep1.customers.create(customer_data(name="Overdue Co"))
     _plan(rep1, mine.id, "2026-03-07")
-    other = rep2.create_customer(customer_data(name="Other Co", phone="13900139000"))
+    other = rep2.customers.create(customer_data(name="Other Co", phone="13900139000"))
     _plan(rep2, other.id, "2026-03-10")
     app = DetailTestApp(rep1, DueScreen(rep1, today=today))
     async with app.run_test() as pilot:
@@ -65,11 +67,11 @@ async def test_sales_rep_sees_own_due_and_opens_the_customer(session: Session) -
 async def test_manager_sees_everyones_grouped_by_rep(session: Session) -> None:
     rep1, rep2, manager = session("sales1"), session("sales2"), session("manager")
     today = dt.date(2026, 3, 10)
-    first = rep1.create_customer(customer_data(name="Alpha Co"))
+    first = rep1.customers.create(customer_data(name="Alpha Co"))
     _plan(rep1, first.id, "2026-03-10")
-    second = rep2.create_customer(customer_data(name="Beta Co", phone="13900139000"))
+    second = rep2.customers.create(customer_data(name="Beta Co", phone="13900139000"))
     _plan(rep2, second.id, "2026-03-01")
-    later = rep2.create_customer(customer_data(name="Later Co", phone="13700137000"))
+    later = rep2.customers.create(customer_data(name="Later Co", phone="13700137000"))
     _plan(rep2, later.id, "2026-04-01")
     app = DetailTestApp(manager, DueScreen(manager, today=today))
     async with app.run_test() as pilot:
@@ -96,21 +98,21 @@ async def test_manager_sees_every_rep_even_when_one_has_hundreds_due(session: Se
     """The old list capped at 500 rows sorted by rep, so reps late in the alphabet vanished."""
     rep1, rep2, manager = session("sales1"), session("sales2"), session("manager")
     today = dt.date(2026, 3, 10)
-    busy = [rep1.create_customer(customer_data(name=f"Busy {n}")) for n in range(PER_REP + 3)]
+    busy = [rep1.customers.create(customer_data(name=f"Busy {n}")) for n in range(PER_REP + 3)]
     with rep1.db.write() as tx:
         tx.executemany(
             "UPDATE customers SET next_followup_at=? WHERE id=?",
             [(f"2026-03-{1 + n:02d}", c.id) for n, c in enumerate(busy)],
         )
-    quiet = rep2.create_customer(customer_data(name="Quiet Co", phone="13900139000"))
+    quiet = rep2.customers.create(customer_data(name="Quiet Co", phone="13900139000"))
     _plan(rep2, quiet.id, "2026-03-10")
 
-    counts = manager.due_by_rep(today=today)
+    counts = manager.due.by_rep(today=today)
     assert [(c.owner, c.overdue, c.due_today) for c in counts] == [
         ("sales1", PER_REP + 3, 0),
         ("sales2", 0, 1),
     ]
-    capped = manager.due_followups(limit=4, per_rep=2, today=today)
+    capped = manager.due.followups(limit=4, per_rep=2, today=today)
     assert [(d.owner, d.name) for d in capped] == [
         ("sales1", "Busy 0"),
         ("sales1", "Busy 1"),
@@ -138,5 +140,5 @@ async def test_manager_sees_every_rep_even_when_one_has_hundreds_due(session: Se
 def test_only_managers_narrow_the_due_list_to_another_rep(session: Session) -> None:
     rep1, rep2 = session("sales1"), session("sales2")
     with pytest.raises(PermissionDenied):
-        rep1.due_followups(owner_id=rep2.user.id)
-    assert rep1.due_by_rep() == []
+        rep1.due.followups(owner_id=rep2.user.id)
+    assert rep1.due.by_rep() == []

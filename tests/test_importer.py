@@ -325,7 +325,7 @@ def test_hostile_strings_stored_as_plain_text(db: Database, tmp_path: Path) -> N
 
 
 def _existing(session: Any) -> Any:
-    return session("manager").create_customer(
+    return session("manager").customers.create(
         customer_data(name="Acme Trading Ltd", phone="13800138000", email="zed@example.com")
     )
 
@@ -356,16 +356,16 @@ def test_update_strategy_overwrites_non_empty_cells_only(
 ) -> None:
     acme = _existing(session)
     manager = session("manager")
-    manager.add_followup(acme.id, channel="phone", content="called")
-    manager.add_tag(acme.id, "custom", "VIP")
+    manager.activity.add_followup(acme.id, channel="phone", content="called")
+    manager.tags.add(acme.id, "custom", "VIP")
     summary = run(db, write(tmp_path / "dup.csv", DUP_FILE), opts=options(strategy="update"))
     assert (summary.created, summary.updated, summary.skipped) == (2, 2, 0)
-    after = manager.get_customer(acme.id)
+    after = manager.customers.get(acme.id)
     assert after.customer_type == "customer" and after.city == "上海"
     assert after.notes == "new notes" and after.email == "z***@example.com"
     assert after.version == acme.version + 1 and after.code == acme.code
     assert after.owner_id == acme.owner_id and [t.name for t in after.tags] == ["VIP"]
-    assert len(manager.timeline(acme.id)) == 1
+    assert len(manager.activity.timeline(acme.id)) == 1
     brand = next(c for c in customers(db) if c["email"] == "new@example.com")
     assert brand["name"] == "Brand New Co (copy)" and brand["city"] == "杭州"
     entries = audit.query(db.conn, db.keys, audit.AuditFilter(customer_code=acme.code))
@@ -419,13 +419,13 @@ def test_undo_removes_created_restores_updated_keeps_changed(
     summary = run(db, write(tmp_path / "u.csv", text), opts=options(strategy="update"))
     assert (summary.created, summary.updated) == (2, 1)
     kept = next(c for c in customers(db) if c["name"] == "Kept Co")
-    session("manager").add_followup(kept["id"], channel="phone", content="called back")
+    session("manager").activity.add_followup(kept["id"], channel="phone", content="called back")
     undo = importer.undo_run(db, summary.run_id, actor="cli:tester")
     assert (undo.deleted, undo.restored) == (1, 1)
     assert undo.kept == [(kept["code"], "changed since the import")]
     names = sorted(c["name"] for c in customers(db))
     assert names == ["Acme Trading Ltd", "Kept Co"]
-    restored = session("manager").get_customer(acme.id)
+    restored = session("manager").customers.get(acme.id)
     assert restored.city == "" and restored.customer_type == "prospect"
     row = next(c for c in customers(db) if c["id"] == acme.id)
     assert row["email"] == "zed@example.com"

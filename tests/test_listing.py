@@ -63,9 +63,9 @@ def people(db: Database, session: Session) -> dict[str, int]:
             industry="H",
         ),
     }
-    ids = {key: admin.create_customer(data).id for key, data in named.items()}
+    ids = {key: admin.customers.create(data).id for key, data in named.items()}
     for i in range(60):
-        created = admin.create_customer(
+        created = admin.customers.create(
             customer_data(
                 name=f"Filler {i % 7} {i:02d}",
                 contact_name=f"Contact {i}",
@@ -77,7 +77,7 @@ def people(db: Database, session: Session) -> dict[str, int]:
             )
         )
         if i % 5 == 0:
-            admin.add_tag(created.id, "value", "high value")
+            admin.tags.add(created.id, "value", "high value")
         ids[f"filler{i}"] = created.id
     with db.write() as tx:
         tx.execute(
@@ -93,7 +93,7 @@ def people(db: Database, session: Session) -> dict[str, int]:
 
 
 def _ids(service: Service, query: CustomerQuery, limit: int = 100) -> list[int]:
-    return [row.id for row in service.customer_page(query, limit=limit)]
+    return [row.id for row in service.customer_list.page(query, limit=limit)]
 
 
 @pytest.mark.parametrize(
@@ -126,16 +126,16 @@ def test_search_finds_by_name_contact_phone_email_and_tail(
 
 def test_code_prefix_finds_codes_in_code_order(people: dict[str, int], session: Session) -> None:
     admin = session("admin")
-    code = admin.get_customer(people["beijing"]).code
-    rows = admin.customer_page(CustomerQuery(text=code.lower()))
+    code = admin.customers.get(people["beijing"]).code
+    rows = admin.customer_list.page(CustomerQuery(text=code.lower()))
     assert [r.id for r in rows] == [people["beijing"]]
-    prefix = admin.customer_page(CustomerQuery(text=code[:5]), limit=500)
+    prefix = admin.customer_list.page(CustomerQuery(text=code[:5]), limit=500)
     assert len(prefix) == len(people)
     assert [r.code for r in prefix] == sorted(r.code for r in prefix)
 
 
 def test_phone_is_masked_in_rows(people: dict[str, int], session: Session) -> None:
-    row = session("admin").customer_page(CustomerQuery(text="13800131111"))[0]
+    row = session("admin").customer_list.page(CustomerQuery(text="13800131111"))[0]
     assert row.phone == "138****1111"
     assert row.owner == "sales1"
 
@@ -146,13 +146,13 @@ def test_sales_rep_sees_only_own_customers_in_list_count_and_search(
     sales1 = session("sales1")
     own = {r[0] for r in db.conn.execute("SELECT id FROM customers WHERE owner_id=4")}
     assert set(_ids(sales1, CustomerQuery(), limit=500)) == own
-    assert sales1.count_customers(CustomerQuery()) == (len(own), False)
+    assert sales1.customer_list.count(CustomerQuery()) == (len(own), False)
     assert set(_ids(sales1, CustomerQuery(text="张"))) == {people["zhang"]}
     assert _ids(sales1, CustomerQuery(text="13800132222")) == []
     assert _ids(sales1, CustomerQuery(text="5678")) == []
-    assert [u.username for u in sales1.list_filter_choices().owners] == ["sales1"]
+    assert [u.username for u in sales1.customer_list.filter_choices().owners] == ["sales1"]
     everyone = session("service")
-    assert everyone.count_customers(CustomerQuery()) == (len(people), False)
+    assert everyone.customer_list.count(CustomerQuery()) == (len(people), False)
 
 
 def test_filters(people: dict[str, int], session: Session, db: Database) -> None:
@@ -166,7 +166,7 @@ def test_filters(people: dict[str, int], session: Session, db: Database) -> None
     )
     assert set(_ids(admin, CustomerQuery(industry="B"))) == expect("industry='B'")
     assert set(_ids(admin, CustomerQuery(owner_id=5))) == expect("owner_id=5")
-    tag = admin.tags("high")[0]
+    tag = admin.tags.suggest("high")[0]
     assert set(_ids(admin, CustomerQuery(tag_id=tag.id))) == expect(
         "id IN (SELECT customer_id FROM customer_tags WHERE tag_id=?)", tag.id
     )
@@ -178,7 +178,7 @@ def test_filters(people: dict[str, int], session: Session, db: Database) -> None
         "customer_type='prospect' AND industry='A' AND next_followup_at=? AND name LIKE 'Filler%'",
         today,
     )
-    assert admin.count_customers(CustomerQuery(text="filler"), cap=10) == (10, True)
+    assert admin.customer_list.count(CustomerQuery(text="filler"), cap=10) == (10, True)
 
 
 def _expected_order(db: Database, column: str, descending: bool, owner: int | None) -> list[int]:
@@ -211,14 +211,14 @@ def test_keyset_pages_walk_the_whole_order_both_ways(
 
     forward: list[int] = []
     after = None
-    while page := service.customer_page(query, after=after, limit=7):
+    while page := service.customer_list.page(query, after=after, limit=7):
         forward.extend(r.id for r in page)
         after = page[-1].key
     assert forward == expected
 
     backward: list[int] = []
     before = None
-    while page := service.customer_page(query, after=before, limit=7, backward=True):
+    while page := service.customer_list.page(query, after=before, limit=7, backward=True):
         backward[:0] = [r.id for r in page]
         before = page[0].key
     assert backward == expected
@@ -227,11 +227,11 @@ def test_keyset_pages_walk_the_whole_order_both_ways(
 def test_search_pages_in_match_order(people: dict[str, int], session: Session) -> None:
     admin = session("admin")
     query = CustomerQuery(text="filler")
-    first = admin.customer_page(query, limit=25)
-    rest = admin.customer_page(query, after=first[-1].key, limit=100)
+    first = admin.customer_list.page(query, limit=25)
+    rest = admin.customer_list.page(query, after=first[-1].key, limit=100)
     ids = [r.id for r in first + rest]
     assert ids == sorted(ids) and len(ids) == 60
-    last = admin.customer_page(query, limit=10, backward=True)
+    last = admin.customer_list.page(query, limit=10, backward=True)
     assert [r.id for r in last] == ids[-10:]
 
 
@@ -257,16 +257,16 @@ def test_hostile_names_are_stored_and_found(people: dict[str, int], session: Ses
     admin = session("admin")
     for i, entry in enumerate(hostile):
         try:
-            admin.create_customer(customer_data(name=entry["text"], phone=f"1360000{i:04d}"))
+            admin.customers.create(customer_data(name=entry["text"], phone=f"1360000{i:04d}"))
         except (ValidationError, FormErrors):
             continue  # a name of only spaces is rightly refused
     for entry in hostile:
-        admin.customer_page(CustomerQuery(text=entry["text"][:30]))
-    assert admin.customer_page(CustomerQuery(text="Mallory"))
+        admin.customer_list.page(CustomerQuery(text=entry["text"][:30]))
+    assert admin.customer_list.page(CustomerQuery(text="Mallory"))
 
 
 def _names(session: Session, text: str) -> set[str]:
-    rows = session("admin").customer_page(CustomerQuery(text=text), limit=100)
+    rows = session("admin").customer_list.page(CustomerQuery(text=text), limit=100)
     return {row.name for row in rows}
 
 
@@ -283,7 +283,7 @@ def test_chinese_queries_of_two_or_more_characters_are_bigram_phrases() -> None:
 def test_chinese_search_matches_adjacent_characters_only(db: Database, session: Session) -> None:
     admin = session("admin")
     for i, name in enumerate(("北京科技有限公司", "北京云帆科技", "北京ABC科技", "北京·科技")):
-        admin.create_customer(customer_data(name=name, phone=f"1380013{i:04d}"))
+        admin.customers.create(customer_data(name=name, phone=f"1380013{i:04d}"))
     assert _names(session, "北京科技") == {"北京科技有限公司", "北京·科技"}
     assert _names(session, "京科") == {"北京科技有限公司", "北京·科技"}
     assert _names(session, "云帆科技") == {"北京云帆科技"}
@@ -294,10 +294,11 @@ def test_chinese_search_matches_adjacent_characters_only(db: Database, session: 
 def test_migration_rebuilds_an_index_without_bigrams(tmp_path: Path, session: Session) -> None:
     """A schema-2 database (unigram documents only) finds 2+ character queries once opened."""
     db = session("admin").db
-    session("admin").create_customer(customer_data(name="上海明珠餐饮", contact_name="李娜"))
+    session("admin").customers.create(customer_data(name="上海明珠餐饮", contact_name="李娜"))
     with db.write() as tx:
         tx.execute("UPDATE customer_search SET doc = ?", ("上 海 明 珠 餐 饮 李 娜",))
         tx.execute("DROP TABLE customer_keys")  # created by later migrations
+        tx.execute("DROP TABLE login_throttle")
         tx.execute("DROP INDEX customers_owner_due")
         tx.execute("DROP INDEX followups_staff_due")
         for table in ("import_rows", "import_runs", "import_mappings"):

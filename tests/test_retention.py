@@ -131,7 +131,7 @@ def test_purge_leaves_no_plaintext_in_file_or_wal(db: Database) -> None:
     entries = audit.query(db.conn, db.keys, audit.AuditFilter(action=retention.PURGE_ACTION))
     assert sorted(e.entity_id for e in entries) == sorted([gone, gone_cn])
     for entry in entries:
-        assert set(entry.details) == {"reason"}
+        assert set(entry.details) == {"reason", audit.DESTROYED_KEY}, "code and reason only"
         assert "churned" in entry.details["reason"]
     assert audit.verify(db.conn, db.keys).ok
 
@@ -140,20 +140,20 @@ def test_purge_of_a_customer_created_through_the_service_leaves_no_name(
     db: Database, session: Callable[[str], Service]
 ) -> None:
     admin = session("admin")
-    created = admin.create_customer(customer_data(name=GONE_NAME))
-    admin.add_followup(created.id, channel="phone", content=GONE_FOLLOWUP)
+    created = admin.customers.create(customer_data(name=GONE_NAME))
+    admin.activity.add_followup(created.id, channel="phone", content=GONE_FOLLOWUP)
     with db.write() as tx:
         tx.execute(
             "UPDATE customers SET customer_type='churned', last_interaction_at='2019-01-01'"
             " WHERE id=?",
             (created.id,),
         )
-    before = admin.audit_entries(audit.AuditFilter(customer_code=created.code))
+    before = admin.audit_log.entries(audit.AuditFilter(customer_code=created.code))
     assert any(GONE_NAME in str(e.details) for e in before)
     retention.purge(db, Policy(), 1, actor="admin")
     raw = file_bytes(db)
     assert GONE_NAME.encode() not in raw and GONE_FOLLOWUP.encode() not in raw
-    after = admin.audit_entries(audit.AuditFilter(customer_code=created.code))
+    after = admin.audit_log.entries(audit.AuditFilter(customer_code=created.code))
     assert after[0].action == retention.PURGE_ACTION
     assert all(e.details == audit.ERASED for e in after[1:])
     assert audit.verify(db.conn, db.keys).ok

@@ -54,26 +54,26 @@ ALLOWED = {
 }
 
 ACTIONS: dict[str, Callable[[Service, int], object]] = {
-    "read": lambda s, cid: s.get_customer(cid),
-    "update": lambda s, cid: s.update_customer(
+    "read": lambda s, cid: s.customers.get(cid),
+    "update": lambda s, cid: s.customers.update(
         cid,
         {"notes": "called"},
         s.db.conn.execute("SELECT version FROM customers WHERE id=?", (cid,)).fetchone()[0],
     ),
-    "reassign": lambda s, cid: s.update_customer(
+    "reassign": lambda s, cid: s.customers.update(
         cid,
         {"owner": "sales2"},
         s.db.conn.execute("SELECT version FROM customers WHERE id=?", (cid,)).fetchone()[0],
     ),
-    "hold": lambda s, cid: s.update_customer(
+    "hold": lambda s, cid: s.customers.update(
         cid,
         {"legal_hold": True},
         s.db.conn.execute("SELECT version FROM customers WHERE id=?", (cid,)).fetchone()[0],
     ),
-    "followup": lambda s, cid: s.add_followup(cid, channel="phone", content="rang"),
-    "interaction": lambda s, cid: s.add_interaction(cid, kind="enquiry", detail="asked"),
-    "tag": lambda s, cid: s.add_tag(cid, "value", "high value"),
-    "reveal": lambda s, cid: s.reveal(cid, "phone"),
+    "followup": lambda s, cid: s.activity.add_followup(cid, channel="phone", content="rang"),
+    "interaction": lambda s, cid: s.activity.add_interaction(cid, kind="enquiry", detail="asked"),
+    "tag": lambda s, cid: s.tags.add(cid, "value", "high value"),
+    "reveal": lambda s, cid: s.customers.reveal(cid, "phone"),
 }
 
 CASES = [
@@ -88,7 +88,7 @@ CASES = [
 def test_matrix(session, user: str, action: str, own: bool, allowed: bool) -> None:
     admin = session("admin")
     # sales1 owns or does not own it; the other roles are scoped to every customer anyway.
-    created = admin.create_customer(customer_data(owner="sales1" if own else "sales2"))
+    created = admin.customers.create(customer_data(owner="sales1" if own else "sales2"))
     actor = session(user)
     audit_before = admin.db.conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]
     if allowed:
@@ -102,24 +102,24 @@ def test_matrix(session, user: str, action: str, own: bool, allowed: bool) -> No
 
 def test_sales_create_is_owned_by_them(session) -> None:
     rep = session("sales1")
-    created = rep.create_customer(customer_data())
+    created = rep.customers.create(customer_data())
     assert created.owner == "sales1"
     with pytest.raises(PermissionDenied):
-        rep.create_customer(customer_data(owner="sales2", phone="13900139000"))
+        rep.customers.create(customer_data(owner="sales2", phone="13900139000"))
 
 
 def test_sales_find_sees_only_own(session) -> None:
     admin = session("admin")
-    admin.create_customer(customer_data(name="Mine Co", owner="sales1"))
-    admin.create_customer(customer_data(name="Theirs Co", owner="sales2", phone="13900139000"))
-    names = {c.name for c in session("sales1").find_customers("co")}
+    admin.customers.create(customer_data(name="Mine Co", owner="sales1"))
+    admin.customers.create(customer_data(name="Theirs Co", owner="sales2", phone="13900139000"))
+    names = {c.name for c in session("sales1").customers.find("co")}
     assert names == {"Mine Co"}
 
 
 def test_unprivileged_never_receives_plaintext(session) -> None:
     admin = session("admin")
-    created = admin.create_customer(customer_data(owner="sales1"))
-    seen = session("service").get_customer(created.id)
+    created = admin.customers.create(customer_data(owner="sales1"))
+    seen = session("service").customers.get(created.id)
     assert seen.phone == "138****8000"
     assert seen.email == "z***@example.com"
 
@@ -127,4 +127,4 @@ def test_unprivileged_never_receives_plaintext(session) -> None:
 def test_only_admin_manages_users(session) -> None:
     for user in ("manager", "sales1", "service"):
         with pytest.raises(PermissionDenied):
-            session(user).list_users()
+            session(user).users.list()

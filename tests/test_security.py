@@ -32,9 +32,9 @@ PERSONS = [
 def test_raw_bytes_hold_no_plaintext(db: Database, session) -> None:
     admin = session("admin")
     for i, person in enumerate(PERSONS):
-        created = admin.create_customer(customer_data(name=f"Person {i}", kind="person", **person))
-        admin.reveal(created.id, "phone")
-        admin.update_customer(created.id, {"address": person["address"] + " B"}, created.version)
+        created = admin.customers.create(customer_data(name=f"Person {i}", kind="person", **person))
+        admin.customers.reveal(created.id, "phone")
+        admin.customers.update(created.id, {"address": person["address"] + " B"}, created.version)
     # Keep the WAL: read it before any checkpoint folds it into the main file.
     files = [db.path, Path(f"{db.path}-wal")]
     raw = b"".join(p.read_bytes() for p in files if p.exists())
@@ -48,17 +48,17 @@ def test_raw_bytes_hold_no_plaintext(db: Database, session) -> None:
 
 def test_ciphertext_bound_to_its_row(db: Database, session) -> None:
     admin = session("admin")
-    first = admin.create_customer(customer_data(name="One"))
-    second = admin.create_customer(customer_data(name="Two", phone="13900139000"))
+    first = admin.customers.create(customer_data(name="One"))
+    second = admin.customers.create(customer_data(name="Two", phone="13900139000"))
     with db.write() as tx:
         blob = tx.execute("SELECT phone_enc FROM customers WHERE id=?", (first.id,)).fetchone()[0]
         tx.execute("UPDATE customers SET phone_enc=? WHERE id=?", (blob, second.id))
     with pytest.raises(DecryptionError):
-        admin.get_customer(second.id)
+        admin.customers.get(second.id)
 
 
 def test_wrong_key_is_refused_and_database_unchanged(db: Database, session, tmp_path: Path) -> None:
-    session("admin").create_customer(customer_data())
+    session("admin").customers.create(customer_data())
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     before = db.path.read_bytes()
     other = create_key_file(tmp_path / "other.key")
@@ -92,9 +92,9 @@ def test_key_file_mode_is_0600(tmp_path: Path) -> None:
 
 def test_audit_holds_masked_values_only(db: Database, session) -> None:
     admin = session("admin")
-    created = admin.create_customer(customer_data())
-    admin.update_customer(created.id, {"phone": "13911112222"}, created.version)
-    opened = " ".join(str(e.details) for e in admin.audit_entries(audit.AuditFilter()))
+    created = admin.customers.create(customer_data())
+    admin.customers.update(created.id, {"phone": "13911112222"}, created.version)
+    opened = " ".join(str(e.details) for e in admin.audit_log.entries(audit.AuditFilter()))
     assert "13800138000" not in opened and "13911112222" not in opened
     assert "139****2222" in opened
     stored = " ".join(r[0] for r in db.conn.execute("SELECT details FROM audit_log"))
@@ -102,7 +102,7 @@ def test_audit_holds_masked_values_only(db: Database, session) -> None:
 
 
 def test_audit_log_refuses_update_and_delete(db: Database, session) -> None:
-    session("admin").create_customer(customer_data())
+    session("admin").customers.create(customer_data())
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         db.conn.execute("UPDATE audit_log SET actor='x'")
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
@@ -112,7 +112,7 @@ def test_audit_log_refuses_update_and_delete(db: Database, session) -> None:
 def test_tampering_is_found_at_the_edited_row(db: Database, session) -> None:
     admin = session("admin")
     for i in range(5):
-        admin.create_customer(customer_data(name=f"Co {i}", phone=f"1380013800{i}"))
+        admin.customers.create(customer_data(name=f"Co {i}", phone=f"1380013800{i}"))
     assert audit.verify(db.conn, db.keys).ok
     raw = sqlite3.connect(db.path)
     raw.execute("DROP TRIGGER audit_log_no_update")
@@ -127,7 +127,7 @@ def test_tampering_is_found_at_the_edited_row(db: Database, session) -> None:
 def test_removing_the_newest_entries_is_found(db: Database, session) -> None:
     admin = session("admin")
     for i in range(3):
-        admin.create_customer(customer_data(name=f"Co {i}", phone=f"1380013800{i}"))
+        admin.customers.create(customer_data(name=f"Co {i}", phone=f"1380013800{i}"))
     raw = sqlite3.connect(db.path)
     raw.execute("DROP TRIGGER audit_log_no_delete")
     raw.execute("DELETE FROM audit_log WHERE id=3")
@@ -139,7 +139,7 @@ def test_removing_the_newest_entries_is_found(db: Database, session) -> None:
 
 def test_audit_text_filter_reads_sealed_details(db: Database, session) -> None:
     admin = session("admin")
-    admin.create_customer(customer_data(name="Needle Trading"))
-    admin.create_customer(customer_data(name="Other Co", phone="13900139000"))
-    found = admin.audit_entries(audit.AuditFilter(text="needle"))
+    admin.customers.create(customer_data(name="Needle Trading"))
+    admin.customers.create(customer_data(name="Other Co", phone="13900139000"))
+    found = admin.audit_log.entries(audit.AuditFilter(text="needle"))
     assert [e.details["fields"]["name"][1] for e in found] == ["Needle Trading"]

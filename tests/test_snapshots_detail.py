@@ -23,7 +23,7 @@ TODAY = "2026-03-01"
 def _fixed_customer(session: Callable[[str], Service]) -> int:
     """One customer with a rich, fully dated history, identical on every run."""
     rep = session("sales1")
-    customer = rep.create_customer(
+    customer = rep.customers.create(
         customer_data(
             name="Xiamen Harbour Pumps [Co] Ltd",
             contact_name="Lin Wei",
@@ -37,27 +37,27 @@ def _fixed_customer(session: Callable[[str], Service]) -> int:
             company_size="50-249",
         )
     )
-    rep.add_tag(customer.id, "industry", "manufacturing")
-    rep.add_tag(customer.id, "need", "purchase need")
-    rep.add_tag(customer.id, "value", "high value")
-    rep.add_followup(
+    rep.tags.add(customer.id, "industry", "manufacturing")
+    rep.tags.add(customer.id, "need", "purchase need")
+    rep.tags.add(customer.id, "value", "high value")
+    rep.activity.add_followup(
         customer.id,
         channel="visit",
         content="Met the buyer on site; they want 20 pumps by May",
         result="need confirmed",
         at="2026-01-20T15:30:00",
     )
-    rep.add_interaction(
+    rep.activity.add_interaction(
         customer.id,
         kind="order",
         detail="20 pumps, model HP-3",
         amount="48000",
         at="2026-02-01T10:00:00",
     )
-    rep.add_interaction(
+    rep.activity.add_interaction(
         customer.id, kind="complaint", detail="[bold]Late[/bold] delivery", at="2026-02-05T11:00:00"
     )
-    rep.add_followup(
+    rep.activity.add_followup(
         customer.id,
         channel="phone",
         content="Called about the complaint; promised a discount",
@@ -122,7 +122,7 @@ def test_person_detail_snapshot(
 ) -> None:
     """A person: masked ID number among the contact fields, no credit code or size."""
     rep = session("sales2")
-    person = rep.create_customer(
+    person = rep.customers.create(
         customer_data(
             name="Chen Jing",
             kind="person",
@@ -151,8 +151,8 @@ def test_due_list_snapshot(
 ) -> None:
     _fixed_customer(session)
     rep2 = session("sales2")
-    other = rep2.create_customer(customer_data(name="Gulangyu Tea House", phone="13900139000"))
-    rep2.add_followup(other.id, channel="phone", content="call", next_followup_date="")
+    other = rep2.customers.create(customer_data(name="Gulangyu Tea House", phone="13900139000"))
+    rep2.activity.add_followup(other.id, channel="phone", content="call", next_followup_date="")
     with rep2.db.write() as tx:
         tx.execute(
             "UPDATE customers SET code='C2026000043', next_followup_at='2026-03-01' WHERE id=?",

@@ -31,7 +31,7 @@ def fixed_list(db: Database, session: Session) -> Database:
     """Customers with fixed codes and dates, so the picture never depends on the clock."""
     admin = session("admin")
     for i, (name, contact, phone, owner, kind, industry) in enumerate(CUSTOMERS, 1):
-        created = admin.create_customer(
+        created = admin.customers.create(
             customer_data(
                 name=name,
                 contact_name=contact,

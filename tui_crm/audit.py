@@ -2,12 +2,19 @@
 
 Each entry's MAC covers its own fields and the previous entry's MAC, under a key derived
 from the master key: an entry edited, removed or reordered with plain sqlite3 breaks the
-chain at that entry, and removing entries from the end is caught by the head in `meta`.
+chain at that entry. Removing entries from the end is caught by the head in `meta`, which
+carries the count, last id and last hash under a MAC of its own; a missing head is a
+failure. What no check inside one file can catch is the whole file (or the log and its
+head together) put back to an older state, so `verify` also takes anchors recorded
+elsewhere: the heads in backup manifests, and a short line an admin prints with
+`head_line` and keeps apart (mail, a ticket, a log server).
 
 Details about one customer (names, notes, before/after values) are sealed under a random
 key of that customer's own. A retention purge deletes that key, which erases the personal
 data from every old entry at once while the chain, which covers the sealed bytes, still
-verifies: the log stays append-only and the customer is forgotten (crypto-shredding).
+verifies: the log stays append-only and the customer is forgotten (crypto-shredding). Each
+wrapped key is bound to its customer code, and the purge entry names the key it destroyed,
+so `verify` reports a key deleted without a purge, or swapped between customers.
 """
 
 from __future__ import annotations
@@ -23,14 +30,23 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .crypto import KeyRing
-from .db import next_row_id, set_meta
+from .crypto import DecryptionError, KeyRing
+from .db import AUDIT_GENESIS, AUDIT_HEAD_KEY, next_row_id, set_meta
 
 SEALED = "sealed"
 ERASED = {"erased": "personal data removed by a retention purge"}
+KEY_MISSING = {"unreadable": "this customer's log key is missing, though no purge removed it"}
+KEY_ALTERED = {"unreadable": "this customer's log key was altered or belongs to another customer"}
 
-GENESIS = "0" * 64
-HEAD_KEY = "audit_head"
+GENESIS = AUDIT_GENESIS
+HEAD_KEY = AUDIT_HEAD_KEY
+HEAD_LINE_TAG = "tui-crm-audit-head"
+PURGE_ACTION = "customer.purge"
+DESTROYED_KEY = "destroyed_key"
+RESTORE_ACTION = "backup.restore"
+SUPERSEDED = "superseded"
+
+DetailsKey = Callable[[str], "bytes | dict[str, str]"]
 
 
 @dataclass(frozen=True)
@@ -45,13 +61,16 @@ class AuditEntry:
     details: dict[str, Any]
 
     @classmethod
-    def from_row(
-        cls, row: sqlite3.Row, subject_key: Callable[[str], bytes | None] | None = None
-    ) -> AuditEntry:
+    def from_row(cls, row: sqlite3.Row, details_key: DetailsKey | None = None) -> AuditEntry:
+        """An entry with sealed details opened by `details_key` (see `details_key`), or the
+        reason they cannot be."""
         details = json.loads(row["details"])
         if SEALED in details:
-            key = subject_key(row["customer_code"]) if subject_key else None
-            details = _unseal(key, row["id"], details[SEALED]) if key else dict(ERASED)
+            key = details_key(row["customer_code"]) if details_key else dict(ERASED)
+            if isinstance(key, bytes):
+                details = _unseal(key, row["id"], details[SEALED])
+            else:
+                details = dict(key)
         return cls(
             id=row["id"],
             at=row["at"],
@@ -70,15 +89,68 @@ class VerifyResult:
     checked: int
     broken_id: int | None = None
     reason: str = ""
+    anchors: int = 0
 
     def describe(self) -> str:
         if self.ok:
-            return f"audit chain intact: {self.checked} entries verified"
+            matched = f"; {self.anchors} recorded head(s) matched" if self.anchors else ""
+            return f"audit chain intact: {self.checked} entries verified{matched}"
         return f"audit chain broken at entry {self.broken_id}: {self.reason}"
 
 
 _MAC_PAYLOAD = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 _DETAILS = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """What the log looked like once, recorded outside it: entry `entry_id` had `hash`.
+
+    `backup_id` names the backup whose manifest recorded it, so a restore that abandoned
+    that backup's branch of history (it lists it as superseded) excuses it.
+    """
+
+    entry_id: int
+    hash: str
+    label: str
+    backup_id: str | None = None
+
+
+def parse_head(text: str, label: str, backup_id: str | None = None) -> Anchor | None:
+    """An anchor from a stored head (signed `h2:count:id:hash:mac` or the older `id:hash`),
+    as copied into a backup manifest (the manifest's own MAC vouches for it)."""
+    parts = text.split(":")
+    if len(parts) == 5 and parts[2].isdigit():
+        return Anchor(int(parts[2]), parts[3], label, backup_id)
+    if len(parts) == 2 and parts[0].isdigit():
+        return Anchor(int(parts[0]), parts[1], label, backup_id)
+    return None
+
+
+def head_line(conn: sqlite3.Connection, keys: KeyRing) -> str:
+    """A one-line record of the log's authenticated head, to print, mail or log elsewhere;
+    `verify(..., against=line)` later proves that nothing up to it changed."""
+    stored = conn.execute("SELECT value FROM meta WHERE key=?", (HEAD_KEY,)).fetchone()
+    head = keys.open_audit_head(stored[0]) if stored else None
+    if head is None:
+        raise ValueError("the audit head is missing or not authentic; run `audit verify`")
+    _, last_id, last_hash = head
+    row = conn.execute("SELECT at FROM audit_log WHERE id=?", (last_id,)).fetchone()
+    return f"{HEAD_LINE_TAG} {last_id} {row[0] if row else '-'} {last_hash}"
+
+
+def parse_head_line(line: str) -> Anchor:
+    """The anchor in a line from `head_line`; ValueError if it is not one."""
+    words = line.split()
+    if (
+        len(words) != 4
+        or words[0] != HEAD_LINE_TAG
+        or not words[1].isdigit()
+        or len(words[3]) != len(GENESIS)
+        or any(c not in "0123456789abcdef" for c in words[3])
+    ):
+        raise ValueError(f"not an audit head line (expected: {HEAD_LINE_TAG} ID DATE HASH)")
+    return Anchor(int(words[1]), words[3], f"the head line of entry {words[1]}")
 
 
 def _mac(keys: KeyRing, prev_hash: str, fields: tuple[Any, ...]) -> str:
@@ -99,6 +171,9 @@ def _fields(row: sqlite3.Row | dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
+_SEALED_PREFIX = '{"' + SEALED + '"'
+
+
 def _seal(key: bytes, entry_id: int, text: str) -> str:
     nonce = os.urandom(12)
     blob = nonce + AESGCM(key).encrypt(nonce, text.encode(), f"audit|{entry_id}".encode())
@@ -114,10 +189,19 @@ def _unseal(key: bytes, entry_id: int, sealed: str) -> dict[str, Any]:
     return json.loads(text)
 
 
+def _unwrap(keys: KeyRing, row_id: int, customer_code: str, wrapped: bytes) -> bytes:
+    """A customer's log key; DecryptionError unless this row was written for this code."""
+    text = keys.decrypt(wrapped, "customer_keys", "wrapped", row_id, bound_to=customer_code)
+    return base64.b64decode(text or "")
+
+
 def subject_key(
     conn: sqlite3.Connection, keys: KeyRing, customer_code: str, *, create: bool = False
 ) -> bytes | None:
-    """The customer's own key for sealing log details; made on first use when `create`."""
+    """The customer's own key for sealing log details; made on first use when `create`.
+
+    Raises DecryptionError if the stored key was altered or moved from another customer.
+    """
     return subject_keys(conn, keys, [customer_code], create=create).get(customer_code)
 
 
@@ -134,16 +218,18 @@ def subject_keys(
             f" WHERE customer_code IN ({','.join('?' * len(chunk))})",
             chunk,
         ):
-            wrapped = keys.decrypt(row["wrapped"], "customer_keys", "wrapped", row["id"])
-            found[row["customer_code"]] = base64.b64decode(wrapped or "")
+            code = row["customer_code"]
+            found[code] = _unwrap(keys, row["id"], code, row["wrapped"])
     missing = [code for code in wanted if code not in found] if create else []
     if missing:
         first_id = next_row_id(conn, "customer_keys")
         rows = []
         for row_id, code in enumerate(missing, start=first_id):
             key = os.urandom(32)
-            wrapped = base64.b64encode(key).decode()
-            rows.append((row_id, code, keys.encrypt(wrapped, "customer_keys", "wrapped", row_id)))
+            wrapped = keys.encrypt(
+                base64.b64encode(key).decode(), "customer_keys", "wrapped", row_id, bound_to=code
+            )
+            rows.append((row_id, code, wrapped))
             found[code] = key
         conn.executemany(
             "INSERT INTO customer_keys(id, customer_code, wrapped) VALUES (?, ?, ?)", rows
@@ -151,9 +237,34 @@ def subject_keys(
     return found
 
 
-def forget_subject(conn: sqlite3.Connection, customer_code: str) -> None:
-    """Destroy a customer's log key: their sealed details can never be read again."""
-    conn.execute("DELETE FROM customer_keys WHERE customer_code=?", (customer_code,))
+def details_key(
+    conn: sqlite3.Connection, keys: KeyRing, customer_code: str
+) -> bytes | dict[str, str]:
+    """The key that opens a customer's sealed details, or what to show instead: erased by a
+    purge, missing without one, or altered (never the one mistaken for the other)."""
+    try:
+        key = subject_key(conn, keys, customer_code)
+    except DecryptionError:
+        return KEY_ALTERED
+    if key is not None:
+        return key
+    purged = conn.execute(
+        "SELECT 1 FROM audit_log WHERE customer_code=? AND action=? LIMIT 1",
+        (customer_code, PURGE_ACTION),
+    ).fetchone()
+    return ERASED if purged else KEY_MISSING
+
+
+def forget_subject(conn: sqlite3.Connection, customer_code: str) -> int | None:
+    """Destroy a customer's log key: their sealed details can never be read again.
+
+    Returns the id of the key row destroyed (None if they had none), for the purge's audit
+    entry to name under `DESTROYED_KEY`, in the same transaction.
+    """
+    row = conn.execute(
+        "DELETE FROM customer_keys WHERE customer_code=? RETURNING id", (customer_code,)
+    ).fetchone()
+    return int(row[0]) if row else None
 
 
 @dataclass(frozen=True)
@@ -231,15 +342,35 @@ def append_many(
         " :customer_code, :details, :prev_hash, :hash)",
         rows,
     )
-    set_meta(conn, HEAD_KEY, f"{entry_id}:{prev_hash}")
+    set_meta(conn, HEAD_KEY, keys.sign_audit_head(entry_id, entry_id, prev_hash))
     return [row["id"] for row in rows]
 
 
-def verify(conn: sqlite3.Connection, keys: KeyRing) -> VerifyResult:
-    """Walk the whole chain; name the first entry that does not follow from the one before."""
+def verify(
+    conn: sqlite3.Connection,
+    keys: KeyRing,
+    *,
+    anchors: Sequence[Anchor] = (),
+    against: str | None = None,
+    legacy: bool = False,
+) -> VerifyResult:
+    """Walk the whole chain and name the first entry that does not follow from the one before;
+    then check the authenticated head, every anchor (`anchors`, e.g. from backup manifests,
+    and the `against` head line) and the customers' log keys.
+
+    An anchor past the end of the log, or whose entry has another hash, means the log was
+    cut short or rewritten, unless a restore recorded in the log abandoned that backup's
+    branch. `legacy_head` accepts the unsigned `id:hash` head of databases from before heads
+    were signed (only for checking old backups, whose signed manifest vouches for the head).
+    """
+    pending: dict[int, list[Anchor]] = {}
+    for anchor in [*anchors, *([parse_head_line(against)] if against else [])]:
+        pending.setdefault(anchor.entry_id, []).append(anchor)
+    superseded: set[str] = set()
+    restores: list[str] = []
     prev_hash = GENESIS
     expected_id = 1
-    checked = 0
+    checked = matched = 0
     cursor = conn.execute("SELECT * FROM audit_log ORDER BY id")
     try:
         for row in cursor:
@@ -249,18 +380,116 @@ def verify(conn: sqlite3.Connection, keys: KeyRing) -> VerifyResult:
                 return VerifyResult(False, checked, row["id"], "does not follow the entry before")
             if _mac(keys, prev_hash, _fields(row)) != row["hash"]:
                 return VerifyResult(False, checked, row["id"], "contents were altered")
+            if row["action"] == RESTORE_ACTION:
+                details = json.loads(row["details"])
+                superseded.update(details.get(SUPERSEDED, []))
+                restores.append(f"entry {row['id']} restored backup {details.get('backup')}")
+            for anchor in pending.pop(row["id"], []):
+                if anchor.backup_id in superseded:
+                    continue
+                if anchor.hash != row["hash"]:
+                    return VerifyResult(
+                        False,
+                        checked,
+                        row["id"],
+                        f"differs from {anchor.label}: the log was rewritten"
+                        + _restore_hint(restores),
+                    )
+                matched += 1
             prev_hash = row["hash"]
             expected_id += 1
             checked += 1
     finally:
         cursor.close()
-    head = conn.execute("SELECT value FROM meta WHERE key=?", (HEAD_KEY,)).fetchone()
-    if head is not None and head[0] != f"{expected_id - 1}:{prev_hash}":
-        recorded = head[0].split(":", 1)[0]
-        return VerifyResult(
-            False, checked, expected_id, f"entries after it up to {recorded} removed"
-        )
-    return VerifyResult(True, checked)
+    head_problem = _head_problem(conn, keys, checked, prev_hash, legacy)
+    if head_problem:
+        return VerifyResult(False, checked, expected_id, head_problem)
+    for entry_id in sorted(pending):
+        for anchor in pending[entry_id]:
+            if anchor.backup_id in superseded:
+                continue
+            if entry_id == 0 and anchor.hash == GENESIS:
+                matched += 1
+                continue
+            return VerifyResult(
+                False,
+                checked,
+                expected_id,
+                f"the log ends at entry {checked}, but {anchor.label} recorded entry"
+                f" {entry_id}: entries were removed" + _restore_hint(restores),
+            )
+    key_problem = _key_problem(conn, keys, legacy)
+    if key_problem:
+        return VerifyResult(False, checked, key_problem[0], key_problem[1])
+    return VerifyResult(True, checked, anchors=matched)
+
+
+def _restore_hint(restores: list[str]) -> str:
+    return f" (note: {'; '.join(restores)})" if restores else ""
+
+
+def _head_problem(
+    conn: sqlite3.Connection, keys: KeyRing, count: int, last_hash: str, legacy: bool
+) -> str:
+    """Why the stored head does not vouch for a log of `count` entries ending in `last_hash`."""
+    stored = conn.execute("SELECT value FROM meta WHERE key=?", (HEAD_KEY,)).fetchone()
+    if stored is None:
+        return "the audit head is missing: entries (or all of them) may have been removed"
+    head = keys.open_audit_head(stored[0])
+    if head is None and legacy:
+        legacy = parse_head(stored[0], "the head")
+        head = (legacy.entry_id, legacy.entry_id, legacy.hash) if legacy else None
+    if head is None:
+        return "the audit head was altered or forged (its MAC does not match)"
+    recorded_count, recorded_id, recorded_hash = head
+    if recorded_count > count:
+        return f"entries after it up to {recorded_id} were removed"
+    if (recorded_count, recorded_id, recorded_hash) != (count, count, last_hash):
+        return "the audit head does not match the log"
+    return ""
+
+
+def _key_problem(
+    conn: sqlite3.Connection, keys: KeyRing, legacy: bool
+) -> tuple[int | None, str] | None:
+    """(entry, reason) for the first customer whose log key is missing without a purge, was
+    swapped or altered, or came back after the purge that destroyed it."""
+    missing = conn.execute(
+        "SELECT customer_code, MIN(id) FROM audit_log"
+        " WHERE customer_code <> '' AND details LIKE ? || '%'"
+        " AND customer_code NOT IN (SELECT customer_code FROM customer_keys)"
+        " AND customer_code NOT IN (SELECT customer_code FROM audit_log WHERE action = ?)"
+        " GROUP BY customer_code ORDER BY MIN(id) LIMIT 1",
+        (_SEALED_PREFIX, PURGE_ACTION),
+    ).fetchone()
+    if missing is not None:
+        code = missing[0]
+        return missing[1], f"the log key of customer {code} is missing, yet no purge removed it"
+    cursor = conn.execute(
+        "SELECT k.id, k.customer_code, k.wrapped,"
+        " (SELECT MIN(a.id) FROM audit_log a WHERE a.customer_code = k.customer_code) AS first,"
+        " (SELECT MIN(a.id) FROM audit_log a WHERE a.customer_code = k.customer_code"
+        "  AND a.action = ?) AS purged"
+        " FROM customer_keys k ORDER BY k.id",
+        (PURGE_ACTION,),
+    )
+    try:
+        for key_row in cursor:
+            code = key_row["customer_code"]
+            if key_row["purged"] is not None:
+                return key_row["purged"], (
+                    f"the log key of customer {code} is present again after the purge that"
+                    " destroyed it"
+                )
+            try:
+                _unwrap(keys, key_row["id"], "" if legacy else code, key_row["wrapped"])
+            except DecryptionError:
+                return key_row["first"], (
+                    f"the log key of customer {code} was altered or swapped with another customer's"
+                )
+    finally:
+        cursor.close()
+    return None
 
 
 @dataclass(frozen=True)
@@ -309,11 +538,11 @@ def query(
         )
         params += [flt.text, flt.text]
     sql = f"SELECT * FROM audit_log WHERE {' AND '.join(where)} AND id < ? ORDER BY id DESC LIMIT ?"
-    keys_seen: dict[str, bytes | None] = {}
+    keys_seen: dict[str, bytes | dict[str, str]] = {}
 
-    def key_for(code: str) -> bytes | None:
+    def key_for(code: str) -> bytes | dict[str, str]:
         if code not in keys_seen:
-            keys_seen[code] = subject_key(conn, keys, code)
+            keys_seen[code] = details_key(conn, keys, code)
         return keys_seen[code]
 
     found: list[AuditEntry] = []

@@ -16,22 +16,32 @@ AES-256-GCM chunks of at most 1 MiB of zlib-compressed plaintext; each chunk's a
 data holds the file id, its index and whether it is the last, so truncation, reordering
 and splicing are detected) and `<id>.json`, a manifest (when, kind, parent, row counts,
 SHA-256 of the `.bak`, audit chain head) authenticated with an HMAC under the backup key.
-Nothing in either file is personal data in clear.
+Nothing in either file is personal data in clear. Every file is created 0600.
+
+Plaintext-schema copies (a full backup's snapshot, a restore's or a verify's image) and
+half-written files exist only in private staging directories (see `staging`), which the
+next backup or open clears of anything a killed job left.
+
+A restore over the live database is one step that either happens whole or not at all: the
+image is restored, checked, brought to the current schema, its change log restarted and its
+audit log extended with the restore's own entry, all in the staged copy; then SQLite's
+backup API copies it over the live database in a single write transaction. A crash before
+that commit leaves the live database as it was (and the staged copy for the next sweep);
+after it, the restore is complete and audited.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import fcntl
 import hashlib
 import hmac
 import json
 import os
-import shutil
 import sqlite3
 import struct
-import tempfile
 import time
 import zlib
 from collections import deque
@@ -45,10 +55,11 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from . import audit
+from . import audit, staging
 from .config import Settings
-from .crypto import KeyRing
-from .db import SCHEMA_VERSION, Database, connect, set_meta
+from .crypto import AUDIT_HEAD_VERSION, KeyRing
+from .db import DATA_TABLES, SCHEMA_VERSION, Database, connect, migrate, set_meta
+from .files import PRIVATE_FILE_MODE, create_private
 
 MAGIC = b"TCRMBAK1"
 FILE_ID_BYTES = 16
@@ -56,20 +67,12 @@ CHUNK_BYTES = 1 << 20
 REPORT_EVERY = 32 * CHUNK_BYTES
 NONCE_BYTES = 12
 FORMAT = 1
-TRACKED_TABLES = (
-    "meta",
-    "users",
-    "customers",
-    "followups",
-    "interactions",
-    "tags",
-    "customer_tags",
-    "customer_keys",
-    "import_runs",
-    "import_rows",
-    "import_mappings",
-)
-BOOKKEEPING_TABLES = ("change_log",)
+AUDIT_HEAD_PREFIX = AUDIT_HEAD_VERSION + ":"
+TRACKED_TABLES = ("meta", *DATA_TABLES)
+BOOKKEEPING_TABLES = ("change_log", "login_throttle")
+# What versions before staging left beside the database and in the backup directory.
+LEGACY_DB_RESIDUE = staging.LEGACY_RESIDUE
+LEGACY_BACKUP_RESIDUE = ("*.part",)
 TRACKING_KEY = "change_tracking"
 FLOOR_MARK = "~floor"
 ROWS_PER_QUERY = 500
@@ -108,11 +111,28 @@ class Manifest:
     note: str = ""
     format: int = FORMAT
     mac: str = field(default="", compare=False)
+    # Where the `.bak` is now (for scripts copying backups off-site); not signed, not stored.
+    path: str = field(default="", compare=False)
 
     def body(self) -> bytes:
+        return json.dumps(self.stored(), sort_keys=True, separators=(",", ":")).encode()
+
+    def stored(self, *, with_mac: bool = False) -> dict[str, Any]:
+        """The fields written to the manifest file (and covered by its MAC)."""
         data = asdict(self)
-        data.pop("mac")
-        return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+        data.pop("path")
+        if not with_mac:
+            data.pop("mac")
+        return data
+
+    def anchor(self) -> audit.Anchor | None:
+        """The audit head this backup recorded, as an anchor for `audit.verify`."""
+        return audit.parse_head(self.audit_head, f"backup {self.id}", self.id)
+
+    @property
+    def legacy_head(self) -> bool:
+        """Taken before audit heads were signed and customer keys bound to their codes."""
+        return not self.audit_head.startswith(AUDIT_HEAD_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -184,8 +204,7 @@ def _write_container(
 
     digest = hashlib.sha256()
     size = 0
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "wb") as out, ThreadPoolExecutor(SEAL_THREADS) as pool:
+    with create_private(path, binary=True) as out, ThreadPoolExecutor(SEAL_THREADS) as pool:
 
         def put(data: bytes) -> None:
             nonlocal size
@@ -203,7 +222,6 @@ def _write_container(
             put(in_flight.popleft().result())
         out.flush()
         os.fsync(out.fileno())
-    tmp.replace(path)
     return digest.hexdigest(), size
 
 
@@ -299,7 +317,7 @@ class BackupStore:
 
     def _sign(self, manifest: Manifest) -> Manifest:
         mac = hmac.new(self.keys.backup_key, manifest.body(), "sha256").hexdigest()
-        return Manifest(**{**asdict(manifest), "mac": mac})
+        return dataclasses.replace(manifest, mac=mac)
 
     def _manifest_path(self, backup_id: str) -> Path:
         return self.directory / f"{backup_id}.json"
@@ -312,6 +330,7 @@ class BackupStore:
         path = self._manifest_path(backup_id)
         try:
             data = json.loads(path.read_text())
+            data.pop("path", None)
             manifest = Manifest(**data)
         except FileNotFoundError:
             raise BackupError(f"no backup {backup_id} in {self.directory}") from None
@@ -325,7 +344,7 @@ class BackupStore:
         expected = hmac.new(self.keys.backup_key, manifest.body(), "sha256").hexdigest()
         if not hmac.compare_digest(expected, manifest.mac):
             raise BackupError(f"manifest of {backup_id} was altered")
-        return manifest
+        return dataclasses.replace(manifest, path=str(self.data_path(backup_id)))
 
     def list(self) -> list[Manifest]:
         """Every readable backup, oldest first (unreadable ones are left to `verify`)."""
@@ -358,11 +377,34 @@ class BackupStore:
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
         """One backup job at a time per directory (cron and the app may overlap), since
-        each incremental builds on the newest backup and trims the change log."""
+        each incremental builds on the newest backup and trims the change log. Holding the
+        lock, clear what killed jobs left here (half-written files, scratch copies)."""
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(self.directory / ".lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        fd = os.open(self.directory / ".lock", os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            staging.sweep(self.directory, LEGACY_BACKUP_RESIDUE)
+            for orphan in self._orphans():
+                orphan.unlink(missing_ok=True)
             yield
+        finally:
+            os.close(fd)
+
+    def _orphans(self) -> list[Path]:
+        """Data files whose manifest was never written (a job killed between the two)."""
+        return sorted(
+            path
+            for path in self.directory.glob("*.bak")
+            if not self._manifest_path(path.stem).exists()
+        )
+
+    def residue(self, db_path: Path) -> list[Path]:
+        """Copies and half-written files that backup jobs left (or are working on) now."""
+        return [
+            *staging.residue(db_path.parent, LEGACY_DB_RESIDUE),
+            *staging.residue(self.directory, LEGACY_BACKUP_RESIDUE),
+            *self._orphans(),
+        ]
 
     def create(
         self, db: Database, *, full: bool, note: str = "", progress: Progress | None = None
@@ -372,6 +414,7 @@ class BackupStore:
             raise BackupError("the backup store's key is not the database's key")
         report = progress or (lambda fraction, message: None)
         with self._exclusive():
+            staging.sweep(db.path.parent, LEGACY_DB_RESIDUE)
             if full:
                 manifest = self._create_full(db, note, report)
             else:
@@ -386,11 +429,11 @@ class BackupStore:
                 set_meta(tx, TRACKING_KEY, "1")
         now = dt.datetime.now()
         backup_id = self._new_id("full", now)
-        work = Path(tempfile.mkdtemp(prefix=".snapshot-", dir=db.path.parent))
-        try:
+        with staging.stage(db.path.parent, "snapshot") as work:
             snapshot = work / "snapshot.db"
             report(0.0, "taking a consistent snapshot")
             source = connect(db.path)
+            os.close(os.open(snapshot, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
             target = sqlite3.connect(snapshot)
             try:
                 source.backup(target)
@@ -413,9 +456,7 @@ class BackupStore:
                         yield block
 
             file_id = os.urandom(FILE_ID_BYTES)
-            sha, size = _write_container(self.data_path(backup_id), self.keys, file_id, blocks())
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+            sha, size = self._write_data(backup_id, file_id, blocks())
         manifest = Manifest(
             id=backup_id,
             created_at=now.isoformat(timespec="microseconds"),
@@ -432,13 +473,24 @@ class BackupStore:
         )
         return self._save(manifest)
 
+    def _write_data(
+        self, backup_id: str, file_id: bytes, blocks: Iterator[bytes]
+    ) -> tuple[str, int]:
+        """Write the `.bak` in staging and move it into place only once it is whole."""
+        with staging.stage(self.directory, "part") as work:
+            staged = work / f"{backup_id}.bak"
+            digest = _write_container(staged, self.keys, file_id, blocks)
+            staged.replace(self.data_path(backup_id))
+        return digest
+
     def _save(self, manifest: Manifest) -> Manifest:
         signed = self._sign(manifest)
-        path = self._manifest_path(manifest.id)
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_text(json.dumps(asdict(signed), indent=2, sort_keys=True))
-        tmp.replace(path)
-        return signed
+        with staging.stage(self.directory, "part") as work:
+            staged = work / f"{manifest.id}.json"
+            with create_private(staged) as out:
+                out.write(json.dumps(signed.stored(with_mac=True), indent=2, sort_keys=True))
+            staged.replace(self._manifest_path(manifest.id))
+        return dataclasses.replace(signed, path=str(self.data_path(manifest.id)))
 
     def incremental_obstacle(self, db: Database) -> str | None:
         """Why an incremental cannot be taken now (then take a full), or None."""
@@ -483,15 +535,14 @@ class BackupStore:
                 records += _row_records(conn, table, ids)
             records += _search_records(conn, changed.get("customers", []))
             records += _audit_records(conn, parent.audit_max_id)
+            records += _sequence_records(conn)
             state = _state_of(conn)
         finally:
             conn.execute("COMMIT")
             conn.close()
         report(0.6, "encrypting")
         file_id = os.urandom(FILE_ID_BYTES)
-        sha, size = _write_container(
-            self.data_path(backup_id), self.keys, file_id, _pack_lines(records)
-        )
+        sha, size = self._write_data(backup_id, file_id, _pack_lines(records))
         manifest = Manifest(
             id=backup_id,
             created_at=now.isoformat(timespec="microseconds"),
@@ -535,14 +586,15 @@ class BackupStore:
         return chain
 
     def _apply(self, manifest: Manifest, target: Path) -> None:
-        """Add one backup of a chain to the database image at `target`."""
+        """Add one backup of a chain to the database image at `target` (created 0600)."""
         self._check_file(manifest)
         blocks = _read_container(
             self.data_path(manifest.id), self.keys, bytes.fromhex(manifest.file_id)
         )
         if manifest.kind == "full":
             image = hashlib.sha256()
-            with open(target, "wb") as out:
+            target.unlink(missing_ok=True)
+            with create_private(target, binary=True) as out:
                 for block in blocks:
                     image.update(block)
                     out.write(block)
@@ -550,7 +602,7 @@ class BackupStore:
                 raise BackupError(f"{manifest.id}: the restored image does not match its hash")
             return
         lines = [line for block in blocks for line in block.split(b"\n") if line]
-        conn = sqlite3.connect(target, isolation_level=None)
+        conn = _image_connection(target)
         try:
             conn.execute("PRAGMA foreign_keys=OFF")
             conn.execute("BEGIN IMMEDIATE")
@@ -578,7 +630,10 @@ class BackupStore:
             broken = conn.execute("PRAGMA foreign_key_check").fetchall()
             if broken:
                 problems.append(f"foreign_key_check: {len(broken)} dangling reference(s)")
-            chain = audit.verify(conn, self.keys)
+            anchor = manifest.anchor()
+            chain = audit.verify(
+                conn, self.keys, anchors=[anchor] if anchor else [], legacy=manifest.legacy_head
+            )
             if not chain.ok:
                 problems.append(chain.describe())
             counts = _counts(conn)
@@ -599,15 +654,26 @@ class BackupStore:
     def _restore_chain(
         self, backup_id: str, target: Path, progress: Progress | None
     ) -> tuple[list[Manifest], list[str]]:
-        """Rebuild the chain into `target` and check it; returns the chain and problems."""
+        """Rebuild the chain into `target` and check it; returns the chain and problems.
+
+        After incrementals the search index is merged into one segment (with secure_delete
+        on), so a customer an incremental purged leaves no token in old FTS segments.
+        """
         report = progress or (lambda fraction, message: None)
         chain = self._chain(backup_id)
         for step, manifest in enumerate(chain):
             report(step / len(chain), f"applying {manifest.id}")
             self._apply(manifest, target)
+        conn = _image_connection(target)
+        try:
+            if len(chain) > 1:
+                report(0.9, "rewriting the search index")
+                conn.execute("INSERT INTO customer_search(customer_search) VALUES ('optimize')")
+        finally:
+            conn.close()
         report(0.95, "checking the restored database")
         problems = [f"{chain[-1].id}: {p}" for p in self._check_restored(target, chain[-1])]
-        conn = sqlite3.connect(target, isolation_level=None)
+        conn = _image_connection(target)
         try:
             conn.execute("DELETE FROM change_log")
         finally:
@@ -617,9 +683,9 @@ class BackupStore:
     def verify(self, backup_id: str, progress: Progress | None = None) -> CheckResult:
         """Decrypt, check hashes, restore the chain in a scratch place and check the result."""
         started = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="tui-crm-verify-") as scratch:
+        with staging.stage(self.directory, "verify") as scratch:
             try:
-                _, problems = self._restore_chain(backup_id, Path(scratch) / "verify.db", progress)
+                _, problems = self._restore_chain(backup_id, scratch / "verify.db", progress)
             except VERIFY_ERRORS as exc:
                 problems = [str(exc)]
         return CheckResult(backup_id, not problems, tuple(problems), time.perf_counter() - started)
@@ -647,8 +713,8 @@ class BackupStore:
         report = progress or (lambda fraction, message: None)
         results: dict[str, CheckResult] = {}
         applied: list[str] = []
-        with tempfile.TemporaryDirectory(prefix="tui-crm-verify-") as scratch:
-            image = Path(scratch) / "verify.db"
+        with staging.stage(self.directory, "verify") as scratch:
+            image = scratch / "verify.db"
             for step, manifest in enumerate(line):
                 if manifest.chain[:-1] != applied:
                     break
@@ -668,57 +734,87 @@ class BackupStore:
         return results
 
     def restore(self, backup_id: str, to_path: Path, progress: Progress | None = None) -> Manifest:
-        """Restore a backup (its chain in order) to a new file; nothing is written if it fails."""
+        """Restore a backup (its chain in order) to a new file, 0600; nothing is written there
+        if it fails (the work happens in a private staging directory beside it)."""
         if to_path.exists():
             raise BackupError(f"{to_path} already exists; restore to a new path")
         to_path.parent.mkdir(parents=True, exist_ok=True)
-        scratch = to_path.with_name(f".{to_path.name}.restoring")
-        scratch.unlink(missing_ok=True)
-        try:
-            chain, problems = self._restore_chain(backup_id, scratch, progress)
+        staging.sweep(to_path.parent, LEGACY_DB_RESIDUE)
+        with staging.stage(to_path.parent, "restore") as work:
+            image = work / "restore.db"
+            chain, problems = self._restore_chain(backup_id, image, progress)
             if problems:
                 raise BackupError(f"backup {backup_id} failed verification: {problems[0]}")
-            scratch.replace(to_path)
-        finally:
-            for leftover in (scratch, Path(f"{scratch}-wal"), Path(f"{scratch}-shm")):
-                leftover.unlink(missing_ok=True)
+            if to_path.exists():
+                raise BackupError(f"{to_path} appeared meanwhile; restore to a new path")
+            image.replace(to_path)
         return chain[-1]
 
     def restore_live(
-        self, backup_id: str, db: Database, progress: Progress | None = None
+        self,
+        backup_id: str,
+        db: Database,
+        progress: Progress | None = None,
+        *,
+        actor: str = "system",
     ) -> tuple[Manifest, Manifest]:
-        """Replace the live database's contents after an automatic safety backup.
-
-        The verified image is copied in with SQLite's backup API, under the database's own
-        locks, so other connections see either the old or the restored contents. Returns
-        the restored backup and the safety backup.
-        """
+        """Replace the live database's contents after an automatic safety backup, audited as
+        `actor`, in one step that a crash either completes or leaves undone (see the module
+        text). Returns the restored backup and the safety backup."""
+        report = progress or (lambda fraction, message: None)
         target_manifest = self.manifest(backup_id)
         safety = self.create(db, full=True, note=f"safety copy before restoring {backup_id}")
-        with tempfile.TemporaryDirectory(prefix=".restore-", dir=db.path.parent) as scratch:
-            image = Path(scratch) / "restore.db"
+        with staging.stage(db.path.parent, "restore") as work:
+            image = work / "restore.db"
             _, problems = self._restore_chain(backup_id, image, progress)
             if problems:
                 raise BackupError(f"backup {backup_id} failed verification: {problems[0]}")
+            report(0.97, "preparing the restored database")
+            self._prepare_for_live(image, backup_id, safety, actor)
+            report(0.99, "replacing the live database")
             source = sqlite3.connect(image)
             try:
                 with db.exclusive() as conn:
                     source.backup(conn)
             finally:
                 source.close()
-        self._restart_change_log(db)
+        db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
         return target_manifest, safety
 
-    def _restart_change_log(self, db: Database) -> None:
-        """After a restore, number changes past every backup here and refuse incrementals
-        on them: the database no longer descends from the newest backup."""
-        floor = 1 + max([m.change_seq for m in self.list()] + [0])
-        with db.write() as tx:
-            row = tx.execute("SELECT seq FROM sqlite_sequence WHERE name='change_log'").fetchone()
-            floor = max(floor, (row[0] if row else 0) + 1)
-            tx.execute("DELETE FROM sqlite_sequence WHERE name='change_log'")
-            tx.execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('change_log', ?)", (floor,))
-        _trim_change_log(db, floor)
+    def _prepare_for_live(self, image: Path, backup_id: str, safety: Manifest, actor: str) -> None:
+        """Make the staged image exactly what the live database must become: current schema,
+        change log restarted past every backup here (incrementals on them are refused: the
+        database no longer descends from the newest), and the restore's audit entry, naming
+        the backups whose history it abandons so their recorded heads no longer apply."""
+        manifests = self.list()
+        conn = connect(image)
+        try:
+            migrate(conn, self.keys)
+            with _transaction(conn):
+                seq = conn.execute(
+                    "SELECT seq FROM sqlite_sequence WHERE name='change_log'"
+                ).fetchone()
+                floor = 1 + max([m.change_seq for m in manifests] + [seq[0] if seq else 0])
+                conn.execute("DELETE FROM sqlite_sequence WHERE name='change_log'")
+                conn.execute(
+                    "INSERT INTO sqlite_sequence(name, seq) VALUES ('change_log', ?)", (floor,)
+                )
+                _trim_change_log_in(conn, floor)
+                audit.append(
+                    conn,
+                    self.keys,
+                    at=dt.datetime.now().isoformat(timespec="seconds"),
+                    actor=actor,
+                    action=audit.RESTORE_ACTION,
+                    details={
+                        "backup": backup_id,
+                        "to": "live",
+                        "safety": safety.id,
+                        audit.SUPERSEDED: _abandoned(conn, manifests),
+                    },
+                )
+        finally:
+            conn.close()
 
     def drill(self, progress: Progress | None = None) -> DrillResult:
         """Restore the newest chain to a scratch place and prove it matches its manifest."""
@@ -787,8 +883,45 @@ def _trim_change_log(db: Database, upto: int) -> None:
     """Forget changes a backup now holds; the floor mark says how far they are forgotten,
     so an incremental on an older parent is refused instead of silently missing rows."""
     with db.write() as tx:
-        tx.execute("DELETE FROM change_log WHERE seq <= ? OR tbl = ?", (upto, FLOOR_MARK))
-        tx.execute("INSERT INTO change_log(tbl, row_id) VALUES (?, ?)", (FLOOR_MARK, upto))
+        _trim_change_log_in(tx, upto)
+
+
+def _trim_change_log_in(conn: sqlite3.Connection, upto: int) -> None:
+    conn.execute("DELETE FROM change_log WHERE seq <= ? OR tbl = ?", (upto, FLOOR_MARK))
+    conn.execute("INSERT INTO change_log(tbl, row_id) VALUES (?, ?)", (FLOOR_MARK, upto))
+
+
+def _image_connection(path: Path) -> sqlite3.Connection:
+    """A connection to a staged image that zeroes what it deletes (purged rows, merged
+    search-index segments), so no freed page keeps their text."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA secure_delete=ON")
+    return conn
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _abandoned(conn: sqlite3.Connection, manifests: list[Manifest]) -> list[str]:
+    """Backups whose recorded audit head is not part of this database's log (they were taken
+    on a branch of history a restore is leaving behind)."""
+    abandoned = []
+    for manifest in manifests:
+        anchor = manifest.anchor()
+        if anchor is None or anchor.entry_id == 0:
+            continue
+        row = conn.execute("SELECT hash FROM audit_log WHERE id=?", (anchor.entry_id,)).fetchone()
+        if row is None or row[0] != anchor.hash:
+            abandoned.append(manifest.id)
+    return abandoned
 
 
 def _meta(conn: sqlite3.Connection, key: str) -> str | None:
@@ -883,6 +1016,13 @@ def _audit_records(conn: sqlite3.Connection, after_id: int) -> list[bytes]:
     return out
 
 
+def _sequence_records(conn: sqlite3.Connection) -> list[bytes]:
+    """Each table's highest id ever (AUTOINCREMENT), so a restored copy never reuses an id
+    freed after the full backup."""
+    rows = conn.execute("SELECT name, seq FROM sqlite_sequence ORDER BY name").fetchall()
+    return [_line(["sequence", name, seq]) for name, seq in rows if name in TRACKED_TABLES]
+
+
 def _pack_lines(lines: list[bytes]) -> Iterator[bytes]:
     """Group whole lines into blocks of about CHUNK_BYTES."""
     buffer: list[bytes] = []
@@ -902,6 +1042,7 @@ def _apply_records(conn: sqlite3.Connection, records: Iterator[list[Any]]) -> No
     columns: dict[str, list[str]] = {}
     rows: list[tuple[str, list[Any]]] = []
     searches: list[tuple[int, str | None]] = []
+    sequences: list[tuple[str, int]] = []
     for record in records:
         kind = record[0]
         if kind == "columns":
@@ -912,6 +1053,8 @@ def _apply_records(conn: sqlite3.Connection, records: Iterator[list[Any]]) -> No
             rows.append((_table(record[1]), record[2]))
         elif kind == "search":
             searches.append((record[1], record[2]))
+        elif kind == "sequence":
+            sequences.append((_table(record[1]), record[2]))
         else:
             raise BackupError(f"unknown record kind {kind!r} in an incremental backup")
     for table, values in rows:
@@ -932,6 +1075,10 @@ def _apply_records(conn: sqlite3.Connection, records: Iterator[list[Any]]) -> No
         conn.execute("DELETE FROM customer_search WHERE rowid=?", (rowid,))
         if doc is not None:
             conn.execute("INSERT INTO customer_search(rowid, doc) VALUES (?, ?)", (rowid, doc))
+    for table, seq in sequences:
+        conn.execute("DELETE FROM sqlite_sequence WHERE name=? AND seq < ?", (table, seq))
+        if conn.execute("SELECT 1 FROM sqlite_sequence WHERE name=?", (table,)).fetchone() is None:
+            conn.execute("INSERT INTO sqlite_sequence(name, seq) VALUES (?, ?)", (table, seq))
 
 
 def _table(name: str) -> str:

@@ -8,6 +8,7 @@ them, since they hold nothing real.
 from __future__ import annotations
 
 import os
+import sqlite3
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,34 @@ def default_demo_db_path() -> Path:
 
 def demo_key_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".key")
+
+
+def is_demo_database(db_path: Path) -> bool:
+    """Whether the file is a demo database (its meta says so), read without the key."""
+    if not db_path.is_file():
+        return False
+    try:
+        conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key='demo'").fetchone()
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+    return row is not None and row[0] == "1"
+
+
+def key_path_for(db_path: Path, named: Path | None) -> Path:
+    """The key file to use: the one named (flag or environment); else, for a demo database
+    with its key beside it, that key; else the default in the config directory."""
+    if named is not None:
+        return named
+    beside = demo_key_path(db_path)
+    if beside.is_file() and is_demo_database(db_path):
+        return beside
+    return default_key_path()
 
 
 def config_file() -> Path:

@@ -25,6 +25,8 @@ KEY_FILE_HEADER = "tui-crm-key-v1"
 CIPHER_VERSION = 1
 NONCE_BYTES = 12
 _PREFIX_BYTES = 1 + 4
+MAX_KEY_FILE_BYTES = 4096
+AUDIT_HEAD_VERSION = "h2"
 
 
 class KeyFileError(Exception):
@@ -74,15 +76,21 @@ class KeyRing:
         """A value stored in the database that proves this is its key, without revealing it."""
         return hmac.new(self.check_key, b"tui-crm key check", "sha256").hexdigest()
 
-    def encrypt(self, plaintext: str | None, table: str, column: str, row_id: int) -> bytes | None:
+    def encrypt(
+        self, plaintext: str | None, table: str, column: str, row_id: int, *, bound_to: str = ""
+    ) -> bytes | None:
+        """Seal a value to its place; `bound_to` ties it to one more fact (a customer code), so
+        the ciphertext fails to open wherever that fact differs."""
         if plaintext is None or plaintext == "":
             return None
         nonce = os.urandom(NONCE_BYTES)
         prefix = bytes([CIPHER_VERSION]) + self.key_id.to_bytes(4, "big")
-        aad = _aad(table, column, row_id, self.key_id)
+        aad = _aad(table, column, row_id, self.key_id, bound_to)
         return prefix + nonce + self._aead.encrypt(nonce, plaintext.encode(), aad)
 
-    def decrypt(self, blob: bytes | None, table: str, column: str, row_id: int) -> str | None:
+    def decrypt(
+        self, blob: bytes | None, table: str, column: str, row_id: int, *, bound_to: str = ""
+    ) -> str | None:
         if blob is None:
             return None
         if len(blob) < _PREFIX_BYTES + NONCE_BYTES + 16 or blob[0] != CIPHER_VERSION:
@@ -93,7 +101,9 @@ class KeyRing:
         nonce = blob[_PREFIX_BYTES : _PREFIX_BYTES + NONCE_BYTES]
         try:
             plain = self._aead.decrypt(
-                nonce, blob[_PREFIX_BYTES + NONCE_BYTES :], _aad(table, column, row_id, key_id)
+                nonce,
+                blob[_PREFIX_BYTES + NONCE_BYTES :],
+                _aad(table, column, row_id, key_id, bound_to),
             )
         except InvalidTag:
             raise DecryptionError(
@@ -110,9 +120,28 @@ class KeyRing:
     def audit_mac(self, message: bytes) -> str:
         return hmac.digest(self.audit_key, message, "sha256").hex()
 
+    def sign_audit_head(self, count: int, last_id: int, last_hash: str) -> str:
+        """The audit log's head as stored in meta: how many entries, the last one's id and
+        hash, and a MAC over all three, so the head can be neither forged nor edited."""
+        body = f"{AUDIT_HEAD_VERSION}:{count}:{last_id}:{last_hash}"
+        return f"{body}:{self.audit_mac(b'audit-head' + bytes([0x1F]) + body.encode())}"
 
-def _aad(table: str, column: str, row_id: int, key_id: int) -> bytes:
-    return f"{table}|{column}|{row_id}|{key_id}".encode()
+    def open_audit_head(self, text: str) -> tuple[int, int, str] | None:
+        """(count, last id, last hash) of a head this key signed; None if forged or altered."""
+        parts = text.split(":")
+        if len(parts) != 5 or parts[0] != AUDIT_HEAD_VERSION:
+            return None
+        try:
+            count, last_id = int(parts[1]), int(parts[2])
+        except ValueError:
+            return None
+        expected = self.sign_audit_head(count, last_id, parts[3])
+        return (count, last_id, parts[3]) if hmac.compare_digest(expected, text) else None
+
+
+def _aad(table: str, column: str, row_id: int, key_id: int, bound_to: str = "") -> bytes:
+    aad = f"{table}|{column}|{row_id}|{key_id}"
+    return (aad + f"|{bound_to}" if bound_to else aad).encode()
 
 
 def create_key_file(path: Path) -> KeyRing:
@@ -130,9 +159,12 @@ def create_key_file(path: Path) -> KeyRing:
 
 
 def load_key_file(path: Path) -> KeyRing:
+    """The key ring from a key file; every way the file can be wrong is one KeyFileError line."""
     try:
         mode = path.stat().st_mode
-        text = path.read_text()
+        if not stat.S_ISREG(mode):
+            raise KeyFileError(f"{path} is not a tui-crm key file (not a regular file)")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise KeyFileError(
             f"key file {path} not found (set --key-file or TUI_CRM_KEY_FILE)"
@@ -141,6 +173,12 @@ def load_key_file(path: Path) -> KeyRing:
         raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise KeyFileError(f"key file {path} is readable by others; run: chmod 600 {path}")
+    if len(raw) > MAX_KEY_FILE_BYTES:
+        raise KeyFileError(f"{path} is not a tui-crm key file (too large)")
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise KeyFileError(f"{path} is not a tui-crm key file (it is not text)") from None
     lines = text.split()
     if len(lines) != 2 or lines[0] != KEY_FILE_HEADER:
         raise KeyFileError(f"{path} is not a tui-crm key file")

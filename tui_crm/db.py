@@ -11,13 +11,15 @@ import itertools
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
 
-from .crypto import KeyFileError, KeyRing
+from . import staging
+from .crypto import DecryptionError, KeyFileError, KeyRing
+from .files import create_private_empty
 
 BUSY_TIMEOUT_MS = 15_000
 
@@ -29,6 +31,88 @@ PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
     "PRAGMA temp_store=MEMORY",
 )
+
+AUDIT_HEAD_KEY = "audit_head"
+AUDIT_GENESIS = "0" * 64
+# The tables of rows that audit entries name and ciphertexts are bound to by id: their ids
+# are never reused (AUTOINCREMENT), and incremental backups track their changes.
+DATA_TABLES = (
+    "users",
+    "customers",
+    "followups",
+    "interactions",
+    "tags",
+    "customer_tags",
+    "customer_keys",
+    "import_runs",
+    "import_rows",
+    "import_mappings",
+)
+
+
+def _ids_never_reused(conn: sqlite3.Connection, keys: KeyRing) -> None:
+    """Rebuild each table with AUTOINCREMENT (SQLite's own 12-step table change: new table
+    from the stored definition, copy, drop, rename, then its indexes and triggers again), so
+    an id freed by a purge is never handed out again, whoever inserts."""
+    for table in DATA_TABLES:
+        stored = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type='table' AND name=?", (table,)
+        ).fetchone()
+        if stored is None or "AUTOINCREMENT" in stored[0].upper():
+            continue
+        definition, replaced = re.subn(
+            r"\bid\s+INTEGER\s+PRIMARY\s+KEY\b",
+            "id INTEGER PRIMARY KEY AUTOINCREMENT",
+            stored[0],
+            count=1,
+            flags=re.IGNORECASE,
+        )
+        head = re.match(rf"\s*CREATE\s+TABLE\s+\"?{table}\"?", definition, re.IGNORECASE)
+        if not replaced or head is None:
+            raise DatabaseError(f"cannot rebuild table {table}: unexpected definition")
+        dependents = [
+            row[0]
+            for row in conn.execute(
+                "SELECT sql FROM sqlite_master WHERE tbl_name=? AND type IN ('index', 'trigger')"
+                " AND sql IS NOT NULL ORDER BY type, name",
+                (table,),
+            )
+        ]
+        conn.execute(f"CREATE TABLE {table}__rebuilt" + definition[head.end() :])
+        conn.execute(f"INSERT INTO {table}__rebuilt SELECT * FROM {table}")
+        conn.execute(f"DROP TABLE {table}")
+        conn.execute(f"ALTER TABLE {table}__rebuilt RENAME TO {table}")
+        for statement in dependents:
+            conn.execute(statement)
+
+
+def _authenticate_audit_head(conn: sqlite3.Connection, keys: KeyRing) -> None:
+    """Sign the audit head (until now a plain `id:hash`) and bind every customer's log key to
+    their code, so truncating the log or swapping keys between customers is detected.
+
+    The head signed is the one recorded before this step, not the log's current end, so a
+    log already cut short stays detectably short.
+    """
+    last = conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    recorded = conn.execute("SELECT value FROM meta WHERE key=?", (AUDIT_HEAD_KEY,)).fetchone()
+    last_id, last_hash = (last[0], last[1]) if last else (0, AUDIT_GENESIS)
+    if recorded is not None and keys.open_audit_head(recorded[0]) is None:
+        legacy_id, _, legacy_hash = recorded[0].partition(":")
+        if legacy_id.isdigit() and len(legacy_hash) == len(AUDIT_GENESIS):
+            last_id, last_hash = int(legacy_id), legacy_hash
+    if recorded is None or keys.open_audit_head(recorded[0]) is None:
+        set_meta(conn, AUDIT_HEAD_KEY, keys.sign_audit_head(last_id, last_id, last_hash))
+    for row_id, code, wrapped in conn.execute(
+        "SELECT id, customer_code, wrapped FROM customer_keys"
+    ).fetchall():
+        try:
+            key = keys.decrypt(wrapped, "customer_keys", "wrapped", row_id)
+        except DecryptionError:
+            continue  # already tampered with: left for `audit verify` to report
+        conn.execute(
+            "UPDATE customer_keys SET wrapped=? WHERE id=?",
+            (keys.encrypt(key, "customer_keys", "wrapped", row_id, bound_to=code), row_id),
+        )
 
 
 def _change_triggers(*tables: str) -> str:
@@ -42,7 +126,9 @@ def _change_triggers(*tables: str) -> str:
     )
 
 
-MIGRATIONS: tuple[str, ...] = (
+Migration = str | Callable[[sqlite3.Connection, KeyRing], None]
+
+MIGRATIONS: tuple[Migration, ...] = (
     # 1: the whole first schema.
     """
     CREATE TABLE meta (
@@ -214,6 +300,24 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX followups_staff_due ON followups(staff_id, next_followup_date, customer_id)
         WHERE next_followup_date IS NOT NULL;
     """,
+    # (issue 9) row ids are never reused after a purge: AUTOINCREMENT on every data table.
+    _ids_never_reused,
+    # (issue 9) the audit head is MAC'd; customer log keys are bound to their customer code.
+    _authenticate_audit_head,
+    # (issue 9) failed sign-ins per (who, where) for back-off; `subject` is a keyed hash of
+    # the typed name, never the name (it may be a password typed into the wrong box).
+    """
+    CREATE TABLE login_throttle (
+        id INTEGER PRIMARY KEY,
+        subject BLOB NOT NULL,
+        source TEXT NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0,
+        last_failure_at TEXT NOT NULL,
+        blocked_until TEXT NOT NULL,
+        UNIQUE (subject, source)
+    );
+    CREATE INDEX login_throttle_last ON login_throttle(last_failure_at);
+    """,
     # (issue 10): imports. A run is a thing: who, which file (name, SHA-256), the mapping,
     # the source and legal basis the importer states, counts and status; `heartbeat_at`
     # and `pid` tell a run cut short from one still going. Each customer a run created or
@@ -223,7 +327,7 @@ MIGRATIONS: tuple[str, ...] = (
     # are kept encrypted like the other contact values. Change-tracked for backups.
     """
     CREATE TABLE import_runs (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         actor TEXT NOT NULL,
         started_at TEXT NOT NULL,
         finished_at TEXT,
@@ -253,7 +357,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX import_runs_status ON import_runs(status, id);
     CREATE TABLE import_rows (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         run_id INTEGER NOT NULL REFERENCES import_runs(id),
         line INTEGER NOT NULL,
         customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
@@ -265,7 +369,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX import_rows_run ON import_rows(run_id, id);
     CREATE INDEX import_rows_customer ON import_rows(customer_id, run_id);
     CREATE TABLE import_mappings (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         name TEXT NOT NULL UNIQUE COLLATE NOCASE,
         mapping TEXT NOT NULL,
         saved_by TEXT NOT NULL,
@@ -295,22 +399,39 @@ def connect(path: Path | str) -> sqlite3.Connection:
     return conn
 
 
-def migrate(conn: sqlite3.Connection) -> None:
+def migrate(conn: sqlite3.Connection, keys: KeyRing) -> None:
+    """Bring the schema up to date, each migration in its own transaction.
+
+    Foreign keys are off meanwhile (a table rebuild drops and renames tables, which with
+    them on would cascade) and checked before each commit, as SQLite's guide prescribes.
+    """
     current = conn.execute("PRAGMA user_version").fetchone()[0]
     if current > SCHEMA_VERSION:
         raise DatabaseError(
             f"database schema {current} is newer than this tui-crm ({SCHEMA_VERSION}); upgrade"
         )
-    for number in range(current + 1, SCHEMA_VERSION + 1):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in _statements(MIGRATIONS[number - 1]):
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version={number}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+    if current == SCHEMA_VERSION:
+        return
+    conn.execute("PRAGMA foreign_keys=OFF")
+    try:
+        for number in range(current + 1, SCHEMA_VERSION + 1):
+            step = MIGRATIONS[number - 1]
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if callable(step):
+                    step(conn, keys)
+                else:
+                    for statement in _statements(step):
+                        conn.execute(statement)
+                if conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                    raise DatabaseError(f"migration {number} left dangling references")
+                conn.execute(f"PRAGMA user_version={number}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+    finally:
+        conn.execute("PRAGMA foreign_keys=ON")
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -338,8 +459,10 @@ class Database:
         if path.exists() and path.stat().st_size > 0:
             raise DatabaseError(f"{path} already exists; refusing to overwrite it")
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            create_private_empty(path)  # 0600; SQLite gives its -wal and -shm the same mode
         conn = connect(path)
-        migrate(conn)
+        migrate(conn, keys)
         db = cls(path, keys, conn)
         with db.write() as tx:
             tx.execute(
@@ -362,7 +485,8 @@ class Database:
         if stored is None or stored[0] != keys.check_value():
             conn.close()
             raise KeyFileError(f"the key file does not belong to database {path}")
-        migrate(conn)
+        staging.sweep(path.parent, staging.LEGACY_RESIDUE)
+        migrate(conn, keys)
         return cls(path, keys, conn)
 
     @contextmanager
@@ -422,11 +546,16 @@ def next_customer_codes(conn: sqlite3.Connection, year: int, count: int = 1) -> 
 
 
 def next_row_id(conn: sqlite3.Connection, table: str) -> int:
-    """The id the next insert will get, so ciphertexts can be bound to it before inserting.
+    """The id the next insert will get, so ciphertexts can be bound to it before inserting:
+    past every id the table ever held (AUTOINCREMENT's high-water mark), never a reused one.
 
     Safe only inside a write transaction, which holds the database's write lock.
     """
-    row = conn.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}").fetchone()
+    row = conn.execute(
+        f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name=?), 0),"
+        f" COALESCE((SELECT MAX(id) FROM {table}), 0)) + 1",
+        (table,),
+    ).fetchone()
     return int(row[0])
 
 

@@ -24,7 +24,7 @@ from . import audit
 from .bulk import NewCustomer, deferred_indexes, insert_customers
 from .crypto import create_key_file
 from .db import Database, set_meta
-from .service import hash_password
+from .passwords import hash_password
 from .validation import COMPANY_SIZES, Channel, FollowUpResult, Source
 
 BATCH = 10_000

@@ -5,6 +5,10 @@ personal data); batches commit one after another, so an interruption leaves ever
 either whole or wholly gone. Afterwards the search index is merged into one segment (FTS5
 keeps deleted tokens in old segments until they are merged) and the WAL is checkpointed
 and truncated; `secure_delete` (set on every connection) zeroes the freed pages.
+
+A purge refuses to start while a backup's or restore's staged copy of the database exists
+(see `staging`): that copy would keep the purged customers. Copies left by killed jobs are
+deleted first; a job still running makes the purge wait for another time.
 """
 
 from __future__ import annotations
@@ -13,11 +17,11 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import audit
+from . import audit, staging
 from .db import Database
 
 BATCH = 200
-PURGE_ACTION = "customer.purge"
+PURGE_ACTION = audit.PURGE_ACTION
 
 Progress = Callable[[float, str], None]
 
@@ -102,6 +106,11 @@ def purge(
             f"{len(ids)} customer(s) are due for purging, but the confirmation says"
             f" {confirm_count}; nothing was purged"
         )
+    if staging.sweep(db.path.parent).busy:
+        raise RetentionError(
+            "a backup or restore is working on a copy of the database, which would keep the"
+            " purged customers; nothing was purged: try again when it has finished"
+        )
     purged = 0
     now = dt.datetime.now().isoformat(timespec="seconds")
     for start in range(0, len(ids), BATCH):
@@ -115,7 +124,7 @@ def purge(
             for row in rows:
                 tx.execute("DELETE FROM customer_search WHERE rowid=?", (row["id"],))
                 tx.execute("DELETE FROM customers WHERE id=?", (row["id"],))
-                audit.forget_subject(tx, row["code"])
+                destroyed = audit.forget_subject(tx, row["code"])
                 audit.append(
                     tx,
                     db.keys,
@@ -125,7 +134,10 @@ def purge(
                     entity="customer",
                     entity_id=row["id"],
                     customer_code=row["code"],
-                    details={"reason": policy.reason(row["last_activity"])},
+                    details={
+                        "reason": policy.reason(row["last_activity"]),
+                        audit.DESTROYED_KEY: destroyed,
+                    },
                 )
             purged += len(rows)
         report(min(start + BATCH, len(ids)) / max(1, len(ids)) * 0.9, f"purged {purged:,}")

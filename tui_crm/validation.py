@@ -158,6 +158,26 @@ def optional_text(value: Any, field: str, *, max_length: int = 200, multiline: b
     return text
 
 
+def required_text(value: Any, field: str, max_length: int) -> str:
+    """Free text (line breaks kept) that must not be empty."""
+    text = optional_text(value, field, max_length=max_length, multiline=True)
+    if not text:
+        raise ValidationError(field, "is required")
+    return text
+
+
+def collect(errors: dict[str, str], checks: Mapping[str, Any]) -> dict[str, Any]:
+    """Run each field's check; a failure lands in `errors` under its field, so a form can
+    show every bad field at once."""
+    values: dict[str, Any] = {}
+    for name, check in checks.items():
+        try:
+            values[name] = check()
+        except ValidationError as exc:
+            errors[exc.field] = exc.message
+    return values
+
+
 def normalise_phone(value: Any, field: str = "phone", region: str = "CN") -> str:
     """Mainland numbers as their national digits (11 for mobiles); others as E.164.
 

@@ -65,7 +65,7 @@ class CustomerDetailScreen(Screen[None]):
         self.service = service
         self.customer_id = customer_id
         self.today = today
-        self.customer: Customer = service.get_customer(customer_id)
+        self.customer: Customer = service.customers.get(customer_id)
         self.filter_index = 0
         # Kept as attributes, so nothing re-queries the DOM for them.
         self.header = CustomerHeader(self.customer, today=today, id="detail-header")
@@ -111,7 +111,7 @@ class CustomerDetailScreen(Screen[None]):
 
     def reload(self) -> None:
         """After a save: fresh customer, header, tags and the timeline from the top."""
-        self.customer = self.service.get_customer(self.customer_id)
+        self.customer = self.service.customers.get(self.customer_id)
         self.header.show(self.customer)
         self.contact.show(self.customer)
         self.tags.show(self.customer.tags)

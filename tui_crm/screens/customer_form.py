@@ -145,7 +145,7 @@ class CustomerFormScreen(FormScreen["Customer | None"]):
             )
             yield from self.field("notes", "Notes", TextArea(start.get("notes", "")))
             if self.can_reassign:
-                users = [u.username for u in self.service.active_users()]
+                users = [u.username for u in self.service.users.active()]
                 owner = start.get("owner") or (
                     self.service.user.username if self.customer is None else ""
                 )
@@ -193,7 +193,7 @@ class CustomerFormScreen(FormScreen["Customer | None"]):
             self.show_errors(exc.errors, "Please correct the marked fields.")
             return
         if not self._confirm_unless_duplicate(data, self._create):
-            self.submit(lambda: self.service.create_customer(data))
+            self.submit(lambda: self.service.customers.create(data))
 
     def _confirm_unless_duplicate(
         self, data: dict[str, Any], save_anyway: Callable[[], None]
@@ -206,8 +206,8 @@ class CustomerFormScreen(FormScreen["Customer | None"]):
         if not probed or probed == self.accepted_duplicates:
             return False
         exclude_id = self.customer.id if self.customer else None
-        duplicates = self.service.find_duplicates(data, exclude_id)
-        hints = self.service.duplicate_hints(data, exclude_id)
+        duplicates = self.service.duplicates.find(data, exclude_id)
+        hints = self.service.duplicates.hints(data, exclude_id)
         if not duplicates and not hints:
             return False
         details = Text("Customers with the same phone, email or credit code:\n")
@@ -240,7 +240,7 @@ class CustomerFormScreen(FormScreen["Customer | None"]):
         if self._confirm_unless_duplicate(changes, lambda: self._update(changes, version)):
             return
         try:
-            saved = self.service.update_customer(self.customer.id, changes, version)
+            saved = self.service.customers.update(self.customer.id, changes, version)
         except v.FormErrors as exc:
             self.show_errors(exc.errors, "Please correct the marked fields.")
         except v.ValidationError as exc:

@@ -84,7 +84,7 @@ class CustomersScreen(Screen[None]):
     # --- loading ----------------------------------------------------------------------------
 
     def _fetch(self, after: SortKey | None, limit: int, backward: bool) -> list[CustomerRow]:
-        return self.service.customer_page(self.shown_query, after, limit, backward)
+        return self.service.customer_list.page(self.shown_query, after, limit, backward)
 
     def reload(self) -> None:
         """Fetch the first page for the current query in a worker; show it when it lands."""
@@ -94,7 +94,7 @@ class CustomersScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="customers.load")
     def _load(self, generation: int, query: CustomerQuery) -> None:
-        rows = self.service.customer_page(query, limit=PAGE)
+        rows = self.service.customer_list.page(query, limit=PAGE)
         self.app.call_from_thread(self._show, generation, query, rows)
 
     def _show(self, generation: int, query: CustomerQuery, rows: list[CustomerRow]) -> None:
@@ -111,7 +111,7 @@ class CustomersScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="customers.count")
     def _count(self, generation: int, query: CustomerQuery) -> None:
-        n, capped = self.service.count_customers(query, cap=COUNT_CAP)
+        n, capped = self.service.customer_list.count(query, cap=COUNT_CAP)
         self.app.call_from_thread(self._show_count, generation, f"{n:,}{'+' if capped else ''}")
 
     def _show_count(self, generation: int, text: str) -> None:
@@ -222,7 +222,7 @@ class CustomersScreen(Screen[None]):
     @property
     def choices(self) -> FilterChoices:
         if self._choices is None:
-            self._choices = self.service.list_filter_choices()
+            self._choices = self.service.customer_list.filter_choices()
         return self._choices
 
     def _owner_name(self, owner_id: int) -> str:

@@ -109,7 +109,7 @@ class DueScreen(Screen[None]):
         )
 
     def _mine(self) -> tuple[list[Option], str, int]:
-        items = self.service.due_followups(limit=DUE_LIMIT, today=self.today)
+        items = self.service.due.followups(limit=DUE_LIMIT, today=self.today)
         options = [
             Option(due_label(item, indent=False), id=str(item.customer_id)) for item in items
         ]
@@ -120,15 +120,15 @@ class DueScreen(Screen[None]):
     def _by_rep(self, expanded: frozenset[int | None]) -> tuple[list[Option], str, int]:
         """Every rep with a count line and their most urgent plans; Enter on '… more'
         lists all of that rep's."""
-        counts = self.service.due_by_rep(today=self.today)
+        counts = self.service.due.by_rep(today=self.today)
         urgent: dict[int | None, list[DueFollowup]] = {}
-        for item in self.service.due_followups(per_rep=PER_REP, limit=None, today=self.today):
+        for item in self.service.due.followups(per_rep=PER_REP, limit=None, today=self.today):
             urgent.setdefault(item.owner_id, []).append(item)
         options: list[Option] = []
         for count in counts:
             rows = urgent.get(count.owner_id, [])
             if count.owner_id in expanded:
-                rows = self.service.due_followups(
+                rows = self.service.due.followups(
                     owner_id=count.owner_id, limit=DUE_LIMIT, today=self.today
                 )
             options.append(Option(rep_label(count), disabled=True))

@@ -83,7 +83,7 @@ class FollowUpFormScreen(FormScreen[int | None]):
     def save(self) -> None:
         values = self.values()
         self.submit(
-            lambda: self.service.add_followup(
+            lambda: self.service.activity.add_followup(
                 self.customer_id,
                 channel=values["channel"],
                 content=values["content"],

@@ -39,7 +39,7 @@ class InteractionFormScreen(FormScreen[int | None]):
     def save(self) -> None:
         values = self.values()
         self.submit(
-            lambda: self.service.add_interaction(
+            lambda: self.service.activity.add_interaction(
                 self.customer_id,
                 kind=values["kind"],
                 detail=values["detail"],

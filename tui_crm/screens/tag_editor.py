@@ -29,7 +29,7 @@ class TagSuggester(Suggester):
     async def get_suggestion(self, value: str) -> str | None:
         if not value:
             return None
-        matches = self.service.tags(value, self.editor.tag_type or None, limit=1)
+        matches = self.service.tags.suggest(value, self.editor.tag_type or None, limit=1)
         return matches[0].name if matches else None
 
 
@@ -98,7 +98,7 @@ class TagEditorScreen(ModalScreen[bool]):
         return "" if value is Select.NULL else str(value)
 
     def show_tags(self) -> None:
-        tags = self.service.get_customer(self.customer_id).tags
+        tags = self.service.customers.get(self.customer_id).tags
         options = self.query_one("#current-tags", OptionList)
         options.clear_options()
         options.add_options([Option(tag_label(t), id=str(t.id)) for t in tags])
@@ -113,9 +113,11 @@ class TagEditorScreen(ModalScreen[bool]):
     @on(Input.Submitted, "#tag-name")
     def action_add(self) -> None:
         name_input = self.query_one("#tag-name", Input)
-        existing = {t.name for t in self.service.tags(name_input.value, self.tag_type or None)}
+        existing = {
+            t.name for t in self.service.tags.suggest(name_input.value, self.tag_type or None)
+        }
         try:
-            tag = self.service.add_tag(self.customer_id, self.tag_type, name_input.value)
+            tag = self.service.tags.add(self.customer_id, self.tag_type, name_input.value)
         except v.FormErrors as exc:
             self.message(Text("; ".join(f"{k}: {m}" for k, m in exc.errors.items())), error=True)
             return
@@ -138,7 +140,7 @@ class TagEditorScreen(ModalScreen[bool]):
         if option.id is None:
             return
         try:
-            self.service.remove_tag(self.customer_id, int(option.id))
+            self.service.tags.remove(self.customer_id, int(option.id))
         except ServiceError as exc:
             self.message(Text(str(exc)), error=True)
             return

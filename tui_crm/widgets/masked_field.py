@@ -57,7 +57,7 @@ class MaskedFields(Widget, can_focus=True):
     def reveal_selected(self) -> str:
         """Reveal the selected field; raises the service's PermissionDenied if not allowed."""
         name = self.selected_field
-        self.revealed[name] = self.service.reveal(self.customer.id, name)
+        self.revealed[name] = self.service.customers.reveal(self.customer.id, name)
         if self._timer is not None:
             self._timer.stop()
         self._timer = self.set_timer(REVEAL_SECONDS, self.mask_all)

@@ -118,7 +118,7 @@ class Timeline(ScrollView, can_focus=True):
         if self.exhausted:
             return
         last = self.entries[-1] if self.entries else None
-        page = self.service.timeline(
+        page = self.service.activity.timeline(
             self.customer_id,
             limit=PAGE,
             kinds=self.kinds,

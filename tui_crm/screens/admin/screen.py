@@ -14,13 +14,13 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
-from ..config import Settings
-from ..roles import Action
-from ..service import Service
-from ..widgets.audit_panel import AuditPanel
-from ..widgets.backups_panel import BackupsPanel
-from ..widgets.retention_panel import RetentionPanel
-from ..widgets.users_panel import UsersPanel
+from ...config import Settings
+from ...roles import Action
+from ...service import Service
+from .audit_panel import AuditPanel
+from .backups_panel import BackupsPanel
+from .retention_panel import RetentionPanel
+from .users_panel import UsersPanel
 
 ADMIN_ACTIONS = (Action.BACKUP, Action.AUDIT, Action.PURGE, Action.USERS)
 

@@ -12,10 +12,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Static
 
-from ..config import Settings
-from ..retention import Candidate, RetentionError
-from ..service import Service, ServiceError
-from .job_progress import JobProgress
+from ...config import Settings
+from ...retention import Candidate, RetentionError
+from ...service import Service, ServiceError
+from ...widgets.job_progress import JobProgress
 
 SHOWN = 500
 
@@ -59,7 +59,7 @@ class RetentionPanel(Vertical):
     @work(thread=True, exclusive=True, group="admin-retention")
     def _preview(self) -> None:
         try:
-            found = self.service.retention_preview(self.settings)
+            found = self.service.retention.preview(self.settings)
         except ServiceError as exc:
             self.app.call_from_thread(self._summary, Text(str(exc), style="red"))
             return
@@ -77,7 +77,7 @@ class RetentionPanel(Vertical):
                 Text(c.reason),
                 key=str(c.id),
             )
-        years = self.service.retention_policy(self.settings).years
+        years = self.service.retention.policy(self.settings).years
         text = Text(
             f"Policy: churned, no interaction for {years} year(s), no legal hold. "
             f"{len(found):,} customer(s) would be purged"
@@ -114,7 +114,7 @@ class RetentionPanel(Vertical):
             self.app.call_from_thread(bar.report, fraction, message)
 
         try:
-            purged = self.service.purge_customers(count, self.settings, progress)
+            purged = self.service.retention.purge(count, self.settings, progress)
         except (ServiceError, RetentionError) as exc:
             self.app.call_from_thread(self.app.notify, str(exc), severity="error", markup=False)
             return

@@ -18,9 +18,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Static
 
-from ..audit import AuditEntry, AuditFilter
-from ..screens.audit_entry import AuditEntryScreen
-from ..service import Service, ServiceError
+from ...audit import AuditEntry, AuditFilter
+from ...service import Service, ServiceError
+from .audit_entry import AuditEntryScreen
 
 PAGE = 100
 PREFETCH = 20
@@ -104,7 +104,7 @@ class AuditPanel(Vertical):
     @work(thread=True, exclusive=True, group="admin-audit-page")
     def _load_page(self, flt: AuditFilter, before_id: int | None) -> None:
         try:
-            page = self.service.audit_entries(flt, before_id=before_id, limit=PAGE)
+            page = self.service.audit_log.entries(flt, before_id=before_id, limit=PAGE)
         except ServiceError as exc:
             self.app.call_from_thread(self._status, Text(str(exc), style="red"))
             return
@@ -154,7 +154,7 @@ class AuditPanel(Vertical):
 
     @work(thread=True, exclusive=True, group="admin-audit-verify")
     def _verify(self) -> None:
-        result = self.service.verify_audit()
+        result = self.service.audit_log.verify()
         self.app.call_from_thread(
             self.app.notify,
             result.describe(),
@@ -171,7 +171,7 @@ class AuditPanel(Vertical):
     @work(thread=True, exclusive=True, group="admin-audit-export")
     def _export(self, flt: AuditFilter, out: Path) -> None:
         try:
-            written = self.service.export_audit(flt, out)
+            written = self.service.audit_log.export(flt, out)
         except (ServiceError, OSError) as exc:
             self.app.call_from_thread(self.app.notify, str(exc), severity="error", markup=False)
             return

@@ -12,10 +12,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from ..backup import BackupError, Manifest
-from ..config import Settings
-from ..service import Service, ServiceError
-from .job_progress import JobProgress
+from ...backup import BackupError, Manifest
+from ...config import Settings
+from ...service import Service, ServiceError
+from ...widgets.job_progress import JobProgress
 
 JOB_ERRORS = (ServiceError, BackupError, OSError)
 
@@ -63,7 +63,7 @@ class BackupsPanel(Vertical):
     def refresh_list(self) -> None:
         table = self.query_one(DataTable)
         table.clear()
-        manifests = self.service.list_backups(self.settings)
+        manifests = self.service.backups.list(self.settings)
         for m in reversed(manifests):
             table.add_row(
                 Text(m.id),
@@ -74,7 +74,7 @@ class BackupsPanel(Vertical):
                 Text(m.parent or "-"),
                 key=m.id,
             )
-        where = self.service.backup_store(self.settings).directory
+        where = self.service.backups.store(self.settings).directory
         self._show(Text(f"{len(manifests)} backup(s) in {where}"))
 
     def _selected(self) -> str | None:
@@ -99,7 +99,7 @@ class BackupsPanel(Vertical):
     def action_backup(self, full: bool) -> None:
         self._run(
             lambda progress: self._describe_new(
-                self.service.create_backup(full=full, settings=self.settings, progress=progress)
+                self.service.backups.create(full=full, settings=self.settings, progress=progress)
             )
         )
 
@@ -110,7 +110,7 @@ class BackupsPanel(Vertical):
             return
 
         def job(progress: Callable[[float, str], None]) -> tuple[Text, bool]:
-            results = self.service.verify_backups(backup_id, self.settings, progress)
+            results = self.service.backups.verify(backup_id, self.settings, progress)
             ok = all(r.ok for r in results)
             return Text("\n".join(r.describe() for r in results) or "No backups."), not ok
 
@@ -118,14 +118,14 @@ class BackupsPanel(Vertical):
 
     def action_drill(self) -> None:
         def job(progress: Callable[[float, str], None]) -> tuple[Text, bool]:
-            result = self.service.backup_drill(self.settings, progress)
+            result = self.service.backups.drill(self.settings, progress)
             return Text(result.describe()), not result.ok
 
         self._run(job)
 
     def action_prune(self) -> None:
         def job(progress: Callable[[float, str], None]) -> tuple[Text, bool]:
-            deleted = self.service.prune_backups(self.settings)
+            deleted = self.service.backups.prune(self.settings)
             return Text(f"Pruned {len(deleted)} backup(s)."), False
 
         self._run(job)
@@ -138,7 +138,7 @@ class BackupsPanel(Vertical):
         target = self.service.db.path.parent / "restored" / f"{backup_id}.db"
 
         def job(progress: Callable[[float, str], None]) -> tuple[Text, bool]:
-            self.service.restore_backup(backup_id, target, self.settings, progress)
+            self.service.backups.restore(backup_id, target, self.settings, progress)
             return Text(f"Restored {backup_id} to {target}."), False
 
         self._run(job)

@@ -13,7 +13,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Select, Static
 
-from ..roles import Role
+from ...roles import Role
 
 
 @dataclass(frozen=True)

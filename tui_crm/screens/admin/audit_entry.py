@@ -13,7 +13,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ..audit import AuditEntry
+from ...audit import AuditEntry
 
 
 def _plain(value: Any) -> Text:

@@ -13,9 +13,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable
 
-from ..screens.user_form import UserFormResult, UserFormScreen
-from ..service import Service, ServiceError, UserRecord
-from ..validation import FormErrors, ValidationError
+from ...service import Service, ServiceError, UserRecord
+from ...validation import FormErrors, ValidationError
+from .user_form import UserFormResult, UserFormScreen
 
 USER_ERRORS = (ServiceError, ValidationError, FormErrors)
 
@@ -60,7 +60,7 @@ class UsersPanel(Vertical):
         table = self.query_one(DataTable)
         row = table.cursor_row
         table.clear()
-        self.users = {u.username: u for u in self.service.list_users()}
+        self.users = {u.username: u for u in self.service.users.list()}
         for u in self.users.values():
             table.add_row(
                 Text(u.username),
@@ -96,7 +96,7 @@ class UsersPanel(Vertical):
                 return
 
             def add() -> None:
-                self.service.add_user(
+                self.service.users.add(
                     result.username, result.role, result.password, result.display_name
                 )
 
@@ -112,7 +112,7 @@ class UsersPanel(Vertical):
         def chosen(result: UserFormResult | None) -> None:
             if result is not None:
                 self._apply(
-                    lambda: self.service.set_user_role(user.username, result.role),
+                    lambda: self.service.users.set_role(user.username, result.role),
                     f"{user.username} is now {result.role}.",
                 )
 
@@ -123,7 +123,7 @@ class UsersPanel(Vertical):
         if user is not None:
             verb = "Enabled" if not user.active else "Disabled"
             self._apply(
-                lambda: self.service.set_user_active(user.username, not user.active),
+                lambda: self.service.users.set_active(user.username, not user.active),
                 f"{verb} {user.username}.",
             )
 
@@ -131,7 +131,7 @@ class UsersPanel(Vertical):
         user = self._selected()
         if user is not None:
             self._apply(
-                lambda: self.service.unlock_user(user.username), f"Unlocked {user.username}."
+                lambda: self.service.users.unlock(user.username), f"Unlocked {user.username}."
             )
 
     def action_password(self) -> None:
@@ -142,7 +142,7 @@ class UsersPanel(Vertical):
         def entered(result: UserFormResult | None) -> None:
             if result is not None:
                 self._apply(
-                    lambda: self.service.set_password(user.username, result.password),
+                    lambda: self.service.users.set_password(user.username, result.password),
                     f"Password of {user.username} changed.",
                 )
 

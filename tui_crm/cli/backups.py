@@ -1,62 +1,15 @@
-"""Admin commands for SSH and cron: backups, restore drills, retention purge, audit export.
-
-Each runs through the service as the CLI user (who holds the key file), so it is checked
-and audited like the same action in the app.
-"""
+"""Backups for SSH and cron: create, list, verify, restore, drill, prune, scheduled."""
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
-from . import audit
-from .backup import BackupError, Manifest
-from .cli import CrmGroup, Paths, audit_filter_options, emit, pass_paths
-from .config import Settings
-from .retention import RetentionError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class AdminGroup(CrmGroup):
-    """CrmGroup that also turns refused backups and purges into one line."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (BackupError, RetentionError) as exc:
-            raise click.ClickException(str(exc)) from None
-
-
-def _one_line(command: F) -> F:
-    """For commands registered directly on `main`, whose group does not know our errors."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except (BackupError, RetentionError) as exc:
-            raise click.ClickException(str(exc)) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _progress() -> Callable[[float, str], None] | None:
-    if not sys.stderr.isatty():
-        return None
-
-    def show(fraction: float, message: str) -> None:
-        click.echo(f"\r{fraction:4.0%} {message:<50}", nl=False, err=True)
-        if fraction >= 1:
-            click.echo(err=True)
-
-    return show
+from ..backup import Manifest
+from ..config import Settings
+from .root import Paths, emit, main, pass_paths, progress_printer
 
 
 def _settings(backup_dir: Path | None) -> Settings:
@@ -88,7 +41,7 @@ def _describe(m: Manifest) -> str:
 # --- backup ------------------------------------------------------------------------------
 
 
-@click.group("backup", cls=AdminGroup)
+@main.group("backup")
 @click.option(
     "--dir",
     "backup_dir",
@@ -111,8 +64,8 @@ def _backup_settings() -> Settings:
 @pass_paths
 def backup_create(paths: Paths, full: bool) -> None:
     """Take a backup while others keep working."""
-    manifest = paths.service().create_backup(
-        full=full, settings=_backup_settings(), progress=_progress()
+    manifest = paths.service().backups.create(
+        full=full, settings=_backup_settings(), progress=progress_printer()
     )
     click.echo(f"Backup {manifest.id} ({manifest.kind}, {_size(manifest.size)}) written.")
 
@@ -122,7 +75,7 @@ def backup_create(paths: Paths, full: bool) -> None:
 @pass_paths
 def backup_list(paths: Paths, as_json: bool) -> None:
     """List backups, oldest first."""
-    manifests = paths.service().list_backups(_backup_settings())
+    manifests = paths.service().backups.list(_backup_settings())
 
     def text() -> None:
         if not manifests:
@@ -142,8 +95,8 @@ def backup_verify(paths: Paths, backup_id: str | None, verify_all: bool) -> None
     chain; exit 1 if any backup fails."""
     if bool(backup_id) == verify_all:
         raise click.UsageError("give a backup ID or --all")
-    results = paths.service().verify_backups(
-        None if verify_all else backup_id, _backup_settings(), _progress()
+    results = paths.service().backups.verify(
+        None if verify_all else backup_id, _backup_settings(), progress_printer()
     )
     if not results:
         raise click.ClickException("no backups to verify")
@@ -163,14 +116,18 @@ def backup_restore(paths: Paths, backup_id: str, to_path: Path | None, yes: bool
     """Restore a backup (its whole chain) to a new file, or over the live database."""
     service = paths.service()
     if to_path is not None:
-        manifest = service.restore_backup(backup_id, to_path, _backup_settings(), _progress())
+        manifest = service.backups.restore(
+            backup_id, to_path, _backup_settings(), progress_printer()
+        )
         click.echo(f"Restored {manifest.id} to {to_path}.")
         return
     if not yes:
         raise click.UsageError(
             "give --to PATH, or --yes to replace the live database (a safety backup is taken first)"
         )
-    restored, safety = service.restore_backup_live(backup_id, _backup_settings(), _progress())
+    restored, safety = service.backups.restore_live(
+        backup_id, _backup_settings(), progress_printer()
+    )
     click.echo(f"Restored {restored.id} over {paths.db}; safety backup {safety.id}.")
 
 
@@ -178,7 +135,7 @@ def backup_restore(paths: Paths, backup_id: str, to_path: Path | None, yes: bool
 @pass_paths
 def backup_drill(paths: Paths) -> None:
     """Restore the newest chain to a scratch place and prove it; exit 1 on failure."""
-    result = paths.service().backup_drill(_backup_settings(), _progress())
+    result = paths.service().backups.drill(_backup_settings(), progress_printer())
     click.echo(result.describe())
     if not result.ok:
         raise click.ClickException("restore drill FAILED")
@@ -188,7 +145,7 @@ def backup_drill(paths: Paths) -> None:
 @pass_paths
 def backup_prune(paths: Paths) -> None:
     """Delete backups beyond the configured daily and weekly sets (chains kept whole)."""
-    deleted = paths.service().prune_backups(_backup_settings())
+    deleted = paths.service().backups.prune(_backup_settings())
     click.echo(f"Deleted {len(deleted)} backup(s)." + "".join(f"\n  {d}" for d in deleted))
 
 
@@ -196,60 +153,8 @@ def backup_prune(paths: Paths) -> None:
 @pass_paths
 def backup_scheduled(paths: Paths) -> None:
     """For cron, daily: full on the configured weekday, else incremental; then prune."""
-    manifest, pruned = paths.service().scheduled_backup(_backup_settings())
+    manifest, pruned = paths.service().backups.scheduled(_backup_settings())
     click.echo(
         f"Backup {manifest.id} ({manifest.kind}, {_size(manifest.size)}) written;"
         f" {len(pruned)} old backup(s) deleted."
     )
-
-
-# --- purge -------------------------------------------------------------------------------
-
-
-@click.command("purge")
-@click.option("--dry-run", is_flag=True, help="List who would be purged and why.")
-@click.option("--yes", is_flag=True, help="Purge without asking (for cron).")
-@click.option("--json", "as_json", is_flag=True)
-@pass_paths
-@_one_line
-def purge(paths: Paths, dry_run: bool, yes: bool, as_json: bool) -> None:
-    """Delete customers past retention (churned, no interaction for the configured years,
-    no legal hold) with all their records; ask to type how many unless --yes."""
-    service = paths.service()
-    candidates = service.retention_preview()
-
-    def text() -> None:
-        for c in candidates:
-            click.echo(f"{c.code}  {c.name}  {c.last_activity[:10]}  {c.reason}")
-        click.echo(f"{len(candidates):,} customer(s) due for purging.")
-
-    if dry_run or not candidates:
-        emit([dataclasses.asdict(c) for c in candidates], as_json, text)
-        return
-    count = len(candidates)
-    if not yes:
-        text()
-        typed = click.prompt(f"Type {count} to purge them", default="", show_default=False)
-        if typed.strip() != str(count):
-            raise click.ClickException("confirmation did not match; nothing was purged")
-    purged = service.purge_customers(count, progress=_progress())
-    click.echo(f"Purged {purged:,} customer(s).")
-
-
-# --- audit export -------------------------------------------------------------------------
-
-
-@click.command("export")
-@click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False))
-@audit_filter_options
-@pass_paths
-def audit_export(paths: Paths, out: Path, **filters: Any) -> None:
-    """Export audit entries (filtered as `audit list`) as CSV; the export is audited."""
-    written = paths.service().export_audit(audit.AuditFilter(**filters), out)
-    click.echo(f"Exported {written:,} audit entries to {out}.")
-
-
-def register(main: click.Group, audit_group: click.Group) -> None:
-    main.add_command(backup_group)
-    main.add_command(purge)
-    audit_group.add_command(audit_export)

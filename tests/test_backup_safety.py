@@ -1,0 +1,332 @@
+"""Issue 9: restores that a crash completes or leaves undone, no plaintext copies left behind
+by killed jobs, purged text gone from restored copies, private files, ids never reused."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import customer_data
+from tui_crm import audit, retention, staging
+from tui_crm.backup import BackupStore
+from tui_crm.db import Database, search_document
+from tui_crm.files import create_private_empty
+from tui_crm.service import Service
+
+KILL_ROUNDS = 20
+RESTORER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from tui_crm.backup import BackupStore
+    from tui_crm.crypto import load_key_file
+    from tui_crm.db import Database
+
+    db = Database.open(Path(sys.argv[1]), load_key_file(Path(sys.argv[2])))
+    store = BackupStore(Path(sys.argv[3]), db.keys)
+    print("start", flush=True)
+    store.restore_live(sys.argv[4], db, actor="kill-test")
+    print("done", flush=True)
+    """
+)
+STAGER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from tui_crm import staging
+
+    with staging.stage(Path(sys.argv[1]), "snapshot") as work:
+        (work / "snapshot.db").write_bytes(b"SQLite format 3\\x00 every customer")
+        print("staged", flush=True)
+        time.sleep(600)
+    """
+)
+
+
+@pytest.fixture
+def store(db: Database, tmp_path: Path) -> BackupStore:
+    return BackupStore(tmp_path / "backups", db.keys)
+
+
+def add_customers(service: Service, count: int, label: str = "Co") -> None:
+    for n in range(count):
+        service.customers.create(customer_data(name=f"{label} {n}", phone="", email=f"{n}@x.cn"))
+
+
+def count(db: Database, table: str = "customers") -> int:
+    return int(db.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+def last_entry(db: Database) -> audit.AuditEntry:
+    return audit.query(db.conn, db.keys, audit.AuditFilter(), limit=1)[0]
+
+
+def anchors(store: BackupStore) -> list[audit.Anchor]:
+    return [a for a in (m.anchor() for m in store.list()) if a]
+
+
+def key_file(db: Database) -> Path:
+    return db.path.parent / "keys" / "crm.key"
+
+
+def test_restore_over_live_is_audited_in_the_same_step(
+    db: Database, session: Callable[[str], Service], store: BackupStore
+) -> None:
+    admin = session("admin")
+    add_customers(admin, 4)
+    full = store.create(db, full=True)
+    add_customers(admin, 3, "After")
+    _, safety = store.restore_live(full.id, db, actor="admin")
+    entry = last_entry(db)
+    assert (entry.action, entry.actor) == (audit.RESTORE_ACTION, "admin")
+    assert entry.details["backup"] == full.id and entry.details["safety"] == safety.id
+    assert entry.details[audit.SUPERSEDED] == [safety.id], "its history was left behind"
+    assert entry.id == full.audit_max_id + 1
+    assert count(db) == 4
+    assert store.incremental_obstacle(db) is not None, "the change log was restarted"
+    result = audit.verify(db.conn, db.keys, anchors=anchors(store))
+    assert result.ok and result.anchors == 1, result.describe()
+    after = store.create(db, full=True)
+    assert store.verify(after.id).ok
+    assert store.residue(db.path) == []
+
+
+def _outcome(db: Database, backup_count: int, before: tuple[int, int, str]) -> str:
+    entry = last_entry(db)
+    head = db.meta("audit_head") or ""
+    if (count(db), entry.id, head) == before:
+        return "rolled back"
+    assert entry.action == audit.RESTORE_ACTION and entry.actor == "kill-test"
+    assert count(db) == backup_count
+    return "restored"
+
+
+def _run_restorer(db: Database, store: BackupStore, backup_id: str) -> subprocess.Popen[str]:
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            RESTORER,
+            str(db.path),
+            str(key_file(db)),
+            str(store.directory),
+            backup_id,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "start"
+    return child
+
+
+def test_kill_9_during_restore_leaves_it_whole_or_undone(
+    db: Database, session: Callable[[str], Service], store: BackupStore
+) -> None:
+    """SIGKILL at random points of a restore over the live database, 20 times: each time
+    the database is either the backup plus its audited restore, or exactly as before; the
+    next backup leaves no staged copy behind; the chain verifies against every manifest."""
+    admin = session("admin")
+    add_customers(admin, 150)
+    backup = store.create(db, full=True)
+    backup_count = backup.row_counts["customers"]
+    db_path, keys = db.path, db.keys
+    db.close()
+
+    calibration = Database.open(db_path, keys)
+    child = _run_restorer(calibration, store, backup.id)
+    started = time.perf_counter()
+    child.wait()
+    duration = time.perf_counter() - started  # of the restore itself, for the kill points
+    calibration.close()
+    rng = random.Random(9)
+    outcomes: list[str] = []
+    live = Database.open(db_path, keys)
+    try:
+        for _ in range(KILL_ROUNDS):
+            Service(live, admin.user).customers.create(customer_data(name="Between", phone=""))
+            before = (count(live), last_entry(live).id, live.meta("audit_head") or "")
+            child = _run_restorer(live, store, backup.id)
+            time.sleep(rng.uniform(0, duration))
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+            live.close()
+            live = Database.open(db_path, keys)
+            outcomes.append(_outcome(live, backup_count, before))
+            result = audit.verify(live.conn, live.keys, anchors=anchors(store))
+            assert result.ok, result.describe()
+            if outcomes[-1] == "restored":
+                assert store.incremental_obstacle(live) is not None
+            store.create(live, full=True)
+            assert store.residue(live.path) == []
+    finally:
+        live.close()
+    assert len(outcomes) == KILL_ROUNDS
+    assert "rolled back" in outcomes, outcomes
+
+
+def test_killed_job_residue_is_cleared_by_the_next_backup(
+    db: Database, session: Callable[[str], Service], store: BackupStore
+) -> None:
+    add_customers(session("admin"), 2)
+    child = subprocess.Popen(
+        [sys.executable, "-c", STAGER, str(db.path.parent)], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None and child.stdout.readline().strip() == "staged"
+    root = staging.staging_root(db.path.parent)
+    assert root.stat().st_mode & 0o777 == 0o700
+    assert staging.sweep(db.path.parent).busy, "a running job's copy is never swept"
+    child.kill()
+    child.wait()
+    legacy = db.path.parent / ".snapshot-abc123"
+    legacy.mkdir()
+    (legacy / "snapshot.db").write_bytes(b"old plaintext schema copy")
+    store.directory.mkdir()
+    (store.directory / "20260101-000000-full.bak.part").write_bytes(b"half")
+    (store.directory / "20260101-000000-full.bak").write_bytes(b"no manifest")
+    assert len(store.residue(db.path)) == 4
+    store.create(db, full=True)
+    assert store.residue(db.path) == []
+
+
+def test_open_clears_what_a_killed_job_left(db: Database, tmp_path: Path) -> None:
+    with staging.stage(db.path.parent, "restore") as work:
+        (work / "restore.db").write_bytes(b"copy")
+        kept = work
+    leftover = staging.staging_root(db.path.parent) / "restore-killed"
+    leftover.mkdir()
+    (leftover / "restore.db").write_bytes(b"copy")
+    assert not kept.exists()
+    Database.open(db.path, db.keys).close()
+    assert staging.residue(db.path.parent) == []
+
+
+def test_purge_refuses_while_a_staged_copy_is_in_use(db: Database) -> None:
+    with db.write() as tx:
+        tx.execute(
+            "INSERT INTO customers(id, code, name, kind, customer_type, created_at, updated_at)"
+            " VALUES (1, 'C2015000001', 'Gone Co', 'company', 'churned', '2015-01-01',"
+            " '2015-01-01')"
+        )
+    with staging.stage(db.path.parent, "snapshot"):
+        with pytest.raises(retention.RetentionError, match="working on a copy"):
+            retention.purge(db, retention.Policy(), 1, actor="admin")
+        assert count(db) == 1
+    leftover = staging.staging_root(db.path.parent) / "snapshot-killed"
+    leftover.mkdir()
+    assert retention.purge(db, retention.Policy(), 1, actor="admin") == 1
+    assert not leftover.exists(), "a killed job's copy is deleted before purging"
+
+
+PURGED_NAME = "Zebulon Quagmire Lumber"
+PURGED_CN = "鸿鹄翱翔木业"
+
+
+def test_restored_copy_keeps_no_token_of_a_customer_purged_in_an_incremental(
+    db: Database, session: Callable[[str], Service], store: BackupStore, tmp_path: Path
+) -> None:
+    add_customers(session("admin"), 30)
+    with db.write() as tx:
+        for row_id, name in ((900, PURGED_NAME), (901, PURGED_CN)):
+            code = f"C2015{row_id:06d}"
+            tx.execute(
+                "INSERT INTO customers(id, code, name, kind, customer_type, created_at,"
+                " updated_at) VALUES (?, ?, ?, 'company', 'churned', '2015-01-01',"
+                " '2015-01-01')",
+                (row_id, code, name),
+            )
+            tx.execute(
+                "INSERT INTO customer_search(rowid, doc) VALUES (?, ?)",
+                (row_id, search_document(code, name, "")),
+            )
+    store.create(db, full=True)
+    assert retention.purge(db, retention.Policy(), 2, actor="admin") == 2
+    incremental = store.create(db, full=False)
+    restored = tmp_path / "restored.db"
+    store.restore(incremental.id, restored)
+    raw = restored.read_bytes().lower()
+    for token in ("zebulon", "quagmire", "鸿鹄", "翱翔"):
+        assert token.encode() not in raw, f"{token!r} survived in the restored file"
+    conn = sqlite3.connect(restored)
+    assert conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0] == 30
+    conn.close()
+
+
+@pytest.fixture
+def loose_umask() -> Iterator[None]:
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_database_backups_manifests_and_restored_copies_are_0600(
+    tmp_path: Path, session: Callable[[str], Service], loose_umask: None
+) -> None:
+    db = session("admin").db
+    fresh = Database.create(tmp_path / "fresh" / "crm.db", db.keys)
+    Service.for_cli(fresh, "tester").customers.create(customer_data())
+    assert {mode(p) for p in fresh.path.parent.glob("crm.db*")} == {0o600}
+    store = BackupStore(tmp_path / "fresh" / "backups", fresh.keys)
+    made = store.create(fresh, full=True)
+    assert mode(store.data_path(made.id)) == 0o600
+    assert mode(store.directory / f"{made.id}.json") == 0o600
+    store.restore(made.id, tmp_path / "copy.db")
+    assert mode(tmp_path / "copy.db") == 0o600
+    fresh.close()
+
+
+def test_manifest_names_its_backup_file_without_signing_the_path(
+    db: Database, store: BackupStore
+) -> None:
+    made = store.create(db, full=True)
+    assert made.path == str(store.data_path(made.id))
+    listed = store.list()[0]
+    assert listed.path == str(store.data_path(made.id)) and Path(listed.path).exists()
+    stored = json.loads((store.directory / f"{made.id}.json").read_text())
+    assert "path" not in stored
+    moved = BackupStore(store.directory.rename(store.directory.with_name("moved")), db.keys)
+    assert moved.list()[0].path == str(moved.data_path(made.id)), "still valid when moved"
+
+
+def test_ids_are_never_reused_after_a_purge_even_in_a_restored_copy(
+    db: Database, session: Callable[[str], Service], store: BackupStore, tmp_path: Path
+) -> None:
+    admin = session("admin")
+    store.create(db, full=True)
+    made = admin.customers.create(customer_data(name="Top Co", customer_type="churned"))
+    admin.activity.add_followup(made.id, channel="phone", content="call")
+    with db.write() as tx:
+        tx.execute(
+            "UPDATE customers SET created_at='2015-01-01', last_interaction_at=NULL WHERE id=?",
+            (made.id,),
+        )
+    assert retention.purge(db, retention.Policy(), 1, actor="admin") == 1
+    incremental = store.create(db, full=False)
+    again = admin.customers.create(customer_data(name="Next Co"))
+    assert again.id > made.id
+    store.restore(incremental.id, tmp_path / "copy.db")
+    copy = Database.open(tmp_path / "copy.db", db.keys)
+    assert Service(copy, admin.user).customers.create(customer_data(name="N")).id > made.id
+    copy.close()
+
+
+def test_private_empty_file_refuses_an_existing_path(tmp_path: Path) -> None:
+    target = tmp_path / "crm.db"
+    create_private_empty(target)
+    with pytest.raises(FileExistsError):
+        create_private_empty(target)

@@ -1,0 +1,1 @@
+"""tui-crm: a keyboard-driven terminal CRM over one encrypted SQLite file."""

@@ -1,0 +1,173 @@
+"""The `tui-crm` root group and what every command family shares: where the database and
+key file are, turning a user's mistake into one line, JSON or text output, progress.
+
+Errors a user can cause are printed as one line on stderr with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..backup import BackupError
+from ..config import ConfigError, default_db_path, default_key_path
+from ..crypto import DecryptionError, KeyFileError, load_key_file
+from ..db import Database, DatabaseError
+from ..retention import RetentionError
+from ..service import Service, ServiceError
+from ..validation import FormErrors, ValidationError
+
+USER_ERRORS = (
+    ConfigError,
+    ServiceError,
+    ValidationError,
+    FormErrors,
+    KeyFileError,
+    DatabaseError,
+    DecryptionError,
+    BackupError,
+    RetentionError,
+    sqlite3.Error,
+    OSError,
+)
+
+
+class CrmGroup(click.Group):
+    """Turns every error a user can cause into one line and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as exc:
+            message = getattr(exc, "strerror", None) if isinstance(exc, OSError) else None
+            raise click.ClickException(message or str(exc)) from None
+
+
+@dataclasses.dataclass
+class Paths:
+    db: Path
+    key: Path | None
+    db_given: bool = False
+
+    def key_path(self) -> Path:
+        return self.key or default_key_path()
+
+    def open(self) -> Database:
+        if not self.db.exists():
+            raise DatabaseError(f"database {self.db} not found (run `tui-crm init` first)")
+        return Database.open(self.db, load_key_file(self.key_path()))
+
+    def service(self) -> Service:
+        return Service.for_cli(self.open())
+
+
+pass_paths = click.make_pass_decorator(Paths)
+
+
+def read_password(from_stdin: bool, prompt: str = "Password") -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise click.ClickException("no password on standard input")
+        return line.rstrip("\r\n")
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+
+
+def emit(data: Any, as_json: bool, text: Callable[[], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        text()
+
+
+def progress_printer() -> Callable[[float, str], None] | None:
+    """A progress line on a terminal's stderr; nothing when run from cron or a pipe."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(fraction: float, message: str) -> None:
+        click.echo(f"\r{fraction:4.0%} {message:<50}", nl=False, err=True)
+        if fraction >= 1:
+            click.echo(err=True)
+
+    return show
+
+
+@click.group(cls=CrmGroup, invoke_without_command=True)
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(path_type=Path),
+    envvar="TUI_CRM_DB",
+    help="Database file (env TUI_CRM_DB).",
+)
+@click.option(
+    "--key-file",
+    type=click.Path(path_type=Path),
+    envvar="TUI_CRM_KEY_FILE",
+    help="Key file (env TUI_CRM_KEY_FILE).",
+)
+@click.option(
+    "--operator",
+    metavar="NAME",
+    help="Pin the app's login to this user (e.g. in an SSH forced command); "
+    "the password is still asked for.",
+)
+@click.version_option(package_name="tui-crm")
+@click.pass_context
+def main(
+    ctx: click.Context, db_path: Path | None, key_file: Path | None, operator: str | None
+) -> None:
+    """tui-crm: a keyboard-driven CRM in the terminal. With no command, opens the app."""
+    ctx.obj = Paths(db_path or default_db_path(), key_file, db_given=db_path is not None)
+    if operator is not None and not operator.strip():
+        raise click.BadParameter("must name a user", param_hint="--operator")
+    if ctx.invoked_subcommand is None:
+        run_app(ctx.obj.open(), operator)
+
+
+def run_app(db: Database, operator: str | None = None) -> None:
+    from ..app import CrmApp
+
+    CrmApp(db, operator=operator).run()
+
+
+def _override_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    if value is None:
+        return
+    paths = ctx.ensure_object(Paths)
+    if param.name == "db":
+        paths.db, paths.db_given = value, True
+    else:
+        paths.key = value
+
+
+def accept_paths_everywhere(group: click.Group) -> None:
+    """`--db` and `--key-file` also work after any sub-command (`tui-crm user list --db X`)."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            accept_paths_everywhere(command)
+            continue
+        command.params += [
+            click.Option(
+                ["--db"],
+                type=click.Path(path_type=Path),
+                expose_value=False,
+                callback=_override_path,
+                help="Database file (env TUI_CRM_DB).",
+            ),
+            click.Option(
+                ["--key-file", "key_file"],
+                type=click.Path(path_type=Path),
+                expose_value=False,
+                callback=_override_path,
+                help="Key file (env TUI_CRM_KEY_FILE).",
+            ),
+        ]
