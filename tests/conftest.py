@@ -77,3 +77,11 @@ def customer_data(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+def drop_import_schema(tx: Any) -> None:
+    """Undo the import migration (issue 10), for tests that rebuild an older schema."""
+    for table in ("import_rows", "import_runs", "import_mappings"):
+        tx.execute(f"DROP TABLE {table}")
+    for column in ("import_run_id", "extra_contacts_enc"):
+        tx.execute(f"ALTER TABLE customers DROP COLUMN {column}")

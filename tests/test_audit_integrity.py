@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import customer_data
+from tests.conftest import customer_data, drop_import_schema
 from tui_crm import audit, retention
 from tui_crm import db as db_module
 from tui_crm.backup import BackupStore
@@ -291,6 +291,7 @@ def test_upgrade_signs_the_recorded_head_and_binds_keys(db: Database, session) -
                 (db.keys.encrypt(plain, "customer_keys", "wrapped", row[0]), row[0]),
             )
         tx.execute("DROP TABLE login_throttle")
+        drop_import_schema(tx)
         tx.execute(f"PRAGMA user_version={before}")
     reopened = Database.open(db.path, db.keys)
     try:

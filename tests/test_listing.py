@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import customer_data, hostile_strings
+from tests.conftest import customer_data, drop_import_schema, hostile_strings
 from tui_crm import listing
 from tui_crm.db import SCHEMA_VERSION, Database, search_document, search_query
 from tui_crm.listing import CustomerQuery
@@ -301,10 +301,7 @@ def test_migration_rebuilds_an_index_without_bigrams(tmp_path: Path, session: Se
         tx.execute("DROP TABLE login_throttle")
         tx.execute("DROP INDEX customers_owner_due")
         tx.execute("DROP INDEX followups_staff_due")
-        for table in ("import_rows", "import_runs", "import_mappings"):
-            tx.execute(f"DROP TABLE {table}")
-        for column in ("import_run_id", "extra_contacts_enc"):
-            tx.execute(f"ALTER TABLE customers DROP COLUMN {column}")
+        drop_import_schema(tx)
         tx.execute("PRAGMA user_version = 2")
     assert _names(session, "明珠") == set()
     reopened = Database.open(db.path, db.keys)
