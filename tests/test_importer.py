@@ -220,6 +220,8 @@ def test_unknown_columns_listed_and_overrides_by_header_or_position(
     importer.save_mapping(db, "German CRM", summary.mapping, actor="cli:tester")
     assert importer.load_mapping(db, "german crm") == summary.mapping
     assert [name for name, _, _ in importer.list_mappings(db)] == ["German CRM"]
+    with pytest.raises(ImportFileError, match="both mapped to phone"):
+        importer.save_mapping(db, "bad", {"#1": "phone", "Tel": "phone"}, actor="cli:tester")
     with pytest.raises(ImportFileError, match="no saved mapping"):
         importer.load_mapping(db, "nope")
 

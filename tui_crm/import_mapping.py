@@ -270,6 +270,14 @@ def suggest_mapping(
     return ColumnMapping(tuple(headers), tuple(fields), unknown)
 
 
+def check_saved(mapping: Mapping[str, str]) -> None:
+    """A mapping to save: known fields only, none fed by two columns (but the repeatable)."""
+    for key, name in mapping.items():
+        if name and name not in IMPORT_FIELDS:
+            raise ImportFileError(f"mapping: unknown field {name!r} for column {key!r}")
+    _refuse_doubles(list(mapping), list(mapping.values()))
+
+
 def _override_indexes(headers: Sequence[str], key: str) -> list[int]:
     if key.startswith("#") and key[1:].isdigit():
         index = int(key[1:]) - 1

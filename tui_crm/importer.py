@@ -48,6 +48,7 @@ from .import_mapping import (
     ColumnMapping,
     DateOrderDetector,
     RowPlan,
+    check_saved,
     clean_rows,
     date_order,
     missing_for_create,
@@ -271,7 +272,7 @@ def save_mapping(db: Database, name: str, mapping: Mapping[str, str], *, actor: 
     if not name or len(name) > 100:
         raise ImportFileError("a mapping needs a name of 1 to 100 characters")
     text = json.dumps(dict(mapping), ensure_ascii=False, sort_keys=True)
-    suggest_mapping(list(mapping), {k: val for k, val in mapping.items() if val})
+    check_saved(mapping)
     with db.write() as tx:
         tx.execute(
             "INSERT INTO import_mappings(name, mapping, saved_by, saved_at) VALUES (?, ?, ?, ?)"
