@@ -22,6 +22,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -215,29 +216,9 @@ class RunInfo:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> RunInfo:
-        return cls(
-            id=row["id"],
-            actor=row["actor"],
-            started_at=row["started_at"],
-            finished_at=row["finished_at"],
-            file_name=row["file_name"],
-            file_sha256=row["file_sha256"],
-            source=row["source"],
-            legal_basis=row["legal_basis"],
-            status=row["status"],
-            total_rows=row["total_rows"],
-            last_line=row["last_line"],
-            created=row["created"],
-            updated=row["updated"],
-            skipped=row["skipped"],
-            rejected=row["rejected"],
-            review=row["review"],
-            report_path=row["report_path"],
-            mapping=json.loads(row["mapping"]),
-            options=json.loads(row["options"]),
-            undone_at=row["undone_at"],
-            undone_by=row["undone_by"],
-        )
+        values = {f.name: row[f.name] for f in dataclasses.fields(cls)}
+        return cls(**values | {"mapping": json.loads(row["mapping"]),
+                               "options": json.loads(row["options"])})  # fmt: skip
 
 
 @dataclass
@@ -342,17 +323,9 @@ def mark_interrupted(db: Database, *, actor: str) -> list[RunInfo]:
         for row in tx.execute("SELECT * FROM import_runs WHERE status='running'").fetchall():
             if _alive(row["pid"]) and row["heartbeat_at"] >= stale:
                 continue
-            tx.execute("UPDATE import_runs SET status='interrupted' WHERE id=?", (row["id"],))
-            audit.append(
-                tx,
-                db.keys,
-                at=_now(),
-                actor=actor,
-                action="import.interrupted",
-                entity="import_run",
-                entity_id=row["id"],
-                details={"run": row["id"], "last_line": row["last_line"]},
-            )
+            details = {"last_line": row["last_line"]}
+            _run_event(tx, db.keys, row["id"], actor, "import.interrupted", details,
+                       status="interrupted")  # fmt: skip
             found.append(row["id"])
     return [get_run(db, run_id) for run_id in found]
 
@@ -1216,65 +1189,58 @@ def _resume_offset(db: Database, run: RunInfo | None) -> int | None:
     return int(row[0])
 
 
+def _run_event(
+    tx: sqlite3.Connection,
+    keys: Any,
+    run_id: int,
+    actor: str,
+    action: str,
+    details: Mapping[str, Any],
+    **columns: Any,
+) -> None:
+    """Change a run's row and log why, in the caller's transaction."""
+    at = _now()
+    if columns:
+        assignments = ", ".join(f"{name} = :{name}" for name in columns)
+        tx.execute(
+            f"UPDATE import_runs SET {assignments} WHERE id = :run_id",
+            {**columns, "run_id": run_id},
+        )
+    audit.append(
+        tx,
+        keys,
+        at=at,
+        actor=actor,
+        action=action,
+        entity="import_run",
+        entity_id=run_id,
+        details={"run": run_id, **details},
+    )
+
+
 def _restart_run(db: Database, run: RunInfo, actor: str, summary: ImportSummary) -> None:
     summary.created, summary.updated, summary.skipped = run.created, run.updated, run.skipped
     summary.rejected, summary.review = run.rejected, run.review
     with db.write() as tx:
-        tx.execute(
-            "UPDATE import_runs SET status='running', pid=?, heartbeat_at=? WHERE id=?",
-            (os.getpid(), _now(), run.id),
-        )
-        audit.append(
-            tx,
-            db.keys,
-            at=_now(),
-            actor=actor,
-            action="import.resume",
-            entity="import_run",
-            entity_id=run.id,
-            details={"run": run.id, "from_line": run.last_line + 1},
-        )
+        details = {"from_line": run.last_line + 1}
+        _run_event(tx, db.keys, run.id, actor, "import.resume", details,
+                   status="running", pid=os.getpid(), heartbeat_at=_now())  # fmt: skip
 
 
 def _set_status(db: Database, run_id: int, status: str, actor: str) -> None:
     with db.write() as tx:
-        tx.execute("UPDATE import_runs SET status=? WHERE id=?", (status, run_id))
-        audit.append(
-            tx,
-            db.keys,
-            at=_now(),
-            actor=actor,
-            action=f"import.{status}",
-            entity="import_run",
-            entity_id=run_id,
-            details={"run": run_id},
-        )
+        _run_event(tx, db.keys, run_id, actor, f"import.{status}", {}, status=status)
 
 
 def _finish_run(db: Database, run_id: int, actor: str, summary: ImportSummary) -> None:
     at = _now()
+    counts = {
+        name: getattr(summary, name)
+        for name in ("created", "updated", "skipped", "rejected", "review")
+    }
     with db.write() as tx:
-        tx.execute(
-            "UPDATE import_runs SET status='done', finished_at=?, heartbeat_at=? WHERE id=?",
-            (at, at, run_id),
-        )
-        audit.append(
-            tx,
-            db.keys,
-            at=at,
-            actor=actor,
-            action="import.finish",
-            entity="import_run",
-            entity_id=run_id,
-            details={
-                "run": run_id,
-                "created": summary.created,
-                "updated": summary.updated,
-                "skipped": summary.skipped,
-                "rejected": summary.rejected,
-                "review": summary.review,
-            },
-        )
+        _run_event(tx, db.keys, run_id, actor, "import.finish", counts,
+                   status="done", finished_at=at, heartbeat_at=at)  # fmt: skip
 
 
 # --- undo ---------------------------------------------------------------------------------
@@ -1314,27 +1280,11 @@ def undo_run(
             elapsed = max(time.perf_counter() - started, 1e-6)
             rate = done / elapsed
             progress(ImportProgress(done, total_rows, rate, (total_rows - done) / rate))
-    at = _now()
+    kept = [code for code, _ in summary.kept]
+    details = {"deleted": summary.deleted, "restored": summary.restored, "kept": kept}
     with db.write() as tx:
-        tx.execute(
-            "UPDATE import_runs SET status='undone', undone_at=?, undone_by=? WHERE id=?",
-            (at, actor, run_id),
-        )
-        audit.append(
-            tx,
-            db.keys,
-            at=at,
-            actor=actor,
-            action="import.undo",
-            entity="import_run",
-            entity_id=run_id,
-            details={
-                "run": run_id,
-                "deleted": summary.deleted,
-                "restored": summary.restored,
-                "kept": [code for code, _ in summary.kept],
-            },
-        )
+        _run_event(tx, db.keys, run_id, actor, "import.undo", details,
+                   status="undone", undone_at=_now(), undone_by=actor)  # fmt: skip
     return summary
 
 
