@@ -21,7 +21,7 @@ from typing import Any
 from . import audit
 from .crypto import MASKERS, KeyRing
 from .db import Database, next_customer_codes, next_row_id, search_document
-from .validation import phone_last4
+from .validation import now, phone_last4
 
 SENSITIVE_FIELDS = ("phone", "email", "id_number", "address")
 BLIND_INDEXED = ("phone", "email", "id_number")
@@ -121,10 +121,6 @@ def deferred_indexes(db: Database) -> Iterator[None]:
         with db.write() as tx:
             for _, _, sql in saved:
                 tx.execute(sql)
-
-
-def now() -> str:
-    return dt.datetime.now().isoformat(timespec="seconds")
 
 
 def audit_view(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -240,10 +240,6 @@ class FilePreview:
 Progress = Callable[[ImportProgress], None]
 
 
-def _now() -> str:
-    return dt.datetime.now().isoformat(timespec="seconds")
-
-
 # --- saved mappings ----------------------------------------------------------------------
 
 
@@ -259,12 +255,12 @@ def save_mapping(db: Database, name: str, mapping: Mapping[str, str], *, actor: 
             "INSERT INTO import_mappings(name, mapping, saved_by, saved_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT(name) DO UPDATE SET mapping=excluded.mapping,"
             " saved_by=excluded.saved_by, saved_at=excluded.saved_at",
-            (name, text, actor, _now()),
+            (name, text, actor, v.now()),
         )
         audit.append(
             tx,
             db.keys,
-            at=_now(),
+            at=v.now(),
             actor=actor,
             action="import.mapping.save",
             details={"name": name, "mapping": dict(mapping)},
@@ -933,7 +929,7 @@ def _write_batch(
     report: _Report | None,
 ) -> None:
     """Decide and write one batch in one transaction with its records, audit and counters."""
-    at = _now()
+    at = v.now()
     before = (summary.created, summary.updated, summary.skipped, summary.rejected, summary.review)
     with db.write() as tx:
         decisions = planner.decide(tx, rows)
@@ -1117,7 +1113,7 @@ def _start_run(
     actor: str,
     summary: ImportSummary,
 ) -> int:
-    at = _now()
+    at = v.now()
     stored_options = {
         k: val for k, val in asdict(options).items() if k not in ("mapping", "workers")
     }
@@ -1199,7 +1195,7 @@ def _run_event(
     **columns: Any,
 ) -> None:
     """Change a run's row and log why, in the caller's transaction."""
-    at = _now()
+    at = v.now()
     if columns:
         assignments = ", ".join(f"{name} = :{name}" for name in columns)
         tx.execute(
@@ -1224,7 +1220,7 @@ def _restart_run(db: Database, run: RunInfo, actor: str, summary: ImportSummary)
     with db.write() as tx:
         details = {"from_line": run.last_line + 1}
         _run_event(tx, db.keys, run.id, actor, "import.resume", details,
-                   status="running", pid=os.getpid(), heartbeat_at=_now())  # fmt: skip
+                   status="running", pid=os.getpid(), heartbeat_at=v.now())  # fmt: skip
 
 
 def _set_status(db: Database, run_id: int, status: str, actor: str) -> None:
@@ -1233,7 +1229,7 @@ def _set_status(db: Database, run_id: int, status: str, actor: str) -> None:
 
 
 def _finish_run(db: Database, run_id: int, actor: str, summary: ImportSummary) -> None:
-    at = _now()
+    at = v.now()
     counts = {
         name: getattr(summary, name)
         for name in ("created", "updated", "skipped", "rejected", "review")
@@ -1284,7 +1280,7 @@ def undo_run(
     details = {"deleted": summary.deleted, "restored": summary.restored, "kept": kept}
     with db.write() as tx:
         _run_event(tx, db.keys, run_id, actor, "import.undo", details,
-                   status="undone", undone_at=_now(), undone_by=actor)  # fmt: skip
+                   status="undone", undone_at=v.now(), undone_by=actor)  # fmt: skip
     return summary
 
 
@@ -1296,7 +1292,7 @@ def _undo_records(
     actor: str,
     summary: UndoSummary,
 ) -> None:
-    at = _now()
+    at = v.now()
     customers = _rows_by_id(tx, [r["customer_id"] for r in records])
     touched = _with_history(tx, [r["customer_id"] for r in records if r["action"] == "created"])
     deletions: list[audit.Entry] = []
