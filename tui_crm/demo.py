@@ -108,6 +108,7 @@ MOBILE_PREFIXES = [
     "177",
     "199",
 ]
+HK_MOBILE_PREFIXES = ["61", "63", "64", "65", "69", "94", "96", "97"]  # all valid numbers
 EMAIL_DOMAINS = [
     "qq.com",
     "163.com",
@@ -216,9 +217,13 @@ def _mobile(rng: random.Random) -> str:
 
 
 def _id_number(rng: random.Random, region: str) -> str:
-    born = dt.date(1960, 1, 1) + dt.timedelta(days=int(rng.random() * 16000))
-    body = f"{region}{born:%Y%m%d}{int(rng.random() * 1000):03d}"
-    return body + ric.calc_check_digit(body)
+    """A valid resident ID number: checksum, and a region code that existed at birth."""
+    while True:
+        born = dt.date(1960, 1, 1) + dt.timedelta(days=int(rng.random() * 16000))
+        body = f"{region}{born:%Y%m%d}{int(rng.random() * 1000):03d}"
+        number = body + ric.calc_check_digit(body + "0")
+        if ric.is_valid(number):
+            return number
 
 
 def _credit_code(rng: random.Random, region: str) -> str:
@@ -263,7 +268,7 @@ def _customer(
     phone = (
         _mobile(rng)
         if chinese or random_() < 0.5
-        else f"+852{pick('569')}{int(random_() * 10**7):07d}"
+        else f"+852{pick(HK_MOBILE_PREFIXES)}{int(random_() * 10**6):06d}"
     )
     if chinese:
         latin = pick(pools.roman_first) + pick(pools.roman_last)
