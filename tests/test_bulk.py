@@ -80,3 +80,17 @@ def test_demo_builds_through_the_bulk_path_with_every_index(tmp_path: Path) -> N
     assert db.conn.execute("PRAGMA foreign_key_check").fetchall() == []
     db.close()
     fresh.close()
+
+
+def test_demo_customers_pass_the_forms_rules() -> None:
+    import datetime as dt
+    import random
+
+    from tui_crm.demo import _customer, _Pools
+
+    rng = random.Random(11)
+    pools = _Pools(rng, 11)
+    for serial in range(3000):
+        values = _customer(pools, rng, serial, [1], dt.date.today())
+        values.pop("days_back")
+        v.validate_customer(values)
