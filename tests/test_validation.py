@@ -68,3 +68,26 @@ def test_control_characters_stripped(case: dict[str, str]) -> None:
     assert not any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in cleaned)
     if not any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in case["text"]):
         assert cleaned == case["text"].strip()
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        ("001-808-617-6467x12895", "CN", "+18086176467;ext=12895"),
+        ("(283)437-3886x88321", "US", "+12834373886;ext=88321"),
+        ("010-65529988转801", "CN", "1065529988;ext=801"),
+        ("+44 20 7946 0958 ext. 4", "CN", "+442079460958;ext=4"),
+    ],
+)
+def test_phone_extensions_kept_never_dropped(raw: str, region: str, expected: str) -> None:
+    normalised = v.normalise_phone(raw, region=region)
+    assert normalised == expected
+    assert v.normalise_phone(normalised) == expected  # stable when saved again
+    assert v.phone_last4(normalised) == expected.partition(";")[0][-4:]
+
+
+def test_masked_phone_with_extension() -> None:
+    from tui_crm.crypto import mask_phone
+
+    assert mask_phone("+18086176467;ext=12895") == "+180****6467 ext. 12895"
+    assert mask_phone("13800138000") == "138****8000"

@@ -117,10 +117,10 @@ class KeyRing:
         """HMAC of a normalised value: exact lookup without storing or decrypting the value."""
         if not normalised:
             return None
-        return hmac.new(self.index_key, f"{kind}:{normalised}".encode(), "sha256").digest()[:16]
+        return hmac.digest(self.index_key, f"{kind}:{normalised}".encode(), "sha256")[:16]
 
     def audit_mac(self, message: bytes) -> str:
-        return hmac.new(self.audit_key, message, "sha256").hexdigest()
+        return hmac.digest(self.audit_key, message, "sha256").hex()
 
     def sign_audit_head(self, count: int, last_id: int, last_hash: str) -> str:
         """The audit log's head as stored in meta: how many entries, the last one's id and
@@ -231,8 +231,12 @@ def load_key_file(path: Path) -> KeyRing:
 
 
 def mask_phone(phone: str | None) -> str:
+    """`138****5678`; an extension (`;ext=12`) follows as ` ext. 12`, being no one's secret."""
     if not phone:
         return ""
+    phone, _sep, extension = phone.partition(";ext=")
+    if extension:
+        return f"{mask_phone(phone)} ext. {extension}"
     digits = phone.lstrip("+")
     if len(digits) <= 4:
         return "*" * len(digits)

@@ -46,6 +46,9 @@ DATA_TABLES = (
     "customer_tags",
     "customer_keys",
     "customer_aliases",
+    "import_runs",
+    "import_rows",
+    "import_mappings",
 )
 
 
@@ -556,6 +559,67 @@ MIGRATIONS: tuple[Migration, ...] = (
     """
     + _change_triggers("verification_samples")
     + _change_triggers("verification_items"),
+    # (issue 10): imports. A run is a thing: who, which file (name, SHA-256), the mapping,
+    # the source and legal basis the importer states, counts and status; `heartbeat_at`
+    # and `pid` tell a run cut short from one still going. Each customer a run created or
+    # updated has one row record (for updates the values it replaced, encrypted, and the
+    # version it left) so the run can be undone. Mappings are saved by name for everyone.
+    # Customers remember the run that created them; extra phones and emails from a file
+    # are kept encrypted like the other contact values. Change-tracked for backups.
+    """
+    CREATE TABLE import_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        actor TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        heartbeat_at TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        file_name TEXT NOT NULL,
+        file_sha256 TEXT NOT NULL,
+        file_size INTEGER NOT NULL,
+        mapping TEXT NOT NULL,
+        options TEXT NOT NULL,
+        source TEXT NOT NULL DEFAULT '',
+        legal_basis TEXT NOT NULL CHECK (legal_basis IN
+            ('consent', 'contract', 'legal_obligation', 'public_interest', 'publicly_available',
+             'other_law')),
+        status TEXT NOT NULL CHECK (status IN ('running', 'done', 'interrupted', 'undone')),
+        total_rows INTEGER,
+        last_line INTEGER NOT NULL DEFAULT 0,
+        created INTEGER NOT NULL DEFAULT 0,
+        updated INTEGER NOT NULL DEFAULT 0,
+        skipped INTEGER NOT NULL DEFAULT 0,
+        rejected INTEGER NOT NULL DEFAULT 0,
+        review INTEGER NOT NULL DEFAULT 0,
+        report_path TEXT NOT NULL DEFAULT '',
+        report_bytes INTEGER NOT NULL DEFAULT 0,
+        undone_at TEXT,
+        undone_by TEXT
+    );
+    CREATE INDEX import_runs_status ON import_runs(status, id);
+    CREATE TABLE import_rows (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER NOT NULL REFERENCES import_runs(id),
+        line INTEGER NOT NULL,
+        customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+        action TEXT NOT NULL CHECK (action IN ('created', 'updated')),
+        version_after INTEGER NOT NULL,
+        previous_enc BLOB,
+        review TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX import_rows_run ON import_rows(run_id, id);
+    CREATE INDEX import_rows_customer ON import_rows(customer_id, run_id);
+    CREATE TABLE import_mappings (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        mapping TEXT NOT NULL,
+        saved_by TEXT NOT NULL,
+        saved_at TEXT NOT NULL
+    );
+    ALTER TABLE customers ADD COLUMN import_run_id INTEGER;
+    ALTER TABLE customers ADD COLUMN extra_contacts_enc BLOB;
+    """
+    + _change_triggers("import_runs", "import_rows", "import_mappings"),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

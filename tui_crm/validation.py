@@ -182,6 +182,8 @@ _CONTROL_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f]")
 _ESCAPE_SEQUENCE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
 _COMPANY_EDGE = re.compile(r"^[\s\W_]+|[\s\W_]+$", re.UNICODE)
 _BRACKETED_EDGE = re.compile(r"[)）\]】]$")
+_EXTENSION_WORD = re.compile(r"\s*(?:转|分机)\s*(?=\d)")
+EXTENSION_MARK = ";ext="
 
 
 def clean_text(value: Any, *, multiline: bool = False) -> str:
@@ -238,12 +240,16 @@ def collect(errors: dict[str, str], checks: Mapping[str, Any]) -> dict[str, Any]
 
 
 def normalise_phone(value: Any, field: str = "phone", region: str = "CN") -> str:
-    """Mainland numbers as their national digits (11 for mobiles); others as E.164."""
+    """Mainland numbers as their national digits (11 for mobiles); others as E.164.
+
+    An extension (`x12895`, `ext. 801`, `转801`) is kept after `;ext=` (RFC 3966), since
+    dropping it would reach the switchboard instead of the person.
+    """
     text = clean_text(value)
     if not text:
         return ""
     try:
-        number = phonenumbers.parse(text, region)
+        number = phonenumbers.parse(_EXTENSION_WORD.sub(" ext. ", text), region)
     except phonenumbers.NumberParseException:
         raise ValidationError(
             field, _("{value} is not a phone number").format(value=repr(text))
@@ -253,8 +259,16 @@ def normalise_phone(value: Any, field: str = "phone", region: str = "CN") -> str
             field, _("{value} is not a valid phone number").format(value=repr(text))
         )
     if number.country_code == 86:
-        return phonenumbers.national_significant_number(number)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        base = phonenumbers.national_significant_number(number)
+    else:
+        base = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return f"{base}{EXTENSION_MARK}{number.extension}" if number.extension else base
+
+
+def phone_last4(phone: str | None) -> str | None:
+    """The last four digits of a normalised phone's number (its extension left out)."""
+    base = (phone or "").partition(EXTENSION_MARK)[0]
+    return base[-4:] or None
 
 
 def normalise_email(value: Any, field: str = "email") -> str:
@@ -346,11 +360,14 @@ CUSTOMER_TEXT_FIELDS: dict[str, int] = {
 }
 
 
-def validate_customer(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+def validate_customer(
+    data: Mapping[str, Any], *, partial: bool = False, phone_region: str = "CN"
+) -> dict[str, Any]:
     """Clean a customer's fields; raise `FormErrors` naming every bad field at once.
 
     With `partial`, only the fields given are checked (an edit), but the result still needs
-    a name, a type and a contact method when those are among them.
+    a name, a type and a contact method when those are among them. `phone_region` is where
+    a number written without a country code is from (an import from abroad declares it).
     """
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
@@ -366,7 +383,7 @@ def validate_customer(data: Mapping[str, Any], *, partial: bool = False) -> dict
     check("name", clean_name)
     check("kind", lambda v: choice(v or "company", "kind", CustomerKind))
     check("customer_type", choice, "customer_type", CustomerType)
-    check("phone", normalise_phone)
+    check("phone", normalise_phone, region=phone_region)
     check("email", normalise_email)
     check("credit_code", normalise_credit_code)
     check("id_number", normalise_id_number)

@@ -1,0 +1,96 @@
+"""The bulk write path: batched audit entries chain exactly like single ones, bulk-created
+customers read back like saved ones, and the demo builder uses it and leaves every index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import customer_data
+from tui_crm import audit, bulk
+from tui_crm import validation as v
+from tui_crm.crypto import load_key_file
+from tui_crm.db import Database
+from tui_crm.demo import build_demo
+
+
+def test_append_many_chains_like_append_and_seals_per_customer(db: Database) -> None:
+    with db.write() as tx:
+        audit.append(tx, db.keys, at="2026-01-01T00:00:00", actor="a", action="one")
+        ids = audit.append_many(
+            tx,
+            db.keys,
+            [
+                audit.Entry("two", customer_code="C1", details={"name": "甲"}, sealed=True),
+                audit.Entry("three", customer_code="C2", details={"name": "乙"}, sealed=True),
+                audit.Entry("four", details={"n": 4}),
+            ],
+            at="2026-01-01T00:00:01",
+            actor="b",
+        )
+        audit.append(tx, db.keys, at="2026-01-01T00:00:02", actor="a", action="five")
+    assert ids == [2, 3, 4]
+    assert audit.verify(db.conn, db.keys).ok
+    raw = db.conn.execute("SELECT details FROM audit_log WHERE id=2").fetchone()[0]
+    assert "甲" not in raw and raw.startswith('{"sealed": "')
+    entries = {e.id: e for e in audit.query(db.conn, db.keys, audit.AuditFilter())}
+    assert entries[2].details == {"name": "甲"} and entries[3].details == {"name": "乙"}
+    with db.write() as tx:
+        audit.forget_subject(tx, "C1")
+    entries = {e.id: e for e in audit.query(db.conn, db.keys, audit.AuditFilter())}
+    assert entries[2].details == audit.KEY_MISSING and entries[3].details == {"name": "乙"}
+
+
+def test_bulk_customers_read_back_like_saved_ones(db: Database, session) -> None:
+    clean = v.validate_customer(customer_data(phone="001-808-617-6467x12895"))
+    with db.write() as tx:
+        ((customer_id, code),) = bulk.insert_customers(
+            tx,
+            db.keys,
+            [bulk.NewCustomer(clean, extra_contacts=[("Phone 2", "+442079460958")])],
+            actor="bulk",
+        )
+    shown = session("admin").customers.get(customer_id)
+    assert shown.code == code and shown.phone == "+180****6467 ext. 12895"
+    assert session("admin").customers.find("6467")[0].id == customer_id
+    assert session("admin").customers.find("Acme")[0].id == customer_id
+    row = db.conn.execute("SELECT * FROM customers WHERE id=?", (customer_id,)).fetchone()
+    assert bulk.decrypt_extra_contacts(db.keys, row) == [("Phone 2", "+442079460958")]
+    (entry,) = audit.query(db.conn, db.keys, audit.AuditFilter(customer_code=code))
+    assert entry.action == "customer.create"
+    assert entry.details["fields"]["phone"] == [None, "+180****6467 ext. 12895"]
+    assert entry.details["extra_contacts"] == [["Phone 2", "+442****0958"]]
+
+
+def test_demo_builds_through_the_bulk_path_with_every_index(tmp_path: Path) -> None:
+    stats = build_demo(tmp_path / "demo.db", tmp_path / "demo.key", customers=1200, seed=3)
+    db = Database.open(tmp_path / "demo.db", load_key_file(tmp_path / "demo.key"))
+    fresh = Database.create(tmp_path / "fresh.db", db.keys)
+    schema = "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger')"
+    assert sorted(map(tuple, db.conn.execute(schema))) == sorted(
+        map(tuple, fresh.conn.execute(schema))
+    )
+    assert db.conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0] == stats.customers
+    keys = db.conn.execute("SELECT COUNT(*) FROM customer_keys").fetchone()[0]
+    creates = db.conn.execute(
+        "SELECT COUNT(*) FROM audit_log WHERE action='customer.create'"
+    ).fetchone()[0]
+    assert keys == creates == 1200
+    assert audit.verify(db.conn, db.keys).ok
+    assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    db.close()
+    fresh.close()
+
+
+def test_demo_customers_pass_the_forms_rules() -> None:
+    import datetime as dt
+    import random
+
+    from tui_crm.demo import _customer, _Pools
+
+    rng = random.Random(11)
+    pools = _Pools(rng, 11)
+    for serial in range(3000):
+        values = _customer(pools, rng, serial, [1], dt.date.today())
+        values.pop("days_back")
+        v.validate_customer(values)
