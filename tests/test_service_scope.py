@@ -97,6 +97,7 @@ TABLE: dict[str, tuple[Action | None, Call]] = {
     ),
     "audit_log.entries": (Action.AUDIT, lambda s, t, p: s.audit_log.entries(audit.AuditFilter())),
     "audit_log.verify": (Action.AUDIT, lambda s, t, p: s.audit_log.verify()),
+    "audit_log.head": (Action.AUDIT, lambda s, t, p: s.audit_log.head()),
     "audit_log.export": (
         Action.AUDIT,
         lambda s, t, p: s.audit_log.export(audit.AuditFilter(), p / "audit.csv"),

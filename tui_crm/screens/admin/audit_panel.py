@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Static
 
 from ...audit import AuditEntry, AuditFilter
+from ...config import Settings
 from ...service import Service, ServiceError
 from .audit_entry import AuditEntryScreen
 
@@ -51,10 +52,11 @@ class AuditPanel(Vertical):
     AuditPanel .audit-status { height: 1; color: $text-muted; }
     """
 
-    def __init__(self, service: Service, export_dir: Path) -> None:
+    def __init__(self, service: Service, export_dir: Path, settings: Settings) -> None:
         super().__init__()
         self.service = service
         self.export_dir = export_dir
+        self.settings = settings
         self.entries: dict[int, AuditEntry] = {}
         self.oldest_id: int | None = None
         self.exhausted = False
@@ -154,7 +156,7 @@ class AuditPanel(Vertical):
 
     @work(thread=True, exclusive=True, group="admin-audit-verify")
     def _verify(self) -> None:
-        result = self.service.audit_log.verify()
+        result = self.service.audit_log.verify(settings=self.settings)
         self.app.call_from_thread(
             self.app.notify,
             result.describe(),
