@@ -16,10 +16,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from tests.conftest import customer_data
 from tui_crm import audit, retention, staging
 from tui_crm.backup import BackupStore
+from tui_crm.cli import main
+from tui_crm.config import Settings
 from tui_crm.db import Database, search_document
 from tui_crm.files import create_private_empty
 from tui_crm.service import Service
@@ -330,3 +333,40 @@ def test_private_empty_file_refuses_an_existing_path(tmp_path: Path) -> None:
     create_private_empty(target)
     with pytest.raises(FileExistsError):
         create_private_empty(target)
+
+
+def restore_entries(db: Database) -> list[audit.AuditEntry]:
+    return audit.query(db.conn, db.keys, audit.AuditFilter(action=audit.RESTORE_ACTION))
+
+
+def test_a_restore_over_live_is_audited_exactly_once_as_its_user(
+    db: Database, session: Callable[[str], Service], tmp_path: Path
+) -> None:
+    """Through the service and the command line: one `backup.restore` entry per restore, the
+    engine's (written into the image before the swap), naming who restored it."""
+    admin = session("admin")
+    settings = Settings(backup_dir=str(tmp_path / "backups"))
+    add_customers(admin, 3)
+    full = admin.backups.create(full=True, settings=settings)
+    add_customers(admin, 2, "After")
+    _, safety = admin.backups.restore_live(full.id, settings)
+    [entry] = restore_entries(db)
+    assert (entry.actor, entry.details["to"], entry.details["safety"]) == (
+        "admin",
+        "live",
+        safety.id,
+    )
+    assert count(db) == 3
+    add_customers(admin, 1, "Later")
+    result = CliRunner().invoke(
+        main,
+        [
+            *("--db", str(db.path), "--key-file", str(key_file(db))),
+            *("backup", "--dir", settings.backup_dir, "restore", full.id, "--yes"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    [entry] = restore_entries(db)  # the log is the backup's again, plus this restore
+    assert entry.actor.startswith("cli:") and entry.id == full.audit_max_id + 1
+    assert count(db) == 3
+    assert admin.audit_log.verify(settings=settings).ok
