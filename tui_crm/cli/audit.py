@@ -132,7 +132,10 @@ def audit_list(paths: Paths, as_json: bool, limit: int, **filters: Any) -> None:
 
 @audit_group.command(
     "export",
-    help=N_("Export audit entries (filtered as `audit list`) as CSV; the export is audited."),
+    help=N_(
+        "Export audit entries (filtered as `audit list`) as CSV, readable by you only; the"
+        " export is audited."
+    ),
 )
 @click.option(
     "--out",
@@ -141,10 +144,11 @@ def audit_list(paths: Paths, as_json: bool, limit: int, **filters: Any) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help=N_("The CSV file to write."),
 )
+@click.option("--force", is_flag=True, help=N_("Replace an existing file (never a symlink)."))
 @audit_filter_options
 @pass_paths
-def audit_export(paths: Paths, out: Path, **filters: Any) -> None:
-    written = paths.service().audit_log.export(audit.AuditFilter(**filters), out)
+def audit_export(paths: Paths, out: Path, force: bool, **filters: Any) -> None:
+    written = paths.service().audit_log.export(audit.AuditFilter(**filters), out, force=force)
     click.echo(
         ngettext(
             "Exported {count:,} audit entry to {path}.",

@@ -8,18 +8,22 @@ backups to restore.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
-import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from .. import audit
 from ..backup import BackupStore, default_dir
 from ..config import Settings
+from ..export import write_table
 from ..i18n import _, ngettext
 from ..roles import Action
 from .context import Context
+
+EXPORT_COLUMNS = ("id", "at", "actor", "action", "entity", "entity_id", "customer_code", "details")
+EXPORT_PAGE = 1000
 
 
 class AuditLog:
@@ -68,39 +72,27 @@ class AuditLog:
         self.context.require(Action.AUDIT)
         return audit.head_line(self.db.conn, self.db.keys)
 
-    def export(self, flt: audit.AuditFilter, out: Path) -> int:
-        """Write the filtered audit entries, newest first, as CSV readable by its owner only;
-        the export itself is audited."""
+    def export(self, flt: audit.AuditFilter, out: Path, *, force: bool = False) -> int:
+        """Write the filtered audit entries, newest first, as CSV in a new file readable by its
+        owner only (an existing file or a symlink is refused unless `force` replaces a file);
+        cells a spreadsheet would run as formulas are neutralised; the export is audited."""
         self.context.require(Action.AUDIT)
         self.context.require(Action.EXPORT)
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        written = 0
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(
-                ["id", "at", "actor", "action", "entity", "entity_id", "customer_code", "details"]
-            )
-            before: int | None = None
-            while page := audit.query(
-                self.db.conn, self.db.keys, flt, before_id=before, limit=1000
-            ):
-                for e in page:
-                    writer.writerow(
-                        [
-                            e.id,
-                            e.at,
-                            e.actor,
-                            e.action,
-                            e.entity,
-                            e.entity_id,
-                            e.customer_code,
-                            json.dumps(e.details, ensure_ascii=False, sort_keys=True),
-                        ]
-                    )
-                written += len(page)
-                before = page[-1].id
+        written = write_table(out, EXPORT_COLUMNS, self._rows(flt), force=force)
         filters = {k: val for k, val in dataclasses.asdict(flt).items() if val}
         self.context.record(
             "audit.export", {"entries": written, "filters": filters, "to": str(out)}
         )
         return written
+
+    def _rows(self, flt: audit.AuditFilter) -> Iterator[list[Any]]:
+        before: int | None = None
+        while page := audit.query(
+            self.db.conn, self.db.keys, flt, before_id=before, limit=EXPORT_PAGE
+        ):
+            for e in page:
+                yield [
+                    *(e.id, e.at, e.actor, e.action, e.entity, e.entity_id, e.customer_code),
+                    json.dumps(e.details, ensure_ascii=False, sort_keys=True),
+                ]
+            before = page[-1].id

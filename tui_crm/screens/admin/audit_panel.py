@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Input, Static
 
 from ...audit import AuditEntry, AuditFilter
 from ...config import Settings
+from ...export import ExportError
 from ...service import Service, ServiceError
 from .audit_entry import AuditEntryScreen
 
@@ -174,7 +175,7 @@ class AuditPanel(Vertical):
     def _export(self, flt: AuditFilter, out: Path) -> None:
         try:
             written = self.service.audit_log.export(flt, out)
-        except (ServiceError, OSError) as exc:
+        except (ServiceError, ExportError, OSError) as exc:
             self.app.call_from_thread(self.app.notify, str(exc), severity="error", markup=False)
             return
         self.app.call_from_thread(
