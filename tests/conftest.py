@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +117,16 @@ def rewind_schema(tx: sqlite3.Connection, version: int) -> None:
                 tx.execute(f"ALTER TABLE {table} DROP COLUMN {r[1]}")
     tx.execute(f"PRAGMA user_version = {version}")
     old.close()
+
+
+def mode(path: Path) -> int:
+    """Permission bits of the path itself (a symlink's own, not its target's)."""
+    return path.lstat().st_mode & 0o777
+
+
+@pytest.fixture
+def loose_umask() -> Iterator[None]:
+    """The umask many accounts have (022): files readable by everyone unless made private."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)

@@ -4,7 +4,6 @@ by killed jobs, purged text gone from restored copies, private files, ids never 
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import sqlite3
@@ -12,13 +11,13 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import customer_data
+from tests.conftest import customer_data, mode
 from tui_crm import audit, retention, staging
 from tui_crm.backup import BackupStore
 from tui_crm.cli import main
@@ -264,17 +263,6 @@ def test_restored_copy_keeps_no_token_of_a_customer_purged_in_an_incremental(
     conn = sqlite3.connect(restored)
     assert conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0] == 30
     conn.close()
-
-
-@pytest.fixture
-def loose_umask() -> Iterator[None]:
-    previous = os.umask(0o022)
-    yield
-    os.umask(previous)
-
-
-def mode(path: Path) -> int:
-    return path.stat().st_mode & 0o777
 
 
 def test_database_backups_manifests_and_restored_copies_are_0600(

@@ -6,29 +6,17 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import mode
 from tui_crm.app import CrmApp
 from tui_crm.cli import main
 from tui_crm.config import Settings
 from tui_crm.db import Database
 from tui_crm.service import AuthError, Service
-
-
-@pytest.fixture
-def loose_umask() -> Iterator[None]:
-    """The umask many accounts have (022): files readable by everyone unless made private."""
-    previous = os.umask(0o022)
-    yield
-    os.umask(previous)
-
-
-def mode(path: Path) -> int:
-    return path.lstat().st_mode & 0o777
 
 
 def cli(db: Database, *args: str, input: str | None = None) -> tuple[int, str]:
