@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-SUITES = ("foundation", "search", "detail", "admin", "quality", "analytics")
+SUITES = ("foundation", "search", "detail", "admin", "quality", "analytics", "attacks")
 
 
 def main() -> None:
