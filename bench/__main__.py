@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-SUITES = ("foundation", "search", "detail", "admin", "quality", "analytics", "imports")
+SUITES = ("foundation", "search", "detail", "admin", "quality", "analytics", "imports", "attacks")
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,8 @@ from tui_crm import i18n
 from tui_crm.crypto import create_key_file
 from tui_crm.db import MIGRATIONS, Database, connect
 from tui_crm.passwords import hash_password
-from tui_crm.service import Service
+from tui_crm.roles import Role
+from tui_crm.service import Service, UserInfo
 
 SHARED_TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 LOCAL_TESTDATA = Path(__file__).parent / "data"
@@ -51,11 +52,11 @@ def english_without_config(monkeypatch: pytest.MonkeyPatch) -> None:
     i18n.activate("en")
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Database:
-    """A new database with users admin, manager, service, sales1, sales2 (password PASSWORD)."""
-    keys = create_key_file(tmp_path / "keys" / "crm.key")
-    database = Database.create(tmp_path / "crm.db", keys)
+def make_database(folder: Path) -> Database:
+    """A new database `folder/crm.db` (key `folder/keys/crm.key`) with users admin, manager,
+    service, sales1, sales2 (password PASSWORD); also for the attack figures in bench/."""
+    keys = create_key_file(folder / "keys" / "crm.key")
+    database = Database.create(folder / "crm.db", keys)
     encoded = hash_password(PASSWORD)
     with database.write() as tx:
         for name, role in USERS.items():
@@ -64,22 +65,25 @@ def db(tmp_path: Path) -> Database:
                 " VALUES (?, ?, ?, '2026-01-01T00:00:00')",
                 (name, role, encoded),
             )
+    return database
+
+
+def signed_in(db: Database, username: str) -> Service:
+    """A signed-in service session for a user name, without paying for password hashing."""
+    row = db.conn.execute("SELECT id, role FROM users WHERE username=?", (username,)).fetchone()
+    return Service(db, UserInfo(row["id"], username, Role(row["role"])))
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = make_database(tmp_path)
     yield database
     database.close()
 
 
 @pytest.fixture
 def session(db: Database) -> Callable[[str], Service]:
-    """A signed-in service session for a user name, without paying for password hashing."""
-
-    def make(username: str) -> Service:
-        from tui_crm.roles import Role
-        from tui_crm.service import UserInfo
-
-        row = db.conn.execute("SELECT id, role FROM users WHERE username=?", (username,)).fetchone()
-        return Service(db, UserInfo(row["id"], username, Role(row["role"])))
-
-    return make
+    return lambda username: signed_in(db, username)
 
 
 def customer_data(**overrides: Any) -> dict[str, Any]:
@@ -117,3 +121,16 @@ def rewind_schema(tx: sqlite3.Connection, version: int) -> None:
                 tx.execute(f"ALTER TABLE {table} DROP COLUMN {r[1]}")
     tx.execute(f"PRAGMA user_version = {version}")
     old.close()
+
+
+def mode(path: Path) -> int:
+    """Permission bits of the path itself (a symlink's own, not its target's)."""
+    return path.lstat().st_mode & 0o777
+
+
+@pytest.fixture
+def loose_umask() -> Iterator[None]:
+    """The umask many accounts have (022): files readable by everyone unless made private."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)

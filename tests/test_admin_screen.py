@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from textual.widgets import DataTable, Input, Static, TabbedContent
 from tests.conftest import hostile_strings
 from tests.test_retention import insert_customer
 from tests.workers import workers_done
-from tui_crm import audit
+from tui_crm import audit, throttle
 from tui_crm.config import Settings
 from tui_crm.db import Database
 from tui_crm.screens.admin import AdminScreen
@@ -218,8 +219,14 @@ def test_retention_tab_purges_only_after_typing_the_count(
 def test_users_tab_manages_accounts_and_keeps_the_last_admin(
     db: Database, session: Callable[[str], Service], settings: Settings
 ) -> None:
+    start = dt.datetime.now()
     with db.write() as tx:
-        tx.execute("UPDATE users SET failed_attempts=5, locked_until='2999-01-01' WHERE id=4")
+        for n in range(5):  # a guesser at two sources, one of which must wait
+            throttle.record_failure(tx, db.keys, "sales1", f"ssh:203.0.113.{n % 2}", start)
+        tx.execute(
+            "UPDATE login_throttle SET blocked_until='2999-01-01T08:30:00.000000'"
+            " WHERE source='ssh:203.0.113.0'"
+        )
 
     async def flow(pilot: Pilot[Any]) -> None:
         await pilot.press("4")
@@ -229,7 +236,7 @@ def test_users_tab_manages_accounts_and_keeps_the_last_admin(
         users = [r[0] for r in table_cells(pilot.app, "UsersPanel DataTable")]
         assert users == ["admin", "manager", "sales1", "sales2", "service"]
         assert table_cells(pilot.app, "UsersPanel DataTable")[2][3:] == [
-            "locked",
+            "waiting to 08:30",
             "-",
             "5",
         ]
@@ -250,7 +257,7 @@ def test_users_tab_manages_accounts_and_keeps_the_last_admin(
 
     run(flow, AdminTestApp(session("admin"), settings))
     rows = {r["username"]: r for r in db.conn.execute("SELECT * FROM users")}
-    assert rows["sales1"]["failed_attempts"] == 0 and rows["sales1"]["locked_until"] is None
+    assert throttle.state(db.conn, db.keys, "sales1", start) == throttle.State(0, 0, None)
     assert rows["sales1"]["active"] == 0
     assert rows["admin"]["active"] == 1
     assert rows["newbie"]["role"] == "sales" and rows["newbie"]["display_name"] == "New Bie"

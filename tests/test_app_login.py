@@ -1,4 +1,5 @@
-"""Signing in through the app: good, bad and locked-out attempts, each audited."""
+"""Signing in through the app: good, bad and backed-off attempts, each audited, all failures
+answered alike."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from tui_crm.config import Settings
 from tui_crm.db import Database
 from tui_crm.screens.customers import CustomersScreen
 from tui_crm.screens.login import LoginScreen
-from tui_crm.service import LOCKOUT_AFTER
+from tui_crm.service import LOGIN_FAILED
+from tui_crm.throttle import POLICY
 
 from .conftest import PASSWORD
 
@@ -81,21 +83,25 @@ async def test_wrong_password_and_unknown_user_read_the_same(db: Database) -> No
         assert app.screen.query_one("#password").value == ""  # type: ignore[attr-defined]
         app.screen.query_one("#username").value = ""  # type: ignore[attr-defined]
         await sign_in(pilot, "nobody", "nope")
-        assert _message(app) == wrong_password == "Wrong username or password."
+        assert _message(app) == wrong_password == LOGIN_FAILED
     assert _audit_actions(db)[-2:] == ["login.failed", "login.failed"]
 
 
 @run
-async def test_lockout_is_explained_and_blocks_even_the_right_password(db: Database) -> None:
+async def test_a_backed_off_source_is_refused_even_the_right_password_alike(db: Database) -> None:
     app = make_app(db)
     async with app.run_test(size=(80, 24)) as pilot:
-        for _ in range(LOCKOUT_AFTER):
+        for _ in range(POLICY.free_failures + 1):
             app.screen.query_one("#username").value = ""  # type: ignore[attr-defined]
             await sign_in(pilot, "sales2", "wrong")
+        # However slow the machine running this test, the wait has not ended yet.
+        db.conn.execute("UPDATE login_throttle SET blocked_until='2999-01-01T00:00:00.000000'")
         app.screen.query_one("#username").value = ""  # type: ignore[attr-defined]
         await sign_in(pilot, "sales2", PASSWORD)
         assert isinstance(app.screen, LoginScreen)
-        assert "locked" in _message(app)
+        assert _message(app) == LOGIN_FAILED, "the same answer as a wrong password"
+    last = db.conn.execute("SELECT details FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    assert "waiting" in last[0]
 
 
 def make_pinned_app(db: Database, operator: str) -> CrmApp:
@@ -132,7 +138,7 @@ async def test_pinned_operator_still_needs_the_right_password(db: Database) -> N
     async with app.run_test(size=(80, 24)) as pilot:
         await type_password(pilot, "wrong")
         assert isinstance(app.screen, LoginScreen)
-        assert _message(app) == "Wrong username or password."
+        assert _message(app) == LOGIN_FAILED
         await type_password(pilot, PASSWORD)
         assert isinstance(app.screen, CustomersScreen)
         assert app.service is not None and app.service.user.username == "sales1"

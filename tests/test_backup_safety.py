@@ -4,42 +4,25 @@ by killed jobs, purged text gone from restored copies, private files, ids never 
 from __future__ import annotations
 
 import json
-import os
-import random
-import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from tests.conftest import customer_data
+from tests.conftest import customer_data, mode
 from tui_crm import audit, retention, staging
 from tui_crm.backup import BackupStore
+from tui_crm.cli import main
+from tui_crm.config import Settings
 from tui_crm.db import Database, search_document
 from tui_crm.files import create_private_empty
 from tui_crm.service import Service
 
-KILL_ROUNDS = 20
-RESTORER = textwrap.dedent(
-    """
-    import sys
-    from pathlib import Path
-    from tui_crm.backup import BackupStore
-    from tui_crm.crypto import load_key_file
-    from tui_crm.db import Database
-
-    db = Database.open(Path(sys.argv[1]), load_key_file(Path(sys.argv[2])))
-    store = BackupStore(Path(sys.argv[3]), db.keys)
-    print("start", flush=True)
-    store.restore_live(sys.argv[4], db, actor="kill-test")
-    print("done", flush=True)
-    """
-)
 STAGER = textwrap.dedent(
     """
     import sys, time
@@ -100,80 +83,6 @@ def test_restore_over_live_is_audited_in_the_same_step(
     after = store.create(db, full=True)
     assert store.verify(after.id).ok
     assert store.residue(db.path) == []
-
-
-def _outcome(db: Database, backup_count: int, before: tuple[int, int, str]) -> str:
-    entry = last_entry(db)
-    head = db.meta("audit_head") or ""
-    if (count(db), entry.id, head) == before:
-        return "rolled back"
-    assert entry.action == audit.RESTORE_ACTION and entry.actor == "kill-test"
-    assert count(db) == backup_count
-    return "restored"
-
-
-def _run_restorer(db: Database, store: BackupStore, backup_id: str) -> subprocess.Popen[str]:
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            RESTORER,
-            str(db.path),
-            str(key_file(db)),
-            str(store.directory),
-            backup_id,
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None
-    assert child.stdout.readline().strip() == "start"
-    return child
-
-
-def test_kill_9_during_restore_leaves_it_whole_or_undone(
-    db: Database, session: Callable[[str], Service], store: BackupStore
-) -> None:
-    """SIGKILL at random points of a restore over the live database, 20 times: each time
-    the database is either the backup plus its audited restore, or exactly as before; the
-    next backup leaves no staged copy behind; the chain verifies against every manifest."""
-    admin = session("admin")
-    add_customers(admin, 150)
-    backup = store.create(db, full=True)
-    backup_count = backup.row_counts["customers"]
-    db_path, keys = db.path, db.keys
-    db.close()
-
-    calibration = Database.open(db_path, keys)
-    child = _run_restorer(calibration, store, backup.id)
-    started = time.perf_counter()
-    child.wait()
-    duration = time.perf_counter() - started  # of the restore itself, for the kill points
-    calibration.close()
-    rng = random.Random(9)
-    outcomes: list[str] = []
-    live = Database.open(db_path, keys)
-    try:
-        for _ in range(KILL_ROUNDS):
-            Service(live, admin.user).customers.create(customer_data(name="Between", phone=""))
-            before = (count(live), last_entry(live).id, live.meta("audit_head") or "")
-            child = _run_restorer(live, store, backup.id)
-            time.sleep(rng.uniform(0, duration))
-            child.send_signal(signal.SIGKILL)
-            child.wait()
-            live.close()
-            live = Database.open(db_path, keys)
-            outcomes.append(_outcome(live, backup_count, before))
-            result = audit.verify(live.conn, live.keys, anchors=anchors(store))
-            assert result.ok, result.describe()
-            if outcomes[-1] == "restored":
-                assert store.incremental_obstacle(live) is not None
-            store.create(live, full=True)
-            assert store.residue(live.path) == []
-    finally:
-        live.close()
-    assert len(outcomes) == KILL_ROUNDS
-    assert "rolled back" in outcomes, outcomes
 
 
 def test_killed_job_residue_is_cleared_by_the_next_backup(
@@ -263,17 +172,6 @@ def test_restored_copy_keeps_no_token_of_a_customer_purged_in_an_incremental(
     conn.close()
 
 
-@pytest.fixture
-def loose_umask() -> Iterator[None]:
-    previous = os.umask(0o022)
-    yield
-    os.umask(previous)
-
-
-def mode(path: Path) -> int:
-    return path.stat().st_mode & 0o777
-
-
 def test_database_backups_manifests_and_restored_copies_are_0600(
     tmp_path: Path, session: Callable[[str], Service], loose_umask: None
 ) -> None:
@@ -330,3 +228,40 @@ def test_private_empty_file_refuses_an_existing_path(tmp_path: Path) -> None:
     create_private_empty(target)
     with pytest.raises(FileExistsError):
         create_private_empty(target)
+
+
+def restore_entries(db: Database) -> list[audit.AuditEntry]:
+    return audit.query(db.conn, db.keys, audit.AuditFilter(action=audit.RESTORE_ACTION))
+
+
+def test_a_restore_over_live_is_audited_exactly_once_as_its_user(
+    db: Database, session: Callable[[str], Service], tmp_path: Path
+) -> None:
+    """Through the service and the command line: one `backup.restore` entry per restore, the
+    engine's (written into the image before the swap), naming who restored it."""
+    admin = session("admin")
+    settings = Settings(backup_dir=str(tmp_path / "backups"))
+    add_customers(admin, 3)
+    full = admin.backups.create(full=True, settings=settings)
+    add_customers(admin, 2, "After")
+    _, safety = admin.backups.restore_live(full.id, settings)
+    [entry] = restore_entries(db)
+    assert (entry.actor, entry.details["to"], entry.details["safety"]) == (
+        "admin",
+        "live",
+        safety.id,
+    )
+    assert count(db) == 3
+    add_customers(admin, 1, "Later")
+    result = CliRunner().invoke(
+        main,
+        [
+            *("--db", str(db.path), "--key-file", str(key_file(db))),
+            *("backup", "--dir", settings.backup_dir, "restore", full.id, "--yes"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    [entry] = restore_entries(db)  # the log is the backup's again, plus this restore
+    assert entry.actor.startswith("cli:") and entry.id == full.audit_max_id + 1
+    assert count(db) == 3
+    assert admin.audit_log.verify(settings=settings).ok

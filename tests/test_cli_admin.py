@@ -101,3 +101,17 @@ def test_audit_export_is_audited(env: dict[str, str], tmp_path: Path) -> None:
     assert out_file.read_text().count("\n") == 2
     code, out = run(env, "audit", "list", "--limit", "1", "--json")
     assert json.loads(out)[0]["action"] == "audit.export"
+
+
+def test_backup_list_json_names_each_backup_file(env: dict[str, str], tmp_path: Path) -> None:
+    """Scripts that copy backups off-site need each file's path (issue 9, item 16)."""
+    run(env, "backup", "create", "--full")
+    run(env, "customer", "add", "--name", "Bar Ltd", "--type", "prospect", "--email", "a@b.cn")
+    run(env, "backup", "create", "--incremental")
+    code, out = run(env, "backup", "list", "--json")
+    assert code == 0
+    listed = json.loads(out)
+    assert [Path(m["path"]) for m in listed] == [
+        tmp_path / "backups" / f"{m['id']}.bak" for m in listed
+    ]
+    assert all(Path(m["path"]).is_file() for m in listed)

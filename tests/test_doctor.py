@@ -192,6 +192,26 @@ def test_a_tampered_audit_log_fails(setup: Setup) -> None:
     assert "entry 1" in found.message
 
 
+def test_a_log_cut_back_under_an_old_authentic_head_fails_against_the_backups(
+    setup: Setup,
+) -> None:
+    cli = Service.for_cli(setup.db)
+    old_head = setup.db.meta("audit_head")
+    kept = setup.db.conn.execute("SELECT MAX(id) FROM audit_log").fetchone()[0]
+    cli.customers.create(customer_data(name="Later Co", phone="13900139000"))
+    cli.backups.create(full=True, settings=setup.settings)
+    setup.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+    conn = sqlite3.connect(setup.db.path)
+    conn.execute("DROP TRIGGER audit_log_no_delete")
+    conn.execute("DELETE FROM audit_log WHERE id > ?", (kept,))
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'audit_head'", (old_head,))
+    conn.commit()
+    conn.close()
+    found = checks(setup)["audit chain"]
+    assert found.status is Status.FAIL
+    assert "entries were removed" in found.message
+
+
 def test_journal_mode_and_a_corrupted_page(setup: Setup) -> None:
     setup.db.close()
     conn = sqlite3.connect(setup.db.path)

@@ -35,6 +35,7 @@ MESSAGE_ARGUMENT = {
     "DecryptionError": 0,
     "DatabaseError": 0,
     "ConfigError": 0,
+    "ExportError": 0,
     "ClickException": 0,
     "UsageError": 0,
     "BadParameter": 0,

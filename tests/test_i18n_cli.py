@@ -48,7 +48,7 @@ def test_messages_tables_and_errors_in_chinese(run) -> None:
     shown = run("customer", "show", added.output.split()[1], **CHINESE).output
     assert "客户类型             潜在客户" in shown and "行业                 C 制造业" in shown
     listed = run("user", "list", **CHINESE).output.splitlines()
-    assert listed[0].split() == ["用户", "角色", "状态", "失败次数", "最近登录"]
+    assert listed[0].split() == ["用户", "角色", "状态", "失败次数", "来源数", "等待至", "最近登录"]
     assert listed[1].split()[:3] == ["root", "管理员", "正常"]
     bad = run("customer", "add", "--name", "A", "--type", "prospect", "--phone", "12", **CHINESE)
     assert bad.exit_code == 1

@@ -12,6 +12,7 @@ from textual.screen import Screen
 
 from .config import Settings
 from .db import Database
+from .files import use_private_umask
 from .roles import Action, scope_of
 from .screens.admin import AdminScreen
 from .screens.customer_detail import CustomerDetailScreen
@@ -41,6 +42,7 @@ class CrmApp(App[None]):
         operator: str | None = None,
     ) -> None:
         """`operator` pins the login to one username (an SSH forced command sets it)."""
+        use_private_umask()  # exports and any other file the app writes: owner-only
         super().__init__()
         self.db = db
         self.operator = operator

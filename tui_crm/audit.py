@@ -95,6 +95,7 @@ class VerifyResult:
     broken_id: int | None = None
     reason: str = ""
     anchors: int = 0
+    note: str = ""  # what could not be checked (e.g. unreadable backup manifests)
 
     def describe(self) -> str:
         if self.ok:
@@ -103,16 +104,20 @@ class VerifyResult:
                 "audit chain intact: {count} entries verified",
                 self.checked,
             ).format(count=self.checked)
-            if not self.anchors:
-                return intact
-            matched = ngettext(
-                "{intact}; {count} recorded head matched",
-                "{intact}; {count} recorded heads matched",
-                self.anchors,
-            )
-            return matched.format(intact=intact, count=self.anchors)
-        return _("audit chain broken at entry {entry}: {reason}").format(
-            entry=self.broken_id, reason=self.reason
+            if self.anchors:
+                matched = ngettext(
+                    "{intact}; {count} recorded head matched",
+                    "{intact}; {count} recorded heads matched",
+                    self.anchors,
+                )
+                intact = matched.format(intact=intact, count=self.anchors)
+            return self._noted(intact)
+        broken = _("audit chain broken at entry {entry}: {reason}")
+        return self._noted(broken.format(entry=self.broken_id, reason=self.reason))
+
+    def _noted(self, text: str) -> str:
+        return (
+            _("{result} (note: {note})").format(result=text, note=self.note) if self.note else text
         )
 
 
@@ -388,7 +393,7 @@ def verify(
     were signed (only for checking old backups, whose signed manifest vouches for the head).
     """
     pending: dict[int, list[Anchor]] = {}
-    for anchor in [*anchors, *([parse_head_line(against)] if against else [])]:
+    for anchor in [*anchors, *([parse_head_line(against)] if against is not None else [])]:
         pending.setdefault(anchor.entry_id, []).append(anchor)
     superseded: set[str] = set()
     restores: list[str] = []

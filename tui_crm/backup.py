@@ -406,6 +406,14 @@ class BackupStore:
                 continue
         return sorted(out, key=lambda m: (m.created_at, m.id))
 
+    def recorded_heads(self) -> tuple[list[audit.Anchor], list[str]]:
+        """The audit heads this directory's manifests recorded, as anchors for `audit.verify`,
+        and the ids of manifests that could not be read or trusted (altered, foreign key)."""
+        manifests = self.list()
+        readable = {m.id for m in manifests}
+        anchors = [a for a in (m.anchor() for m in manifests) if a is not None]
+        return anchors, [i for i in self.ids() if i not in readable]
+
     def ids(self) -> list[str]:
         """Every backup id present, readable or not."""
         return sorted(p.stem for p in self.directory.glob("*.json"))

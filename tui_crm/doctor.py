@@ -222,7 +222,7 @@ def _database_checks(
 ) -> list[Check]:
     judged: dict[str, Callable[[sqlite3.Connection, KeyRing], Check]] = {
         "database": lambda c, k: _integrity_check(c),
-        "audit chain": _audit_check,
+        "audit chain": lambda c, k: _audit_check(c, k, backups),
         "newest backup": lambda c, k: _backup_check(c, k, backups, settings, now),
         "newest drill": lambda c, k: _drill_check(c, k, settings, now),
     }
@@ -247,8 +247,14 @@ def _integrity_check(conn: sqlite3.Connection) -> Check:
     return Check("database", Status.OK, "WAL mode, quick_check ok")
 
 
-def _audit_check(conn: sqlite3.Connection, keys: KeyRing) -> Check:
-    result = audit.verify(conn, keys)
+def _audit_check(conn: sqlite3.Connection, keys: KeyRing, backups: Path) -> Check:
+    """The chain, its signed head and, as `audit verify` does, the heads the backup manifests
+    recorded (a log cut back under an older authentic head shows only against those)."""
+    try:
+        anchors, _ = BackupStore(backups, keys).recorded_heads()
+    except OSError:
+        anchors = []  # the backup checks below say what is wrong with the directory
+    result = audit.verify(conn, keys, anchors=anchors)
     return Check("audit chain", Status.OK if result.ok else Status.FAIL, result.describe())
 
 

@@ -48,6 +48,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from . import listing
 from .crypto import MASKERS, SENSITIVE_FIELDS, KeyRing
+from .i18n import _
 
 Format = Literal["csv", "xlsx"]
 FORMULA_TRIGGERS = frozenset("=+-@\t\r\n")
@@ -161,7 +162,7 @@ def customer_rows(
     after: listing.SortKey | None = None
     while page := listing.page(conn, keys, query, scope_owner_id, after=after, limit=PAGE):
         after = page[-1][0]
-        ids = [row["id"] for _, row in page]
+        ids = [row["id"] for _key, row in page]
         cursor = conn.cursor()
         cursor.row_factory = None  # plain tuples: a page of 1,000 rows, read by position
         cursor.execute(
@@ -201,7 +202,7 @@ def write_table(
 ) -> int:
     """Stream `rows` under `header` into a new owner-only file; returns the row count."""
     if fmt not in ("csv", "xlsx"):
-        raise ExportError(f"unknown export format {fmt!r}: use csv or xlsx")
+        raise ExportError(_("unknown export format {format}: use csv or xlsx").format(format=fmt))
     counted = _Counted(rows, progress or (lambda rows: None))
     with private_file(Path(out), force=force) as handle:
         (_write_csv if fmt == "csv" else _write_xlsx)(handle, header, counted)
@@ -273,22 +274,30 @@ def private_file(path: Path, *, force: bool = False) -> Iterator[IO[bytes]]:
     except FileNotFoundError:
         existing = None
     except OSError as exc:
-        raise ExportError(f"{path}: {exc.strerror}") from None
+        raise ExportError(_("{path}: {problem}").format(path=path, problem=exc.strerror)) from None
     if existing is not None:
         if stat.S_ISLNK(existing.st_mode):
-            raise ExportError(f"{path} is a symbolic link; refusing to write through it")
+            raise ExportError(
+                _("{path} is a symbolic link; refusing to write through it").format(path=path)
+            )
         if not stat.S_ISREG(existing.st_mode):
-            raise ExportError(f"{path} exists and is not a regular file")
+            raise ExportError(_("{path} exists and is not a regular file").format(path=path))
         if not force:
-            raise ExportError(f"{path} already exists; use --force to replace it")
+            raise ExportError(
+                _("{path} already exists; use --force to replace it").format(path=path)
+            )
     target = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp") if existing else path
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
         fd = os.open(target, flags, 0o600)
     except FileExistsError:
-        raise ExportError(f"{path} already exists; use --force to replace it") from None
+        raise ExportError(
+            _("{path} already exists; use --force to replace it").format(path=path)
+        ) from None
     except OSError as exc:
-        raise ExportError(f"cannot create {path}: {exc.strerror}") from None
+        raise ExportError(
+            _("cannot create {path}: {problem}").format(path=path, problem=exc.strerror)
+        ) from None
     os.fchmod(fd, 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:

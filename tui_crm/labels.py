@@ -134,7 +134,7 @@ def _user_statuses() -> dict[str, str]:
     return {
         "active": pgettext("user status", "active"),
         "disabled": pgettext("user status", "disabled"),
-        "locked": pgettext("user status", "locked"),
+        "waiting": pgettext("user status", "waiting"),
     }
 
 

@@ -62,13 +62,19 @@ def subject(keys: KeyRing, username: str) -> bytes:
     return digest
 
 
-def source_from_env(environ: Mapping[str, str] | None = None) -> str:
+def source_from_env(
+    environ: Mapping[str, str] | None = None, *, operator: str | None = None
+) -> str:
     """Where a sign-in comes from: the SSH client's address (set by sshd, which a user of a
-    forced command cannot change), else the local user id."""
+    forced command cannot change), else the operator a forced command pinned (the SSH key
+    or sudo rule that started the app; the deployment's wrapper clears sshd's variables),
+    else the local user id."""
     env = os.environ if environ is None else environ
     ssh = env.get("SSH_CONNECTION") or env.get("SSH_CLIENT") or ""
     if ssh.split():
         return f"ssh:{ssh.split()[0]}"
+    if operator:
+        return f"operator:{operator}"
     return f"local:{os.getuid()}"
 
 
@@ -90,6 +96,34 @@ def _row(conn: sqlite3.Connection, key: bytes, source: str) -> tuple[int, str, s
         (key, source[:SOURCE_LIMIT]),
     ).fetchone()
     return (int(row[0]), str(row[1]), str(row[2])) if row else None
+
+
+@dataclass(frozen=True)
+class State:
+    """A name's recent failures over every source, and the latest wait still running."""
+
+    failures: int
+    sources: int
+    waiting_until: dt.datetime | None
+
+
+def state(
+    conn: sqlite3.Connection,
+    keys: KeyRing,
+    username: str,
+    now: dt.datetime,
+    policy: ThrottlePolicy = POLICY,
+) -> State:
+    """What an admin sees for an account: how many failures are remembered and, if some
+    source must wait now, until when."""
+    forget_before = _stamp(now - dt.timedelta(seconds=policy.forget_after_seconds))
+    row = conn.execute(
+        "SELECT COALESCE(SUM(failures), 0), COUNT(*), MAX(blocked_until) FROM login_throttle"
+        " WHERE subject=? AND last_failure_at >= ?",
+        (subject(keys, username), forget_before),
+    ).fetchone()
+    until = dt.datetime.fromisoformat(row[2]) if row[2] else None
+    return State(int(row[0]), int(row[1]), until if until and until > now else None)
 
 
 def check_attempt(

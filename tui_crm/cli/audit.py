@@ -1,4 +1,5 @@
-"""The audit log: verify the chain, list and export filtered views."""
+"""The audit log: verify the chain (against backups' and kept heads), print its head, list
+and export filtered views."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import click
 
 from .. import audit
+from ..config import Settings
 from ..i18n import N_, _, ngettext
 from ..validation import ValidationError, parse_date
 from .root import Paths, emit, main, pass_paths
@@ -22,14 +24,55 @@ def audit_group() -> None:
 
 
 @audit_group.command(
-    "verify", help=N_("Check the whole hash chain; exit 1 naming the first broken entry.")
+    "verify",
+    help=N_(
+        "Check the whole hash chain, its signed head, the heads recorded by backups and"
+        " optionally a head line kept elsewhere; exit 1 naming the first broken entry."
+    ),
+)
+@click.option(
+    "--against",
+    metavar="LINE",
+    default=None,
+    help=N_("A line printed earlier by `audit head`: prove nothing up to it changed."),
+)
+@click.option(
+    "--backups",
+    "backup_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help=N_(
+        "Backup directory whose manifests' recorded heads are checked (default: as for backup)."
+    ),
 )
 @pass_paths
-def audit_verify(paths: Paths) -> None:
-    result = paths.service().audit_log.verify()
+def audit_verify(paths: Paths, against: str | None, backup_dir: Path | None) -> None:
+    settings = Settings.load()
+    if backup_dir is not None:
+        settings = dataclasses.replace(settings, backup_dir=str(backup_dir))
+    try:
+        result = paths.service().audit_log.verify(against=against, settings=settings)
+    except ValueError as exc:
+        raise click.ClickException(_("--against: {problem}").format(problem=exc)) from None
     if not result.ok:
         raise click.ClickException(result.describe())
     click.echo(result.describe())
+
+
+@audit_group.command(
+    "head",
+    help=N_(
+        "Print the log's authenticated head as one line to keep apart from this server (mail,"
+        " ticket, log host); `audit verify --against LINE` later proves nothing before it"
+        " changed."
+    ),
+)
+@pass_paths
+def audit_head(paths: Paths) -> None:
+    try:
+        click.echo(paths.service().audit_log.head())
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _date_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -89,7 +132,10 @@ def audit_list(paths: Paths, as_json: bool, limit: int, **filters: Any) -> None:
 
 @audit_group.command(
     "export",
-    help=N_("Export audit entries (filtered as `audit list`) as CSV; the export is audited."),
+    help=N_(
+        "Export audit entries (filtered as `audit list`) as CSV, readable by you only; the"
+        " export is audited."
+    ),
 )
 @click.option(
     "--out",
@@ -98,10 +144,11 @@ def audit_list(paths: Paths, as_json: bool, limit: int, **filters: Any) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help=N_("The CSV file to write."),
 )
+@click.option("--force", is_flag=True, help=N_("Replace an existing file (never a symlink)."))
 @audit_filter_options
 @pass_paths
-def audit_export(paths: Paths, out: Path, **filters: Any) -> None:
-    written = paths.service().audit_log.export(audit.AuditFilter(**filters), out)
+def audit_export(paths: Paths, out: Path, force: bool, **filters: Any) -> None:
+    written = paths.service().audit_log.export(audit.AuditFilter(**filters), out, force=force)
     click.echo(
         ngettext(
             "Exported {count:,} audit entry to {path}.",

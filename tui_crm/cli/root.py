@@ -21,6 +21,8 @@ from ..backup import BackupError
 from ..config import ConfigError, default_db_path, key_path_for
 from ..crypto import DecryptionError, KeyFileError, load_key_file
 from ..db import Database, DatabaseError, not_found
+from ..export import ExportError
+from ..files import use_private_umask
 from ..i18n import N_, _
 from ..i18n.formats import pad
 from ..retention import RetentionError
@@ -37,6 +39,7 @@ USER_ERRORS = (
     DatabaseError,
     DecryptionError,
     BackupError,
+    ExportError,
     RetentionError,
     sqlite3.Error,
     OSError,
@@ -149,6 +152,7 @@ def progress_printer() -> Callable[[float, str], None] | None:
 def main(
     ctx: click.Context, db_path: Path | None, key_file: Path | None, operator: str | None
 ) -> None:
+    use_private_umask()  # every file any command or the app creates is its owner's only
     ctx.obj = Paths(db_path or default_db_path(), key_file, db_given=db_path is not None)
     if operator is not None and not operator.strip():
         raise click.BadParameter(_("must name a user"), param_hint="--operator")

@@ -33,26 +33,38 @@ def user_add(paths: Paths, name: str, role: str, display_name: str, password_std
     click.echo(_("Added {role} {name}.").format(role=label("role", role), name=name))
 
 
-@user.command("list", help=N_("List users with role, status and last login."))
+@user.command(
+    "list",
+    help=N_(
+        "List users with role, status, failed sign-ins of the last day (over every source) and"
+        " last login; a user is waiting while some source must wait before trying again."
+    ),
+)
 @click.option("--json", "as_json", is_flag=True, help=N_("Print JSON."))
 @pass_paths
 def user_list(paths: Paths, as_json: bool) -> None:
     users = paths.service().users.list()
 
     def text() -> None:
-        rows = [[_("USER"), _("ROLE"), _("STATUS"), _("FAILED"), _("LAST LOGIN")]]
+        rows = [
+            [
+                *(_("USER"), _("ROLE"), _("STATUS"), _("FAILED"), _("SOURCES")),
+                *(_("WAITING UNTIL"), _("LAST LOGIN")),
+            ]
+        ]
         for u in users:
-            status = "locked" if u.locked_until else "active" if u.active else "disabled"
             rows.append(
                 [
                     u.username,
                     label("role", u.role),
-                    label("user_status", status),
+                    label("user_status", u.status),
                     str(u.failed_attempts),
+                    str(u.failure_sources),
+                    u.waiting_until or "-",
                     u.last_login_at or "-",
                 ]
             )
-        for line in table(rows, right={3}):
+        for line in table(rows, right={3, 4}):
             click.echo(line)
 
     emit([dataclasses.asdict(u) for u in users], as_json, text)
@@ -74,7 +86,7 @@ def user_enable(paths: Paths, name: str) -> None:
     click.echo(_("Enabled {name}.").format(name=name))
 
 
-@user.command("unlock", help=N_("Clear a lockout after failed logins."))
+@user.command("unlock", help=N_("Forget a user's failed sign-ins from every source."))
 @click.argument("name")
 @pass_paths
 def user_unlock(paths: Paths, name: str) -> None:

@@ -18,6 +18,7 @@ from textual.widgets import Button, Footer, Input, Static
 
 from ..db import Database
 from ..service import AuthError, Service
+from ..throttle import source_from_env
 
 
 class LoginScreen(Screen[Service]):
@@ -97,7 +98,13 @@ class LoginScreen(Screen[Service]):
     @work(thread=True, exclusive=True, group="login")
     def _login(self, username: str, password: str) -> None:
         try:
-            service = Service.login(self.db, username, password, failure_delay=self.failure_delay)
+            service = Service.login(
+                self.db,
+                username,
+                password,
+                failure_delay=self.failure_delay,
+                source=source_from_env(operator=self.operator),
+            )
         except AuthError as exc:
             self.app.call_from_thread(self._failed, str(exc))
         else:

@@ -19,10 +19,10 @@ from .models import (
     UserInfo,
     UserRecord,
 )
-from .session import LOCKOUT_AFTER, Service, os_identity
+from .session import LOGIN_FAILED, Service, os_identity
 
 __all__ = [
-    "LOCKOUT_AFTER",
+    "LOGIN_FAILED",
     "SENSITIVE_FIELDS",
     "AuthError",
     "ConflictError",

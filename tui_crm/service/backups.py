@@ -68,12 +68,12 @@ class Backups:
     def restore_live(
         self, backup_id: str, settings: Settings | None = None, progress: Progress | None = None
     ) -> tuple[Manifest, Manifest]:
-        """Over the live database, after a safety backup; audited after the restore."""
-        restored, safety = self.store(settings).restore_live(backup_id, self.db, progress)
-        self.context.record(
-            "backup.restore", {"backup": backup_id, "to": "live", "safety": safety.id}
+        """Over the live database, after a safety backup. The engine writes the restore's one
+        audit entry (as this session's actor) into the restored image before it replaces the
+        live database, so a crash never lands a restore unaudited."""
+        return self.store(settings).restore_live(
+            backup_id, self.db, progress, actor=self.context.actor
         )
-        return restored, safety
 
     def drill(
         self, settings: Settings | None = None, progress: Progress | None = None

@@ -19,16 +19,27 @@ class UserInfo:
 
 @dataclass(frozen=True)
 class UserRecord:
+    """An account as admins see it. Failed sign-ins are remembered per source for a day;
+    `waiting_until` is set while some source must wait before trying again (a back-off
+    that ends by itself, never a lock)."""
+
     id: int
     username: str
     display_name: str
     role: str
     active: bool
     failed_attempts: int
-    locked_until: str | None
+    failure_sources: int
+    waiting_until: str | None
     last_login_at: str | None
     created_at: str
     language: str = ""
+
+    @property
+    def status(self) -> str:
+        if not self.active:
+            return "disabled"
+        return "waiting" if self.waiting_until else "active"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Signing in, and the session that opens every domain of the service to one user.
 
-`Service.login` checks a password (throttled, locked out after repeated failures, every
+`Service.login` checks a password (repeated failures back off per name and source, every
 attempt audited); `Service.for_cli` is the command line's session. A session reaches each
 domain as an attribute: `service.customers.update(...)`, `service.activity.add_followup`,
 `service.users.add(...)`, and so on.
@@ -12,11 +12,12 @@ import datetime as dt
 import os
 import pwd
 import time
+from typing import Any
 
-from .. import audit
+from .. import audit, throttle
 from .. import validation as v
 from ..db import Database
-from ..i18n import _
+from ..i18n import N_, _
 from ..passwords import check_password, dummy_hash
 from ..roles import Role
 from .activity import Activity
@@ -33,8 +34,9 @@ from .retention import Retention
 from .tags import Tags
 from .users import Users
 
-LOCKOUT_AFTER = 5
-LOCKOUT_MINUTES = 15
+LOGIN_FAILED = N_("Wrong username or password, or too many attempts: wait a moment and try again.")
+# Who a failed login is recorded as when the typed name is no user.
+UNKNOWN_USER = "(unknown user)"
 
 
 class Service(Context):
@@ -55,53 +57,46 @@ class Service(Context):
 
     @classmethod
     def login(
-        cls, db: Database, username: str, password: str, *, failure_delay: float = 1.0
+        cls,
+        db: Database,
+        username: str,
+        password: str,
+        *,
+        failure_delay: float = 1.0,
+        source: str | None = None,
     ) -> Service:
-        """Check a password; throttle and lock out repeated failures; audit every attempt."""
+        """Check a password; audit every attempt; back off repeated failures per (name,
+        source) (see `throttle`); `source` defaults to where this process was started from.
+
+        Every failure (unknown name, disabled account, a source that must wait, wrong
+        password) costs one Argon2 check, counts toward the back-off, waits `failure_delay`
+        and answers `LOGIN_FAILED`, so no answer tells whether a name exists or why it
+        failed; the audit entry tells admins why. A name that is no user is not stored (it
+        may be a password typed into the wrong box).
+        """
         username = v.clean_text(username)
-        now = v.now()
+        source = source or throttle.source_from_env()
+        moment = dt.datetime.now()
+        dummy = dummy_hash()  # made before the first check, so no first attempt costs more
         with db.write() as tx:
             row = tx.execute("SELECT * FROM users WHERE username=?", (username,)).fetchone()
-            if row is None:
-                check_password(password, dummy_hash())
-                failure, reason = _("Wrong username or password."), "unknown user"
-            elif not row["active"]:
-                failure, reason = _("This account is disabled; ask an administrator."), "disabled"
-            elif row["locked_until"] and row["locked_until"] > now:
-                failure, reason = (
-                    _(
-                        "Too many failed attempts: this account is locked. "
-                        "Try again later or ask an administrator to unlock it."
-                    ),
-                    "locked",
-                )
-            elif not check_password(password, row["password_hash"]):
-                attempts = row["failed_attempts"] + 1
-                locked_until = None
-                if attempts >= LOCKOUT_AFTER:
-                    locked_until = (
-                        dt.datetime.now() + dt.timedelta(minutes=LOCKOUT_MINUTES)
-                    ).isoformat(timespec="seconds")
+            decision = throttle.check_attempt(tx, db.keys, username, source, moment)
+            matches = check_password(password, row["password_hash"] if row else dummy)
+            reason = _failure(row, decision, matches)
+            if row is not None and reason is None:
+                throttle.record_success(tx, db.keys, username, source)
                 tx.execute(
-                    "UPDATE users SET failed_attempts=?, locked_until=? WHERE id=?",
-                    (attempts, locked_until, row["id"]),
-                )
-                failure = _("Wrong username or password.")
-                reason = "bad password" + (", account locked" if locked_until else "")
-            else:
-                tx.execute(
-                    "UPDATE users SET failed_attempts=0, locked_until=NULL, last_login_at=?"
-                    " WHERE id=?",
-                    (now, row["id"]),
+                    "UPDATE users SET last_login_at=? WHERE id=?", (_stamp(moment), row["id"])
                 )
                 audit.append(
                     tx,
                     db.keys,
-                    at=now,
+                    at=_stamp(moment),
                     actor=row["username"],
                     action="login",
                     entity="user",
                     entity_id=row["id"],
+                    details={"source": source},
                 )
                 user = UserInfo(
                     row["id"],
@@ -111,19 +106,24 @@ class Service(Context):
                     row["language"] or "",
                 )
                 return cls(db, user)
+            if decision.allowed:
+                decision = throttle.record_failure(tx, db.keys, username, source, moment)
+            details: dict[str, object] = {"reason": reason, "source": source}
+            if decision.retry_after_seconds:
+                details["retry_after_seconds"] = round(decision.retry_after_seconds)
             audit.append(
                 tx,
                 db.keys,
-                at=now,
-                actor=username or "?",
+                at=_stamp(moment),
+                actor=row["username"] if row else UNKNOWN_USER,
                 action="login.failed",
                 entity="user",
                 entity_id=row["id"] if row else None,
-                details={"reason": reason},
+                details=details,
             )
         if failure_delay:
             time.sleep(failure_delay)
-        raise AuthError(failure)
+        raise AuthError(_(LOGIN_FAILED))
 
     @classmethod
     def for_cli(cls, db: Database, os_user: str | None = None) -> Service:
@@ -141,3 +141,20 @@ def os_identity() -> str:
     name = pwd.getpwuid(os.getuid()).pw_name
     invoker = os.environ.get("SUDO_USER")
     return f"{name}(sudo:{invoker})" if invoker and invoker != name else name
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def _failure(row: Any, decision: throttle.Decision, matches: bool) -> str | None:
+    """Why a sign-in fails, for the audit entry only (the user is told `LOGIN_FAILED`)."""
+    if row is None:
+        return "unknown user"
+    if not decision.allowed:
+        return "too many failures from this source: waiting"
+    if not matches:
+        return "bad password"
+    if not row["active"]:
+        return "disabled"
+    return None

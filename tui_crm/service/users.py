@@ -7,8 +7,10 @@ administering the database.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any
 
+from .. import throttle
 from .. import validation as v
 from ..i18n import LANGUAGES, _, normalise_language
 from ..passwords import check_password_policy, hash_password
@@ -31,23 +33,31 @@ class Users:
         self.db = context.db
 
     def list(self) -> list[UserRecord]:
+        """Every account with its recent failed sign-ins (over every source) and, while a
+        source must wait before trying again, until when."""
         self.context.require(Action.USERS)
         rows = self.db.conn.execute("SELECT * FROM users ORDER BY username").fetchall()
-        return [
-            UserRecord(
-                id=r["id"],
-                username=r["username"],
-                display_name=r["display_name"],
-                role=r["role"],
-                active=bool(r["active"]),
-                failed_attempts=r["failed_attempts"],
-                locked_until=r["locked_until"],
-                last_login_at=r["last_login_at"],
-                created_at=r["created_at"],
-                language=r["language"] or "",
+        now = dt.datetime.now()
+        records = []
+        for r in rows:
+            backoff = throttle.state(self.db.conn, self.db.keys, r["username"], now)
+            waiting = backoff.waiting_until
+            records.append(
+                UserRecord(
+                    id=r["id"],
+                    username=r["username"],
+                    display_name=r["display_name"],
+                    role=r["role"],
+                    active=bool(r["active"]),
+                    failed_attempts=backoff.failures,
+                    failure_sources=backoff.sources,
+                    waiting_until=waiting.isoformat(timespec="seconds") if waiting else None,
+                    last_login_at=r["last_login_at"],
+                    created_at=r["created_at"],
+                    language=r["language"] or "",
+                )
             )
-            for r in rows
-        ]
+        return records
 
     def active(self) -> list[UserInfo]:
         """Who a customer can be assigned to (names only, for any signed-in user)."""
@@ -97,13 +107,12 @@ class Users:
             self._audit(tx, "user.role", row, fields={"role": [row["role"], role_value]})
 
     def unlock(self, username: str) -> None:
+        """Forget the account's failed sign-ins from every source, so none has to wait."""
         self.context.require(Action.USERS)
         with self.db.write() as tx:
             row = _user_row(tx, username)
-            tx.execute(
-                "UPDATE users SET failed_attempts=0, locked_until=NULL WHERE id=?", (row["id"],)
-            )
-            self._audit(tx, "user.unlock", row)
+            cleared = throttle.clear(tx, self.db.keys, row["username"])
+            self._audit(tx, "user.unlock", row, sources=cleared)
 
     def set_password(self, username: str, password: str) -> None:
         self.context.require(Action.USERS)
@@ -111,9 +120,9 @@ class Users:
         with self.db.write() as tx:
             row = _user_row(tx, username)
             tx.execute(
-                "UPDATE users SET password_hash=?, failed_attempts=0, locked_until=NULL WHERE id=?",
-                (hash_password(password), row["id"]),
+                "UPDATE users SET password_hash=? WHERE id=?", (hash_password(password), row["id"])
             )
+            throttle.clear(tx, self.db.keys, row["username"])
             self._audit(tx, "user.password", row)
 
     def set_language(self, language: str | None, username: str | None = None) -> str:

@@ -19,6 +19,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Static
 
 from ...audit import AuditEntry, AuditFilter
+from ...config import Settings
+from ...export import ExportError
 from ...service import Service, ServiceError
 from .audit_entry import AuditEntryScreen
 
@@ -51,10 +53,11 @@ class AuditPanel(Vertical):
     AuditPanel .audit-status { height: 1; color: $text-muted; }
     """
 
-    def __init__(self, service: Service, export_dir: Path) -> None:
+    def __init__(self, service: Service, export_dir: Path, settings: Settings) -> None:
         super().__init__()
         self.service = service
         self.export_dir = export_dir
+        self.settings = settings
         self.entries: dict[int, AuditEntry] = {}
         self.oldest_id: int | None = None
         self.exhausted = False
@@ -154,7 +157,7 @@ class AuditPanel(Vertical):
 
     @work(thread=True, exclusive=True, group="admin-audit-verify")
     def _verify(self) -> None:
-        result = self.service.audit_log.verify()
+        result = self.service.audit_log.verify(settings=self.settings)
         self.app.call_from_thread(
             self.app.notify,
             result.describe(),
@@ -172,7 +175,7 @@ class AuditPanel(Vertical):
     def _export(self, flt: AuditFilter, out: Path) -> None:
         try:
             written = self.service.audit_log.export(flt, out)
-        except (ServiceError, OSError) as exc:
+        except (ServiceError, ExportError, OSError) as exc:
             self.app.call_from_thread(self.app.notify, str(exc), severity="error", markup=False)
             return
         self.app.call_from_thread(

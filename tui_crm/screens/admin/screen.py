@@ -51,7 +51,9 @@ class AdminScreen(Screen[None]):
                 with TabPane("Backups", id="backups"):
                     yield BackupsPanel(self.service, self.settings)
                 with TabPane("Audit", id="audit"):
-                    yield AuditPanel(self.service, self.service.db.path.parent / "exports")
+                    yield AuditPanel(
+                        self.service, self.service.db.path.parent / "exports", self.settings
+                    )
                 with TabPane("Retention", id="retention"):
                     yield RetentionPanel(self.service, self.settings)
                 with TabPane("Users", id="users"):

@@ -1,4 +1,4 @@
-"""The Users tab: staff accounts with role, status, last login and failed attempts; add,
+"""The Users tab: staff accounts with role, status, last login and recent failed sign-ins; add,
 change role, disable or enable, unlock and reset password, each through the service (which
 checks, audits, and refuses to remove the last active admin)."""
 
@@ -21,9 +21,10 @@ USER_ERRORS = (ServiceError, ValidationError, FormErrors)
 
 
 def _status(user: UserRecord) -> str:
-    if not user.active:
-        return "disabled"
-    return "locked" if user.locked_until else "active"
+    """`waiting to HH:MM` while some source must wait before trying to sign in again."""
+    if user.status == "waiting" and user.waiting_until:
+        return f"waiting to {user.waiting_until[11:16]}"
+    return user.status
 
 
 class UsersPanel(Vertical):
@@ -66,7 +67,7 @@ class UsersPanel(Vertical):
                 Text(u.username),
                 Text(u.display_name),
                 Text(u.role),
-                Text(_status(u), style="" if _status(u) == "active" else "bold yellow"),
+                Text(_status(u), style="" if u.status == "active" else "bold yellow"),
                 Text((u.last_login_at or "-").replace("T", " ")),
                 Text(str(u.failed_attempts), justify="right"),
                 key=u.username,
