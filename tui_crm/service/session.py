@@ -20,6 +20,7 @@ from ..i18n import _
 from ..passwords import check_password, dummy_hash
 from ..roles import Role
 from .activity import Activity
+from .analytics import Analytics
 from .audit_log import AuditLog
 from .backups import Backups
 from .context import Context
@@ -32,6 +33,7 @@ from .models import UserInfo
 from .retention import Retention
 from .tags import Tags
 from .users import Users
+from .verification import Verification
 
 LOCKOUT_AFTER = 5
 LOCKOUT_MINUTES = 15
@@ -52,6 +54,8 @@ class Service(Context):
         self.audit_log = AuditLog(self)
         self.backups = Backups(self)
         self.retention = Retention(self)
+        self.analytics = Analytics(self)
+        self.verification = Verification(self)
 
     @classmethod
     def login(
