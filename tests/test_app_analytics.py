@@ -1,0 +1,72 @@
+"""Value tier and churn risk in the app: the list's column, filters and sort, the detail
+header's badges (on test_analytics's hand-built shop, scored as of its day)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tests import test_analytics
+from tests.test_app_customers import settle, signed_in, status
+from tests.test_app_login import make_app, run
+from tests.test_service_analytics import SETTINGS
+from tui_crm.db import Database
+from tui_crm.service import Service
+from tui_crm.widgets.customer_header import header_text
+from tui_crm.widgets.customer_table import value_mark
+
+shop = test_analytics.shop  # the hand-built customers, as a fixture of this module too
+
+
+def _scored(session: Callable[[str], Service]) -> None:
+    manager = session("manager")
+    manager.analytics.recompute_tiers(SETTINGS, test_analytics.TODAY)
+    manager.analytics.refresh_churn(SETTINGS, test_analytics.TODAY)
+
+
+@run
+async def test_tier_column_filter_sort_and_churn_filter(
+    db: Database, shop: dict[str, int], session: Callable[[str], Service]
+) -> None:
+    _scored(session)
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await signed_in(pilot, "manager")
+        marks = {row.name: value_mark(row) for row in table.rows}
+        # Alpha high; Eta medium; Beta, Epsilon, Theta low (Beta, Epsilon, Theta at risk
+        # too); Gamma never ordered and at risk; Delta, Zeta never ordered.
+        assert marks == {
+            "Alpha": "H",
+            "Eta": "M",
+            "Beta": "L!",
+            "Epsilon": "L!",
+            "Theta": "L!",
+            "Gamma": "–!",
+            "Delta": "–",
+            "Zeta": "–",
+        }
+        await pilot.press("v")
+        await settle(pilot)
+        assert [row.name for row in table.rows] == ["Alpha"]
+        assert "value: high" in status(app)
+        await pilot.press("v", "v")
+        await settle(pilot)
+        assert {row.name for row in table.rows} == {"Beta", "Epsilon", "Theta"}
+        await pilot.press("x", "w")
+        await settle(pilot)
+        assert {row.name for row in table.rows} == {"Beta", "Epsilon", "Theta", "Gamma"}
+        assert "churn risk" in status(app)
+        await pilot.press("x")
+        app.screen._filter(sort="tier")  # type: ignore[attr-defined]
+        await settle(pilot)
+        assert [row.name for row in table.rows][:2] == ["Alpha", "Eta"]
+
+
+def test_detail_header_shows_tier_and_churn_badges(
+    db: Database, shop: dict[str, int], session: Callable[[str], Service]
+) -> None:
+    _scored(session)
+    manager = session("manager")
+    beta = header_text(manager.customers.get(shop["C2"]), "2026-06-30").plain
+    assert "low value" in beta and "CHURN RISK" in beta
+    alpha = header_text(manager.customers.get(shop["C1"]), "2026-06-30").plain
+    assert "★ high value" in alpha and "CHURN RISK" not in alpha
