@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from textual.widgets import OptionList, Static
+
 from tests import test_analytics
 from tests.test_app_customers import settle, signed_in, status
 from tests.test_app_login import make_app, run
 from tests.test_service_analytics import SETTINGS
 from tui_crm.db import Database
+from tui_crm.screens.customer_detail import CustomerDetailScreen
+from tui_crm.screens.dashboard import DashboardScreen
 from tui_crm.service import Service
 from tui_crm.widgets.customer_header import header_text
 from tui_crm.widgets.customer_table import value_mark
@@ -70,3 +74,44 @@ def test_detail_header_shows_tier_and_churn_badges(
     assert "low value" in beta and "CHURN RISK" in beta
     alpha = header_text(manager.customers.get(shop["C1"]), "2026-06-30").plain
     assert "★ high value" in alpha and "CHURN RISK" not in alpha
+
+
+@run
+async def test_dashboard_tabs_and_the_churn_worklist_opens_a_customer(
+    db: Database, shop: dict[str, int], session: Callable[[str], Service]
+) -> None:
+    _scored(session)
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await signed_in(pilot, "manager")
+        await pilot.press("g")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        app.pop_screen()
+        app.push_screen(DashboardScreen(app.session, today=test_analytics.TODAY))
+        await settle(pilot)
+        tiers = str(app.screen.query_one("#tiers-text", Static).render())
+        assert "high value" in tiers and "Alpha" in tiers
+        await pilot.press("3")
+        funnel = str(app.screen.query_one("#funnel-text", Static).render())
+        # the last 365 days: every customer but Epsilon (created 2025-06-01, 394 days before)
+        assert "leads" in funnel and "7" in funnel and "85.7%" in funnel
+        await pilot.press("2")
+        await settle(pilot)
+        worklist = app.screen.query_one("#churn-list", OptionList)
+        assert worklist.option_count == 4
+        worklist.focus()
+        worklist.highlighted = 0
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CustomerDetailScreen)
+
+
+@run
+async def test_service_staff_have_no_dashboard(db: Database, shop: dict[str, int]) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await signed_in(pilot, "service")
+        await pilot.press("g")
+        await settle(pilot)
+        assert not isinstance(app.screen, DashboardScreen)

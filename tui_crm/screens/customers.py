@@ -53,6 +53,7 @@ class CustomersScreen(Screen[None]):
         Binding("r", "reverse_sort", "Reverse", show=False, id="customers.reverse"),
         Binding("x", "clear_filters", "Clear filters", show=False, id="customers.clear_filters"),
         Binding("d", "due_list", "Due list", show=False, id="customers.due_list"),
+        Binding("g", "dashboard", "Dashboard", show=False, id="customers.dashboard"),
         Binding("a", "admin", "Admin", show=False, id="customers.admin"),
     ]
 
@@ -264,6 +265,9 @@ class CustomersScreen(Screen[None]):
     def action_due_list(self) -> None:
         self.app.show_due()  # type: ignore[attr-defined]
 
+    def action_dashboard(self) -> None:
+        self.app.show_dashboard()  # type: ignore[attr-defined]
+
     def action_admin(self) -> None:
         self.app.open_admin()  # type: ignore[attr-defined]
 
@@ -272,6 +276,9 @@ class CustomersScreen(Screen[None]):
         yield SystemCommand("New customer", "Create a customer (n)", self.action_new_customer)
         yield SystemCommand("Search", "Focus the search box (/)", self.action_focus_search)
         yield SystemCommand("Follow-ups due", "Due today and overdue (d)", self.action_due_list)
+        yield SystemCommand(
+            "Dashboard", "Value tiers, churn, funnel, activity (g)", self.action_dashboard
+        )
         yield SystemCommand("Clear filters", "Show every customer (x)", self.action_clear_filters)
         yield SystemCommand("Reverse sort", "Flip the sort order (r)", self.action_reverse_sort)
         for sort, label in ((s, SORT_LABELS[s]) for s in SORTS):
