@@ -12,6 +12,7 @@ from tests.test_app_customers import settle, signed_in, status
 from tests.test_app_login import make_app, run
 from tests.test_service_analytics import SETTINGS
 from tui_crm.db import Database
+from tui_crm.screens.checks import ChecksScreen
 from tui_crm.screens.customer_detail import CustomerDetailScreen
 from tui_crm.screens.dashboard import DashboardScreen
 from tui_crm.service import Service
@@ -115,3 +116,33 @@ async def test_service_staff_have_no_dashboard(db: Database, shop: dict[str, int
         await pilot.press("g")
         await settle(pilot)
         assert not isinstance(app.screen, DashboardScreen)
+
+
+@run
+async def test_checks_screen_lists_my_checks_and_marks_them(
+    db: Database, shop: dict[str, int], session: Callable[[str], Service]
+) -> None:
+    session("admin").verification.draw("2026-06", percent=100, settings=SETTINGS, seed=3)
+    mine = session("sales1").verification.worklist("2026-06")
+    app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await signed_in(pilot, "sales1")
+        app.show_checks()
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ChecksScreen)
+        listing = screen.query_one(OptionList)
+        assert listing.option_count == len(mine)
+        listing.highlighted = 0
+        await pilot.press("u")
+        await settle(pilot)
+        first = session("admin").verification.worklist("2026-06", limit=1000)
+        status = {item.id: item.status for item in first}
+        assert status[mine[0].id] == "unreachable"
+        listing.highlighted = 1
+        await pilot.press("p")
+        await settle(pilot)
+        after = {i.id: i.status for i in session("admin").verification.worklist("2026-06")}
+        assert after[mine[1].id] == "wrong_person"
+        assert sum(1 for s in after.values() if s != "pending") == 2
+        assert "2 of" in str(screen.query_one("#checks-title", Static).render())

@@ -14,6 +14,7 @@ from .config import Settings
 from .db import Database
 from .roles import Action, scope_of
 from .screens.admin import AdminScreen
+from .screens.checks import ChecksScreen
 from .screens.customer_detail import CustomerDetailScreen
 from .screens.customer_form import CustomerFormScreen
 from .screens.customers import CustomersScreen
@@ -93,6 +94,9 @@ class CrmApp(App[None]):
 
     def show_due(self) -> None:
         self.push_screen(DueScreen(self.session))
+
+    def show_checks(self) -> None:
+        self.push_screen(ChecksScreen(self.session))
 
     def show_dashboard(self) -> None:
         if scope_of(self.session.user.role, Action.ANALYTICS) is None:

@@ -265,6 +265,9 @@ class CustomersScreen(Screen[None]):
     def action_due_list(self) -> None:
         self.app.show_due()  # type: ignore[attr-defined]
 
+    def action_checks(self) -> None:
+        self.app.show_checks()  # type: ignore[attr-defined]
+
     def action_dashboard(self) -> None:
         self.app.show_dashboard()  # type: ignore[attr-defined]
 
@@ -278,6 +281,9 @@ class CustomersScreen(Screen[None]):
         yield SystemCommand("Follow-ups due", "Due today and overdue (d)", self.action_due_list)
         yield SystemCommand(
             "Dashboard", "Value tiers, churn, funnel, activity (g)", self.action_dashboard
+        )
+        yield SystemCommand(
+            "Verification checks", "The monthly sample's calls assigned to me", self.action_checks
         )
         yield SystemCommand("Clear filters", "Show every customer (x)", self.action_clear_filters)
         yield SystemCommand("Reverse sort", "Flip the sort order (r)", self.action_reverse_sort)
