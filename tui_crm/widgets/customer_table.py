@@ -62,7 +62,7 @@ COLUMNS = (
     Column("Contact", 10, 0, lambda r: r.contact_name, grow=4),
     Column("Phone", PHONE_WIDTH, 0, lambda r: r.phone),
     Column("Type", 8, 0, lambda r: TYPE_LABELS.get(r.customer_type, r.customer_type)),
-    Column("V", 2, 0, value_mark),
+    Column("V", 2, 110, value_mark),
     Column("Ind", 3, 110, lambda r: r.industry),
     Column("Owner", 8, 100, lambda r: r.owner),
     Column("Last contact", 12, 90, lambda r: (r.last_interaction_at or "")[:10]),
