@@ -85,7 +85,7 @@ def role_bypass_figures(folder: Path) -> RoleBypass:
     db = make_database(folder)
     try:
         target = plant_target(signed_in(db, "admin"))
-        cases = [(m, r) for m in sorted(TABLE) for r in ROLES if must_refuse(r, TABLE[m][0])]
+        cases = [(m, r) for m in sorted(TABLE) for r in ROLES if must_refuse(r, TABLE[m][0], m)]
         problems = {}
         for method, role in cases:
             problem = refusal_problem(method, signed_in(db, role), target, folder)

@@ -163,7 +163,7 @@ async def test_keyboard_navigation(crowd: Database) -> None:
         assert table.cursor == 2 + table.page_height
         await pilot.press("G")
         assert table.current is not None and table.current.name == "王芳餐饮"
-        await pilot.press("pageup", "g")
+        await pilot.press("pageup", "home")  # g opens the dashboard
         assert table.current == first
         await pilot.press("end")
         for _ in range(140):

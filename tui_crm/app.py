@@ -15,9 +15,11 @@ from .db import Database
 from .files import use_private_umask
 from .roles import Action, scope_of
 from .screens.admin import AdminScreen
+from .screens.checks import ChecksScreen
 from .screens.customer_detail import CustomerDetailScreen
 from .screens.customer_form import CustomerFormScreen
 from .screens.customers import CustomersScreen
+from .screens.dashboard import DashboardScreen
 from .screens.due import DueScreen
 from .screens.help import HelpScreen
 from .screens.login import LoginScreen
@@ -94,6 +96,15 @@ class CrmApp(App[None]):
 
     def show_due(self) -> None:
         self.push_screen(DueScreen(self.session))
+
+    def show_checks(self) -> None:
+        self.push_screen(ChecksScreen(self.session))
+
+    def show_dashboard(self) -> None:
+        if scope_of(self.session.user.role, Action.ANALYTICS) is None:
+            self.notify("Your role has no dashboard.", severity="warning")
+            return
+        self.push_screen(DashboardScreen(self.session))
 
     def open_admin(self) -> None:
         if not self.session.can(Action.BACKUP):

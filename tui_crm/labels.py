@@ -31,6 +31,9 @@ LabelKind = Literal[
     "user_status",
     "backup_kind",
     "audit_action",
+    "value_tier",
+    "funnel_step",
+    "check_outcome",
 ]
 
 
@@ -173,6 +176,38 @@ def _audit_actions() -> dict[str, str]:
         "backup.restore": pgettext("audit action", "backup restored"),
         "backup.drill": pgettext("audit action", "restore drill"),
         "backup.prune": pgettext("audit action", "backups pruned"),
+        "analytics.recompute_tiers": pgettext("audit action", "value tiers recomputed"),
+        "analytics.refresh_churn": pgettext("audit action", "churn warnings refreshed"),
+        "verification.draw": pgettext("audit action", "verification sample drawn"),
+        "verification.mark": pgettext("audit action", "verification check marked"),
+    }
+
+
+def _value_tiers() -> dict[str, str]:
+    return {
+        "high": pgettext("value tier", "high value"),
+        "medium": pgettext("value tier", "medium value"),
+        "low": pgettext("value tier", "low value"),
+        "none": pgettext("value tier", "no orders"),
+    }
+
+
+def _funnel_steps() -> dict[str, str]:
+    return {
+        "leads": pgettext("funnel step", "leads"),
+        "interested": pgettext("funnel step", "interested"),
+        "customers": pgettext("funnel step", "customers"),
+        "repeat": pgettext("funnel step", "repeat customers"),
+    }
+
+
+def _check_outcomes() -> dict[str, str]:
+    return {
+        "pending": pgettext("check outcome", "pending"),
+        "verified": pgettext("check outcome", "verified"),
+        "corrected": pgettext("check outcome", "corrected"),
+        "unreachable": pgettext("check outcome", "unreachable"),
+        "wrong_person": pgettext("check outcome", "wrong person"),
     }
 
 
@@ -191,6 +226,9 @@ _TABLES: dict[str, Callable[[], dict[str, str]]] = {
     "user_status": _user_statuses,
     "backup_kind": _backup_kinds,
     "audit_action": _audit_actions,
+    "value_tier": _value_tiers,
+    "funnel_step": _funnel_steps,
+    "check_outcome": _check_outcomes,
 }
 
 

@@ -29,6 +29,7 @@ class Action(StrEnum):
     REVEAL = "reveal"
     EXPORT = "export"
     ANALYTICS = "analytics"
+    VERIFICATION = "verification.manage"  # draw the monthly sample, read its report
     USERS = "users.manage"
     AUDIT = "audit.read"
     BACKUP = "backup"
@@ -67,6 +68,7 @@ PERMISSIONS: dict[Role, dict[Action, Scope]] = {
         Action.INTERACTION_ADD: _O,
         Action.TAG_EDIT: _O,
         Action.REVEAL: _O,
+        Action.ANALYTICS: _O,
     },
     Role.SERVICE: {
         Action.CUSTOMER_READ: _A,

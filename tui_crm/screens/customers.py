@@ -27,6 +27,7 @@ from .choice import ChoiceScreen
 COUNT_CAP = 10_000
 TYPES = (None, "prospect", "customer", "churned")
 DUES = (None, "today", "overdue")
+TIERS = (None, "high", "medium", "low", "none")
 
 
 class CustomersScreen(Screen[None]):
@@ -46,10 +47,13 @@ class CustomersScreen(Screen[None]):
         Binding("o", "pick_owner", "Owner", id="customers.filter_owner"),
         Binding("T", "pick_tag", "Tag", id="customers.filter_tag"),
         Binding("f", "cycle_due", "Due", id="customers.filter_due"),
+        Binding("v", "cycle_tier", "Value", id="customers.filter_tier"),
+        Binding("w", "toggle_churn", "Churn risk", show=False, id="customers.filter_churn"),
         Binding("s", "cycle_sort", "Sort", id="customers.sort"),
         Binding("r", "reverse_sort", "Reverse", show=False, id="customers.reverse"),
         Binding("x", "clear_filters", "Clear filters", show=False, id="customers.clear_filters"),
         Binding("d", "due_list", "Due list", show=False, id="customers.due_list"),
+        Binding("g", "dashboard", "Dashboard", show=False, id="customers.dashboard"),
         Binding("a", "admin", "Admin", show=False, id="customers.admin"),
     ]
 
@@ -148,6 +152,10 @@ class CustomersScreen(Screen[None]):
             labels.append(f"tag: {self._tag_name(query.tag_id)}")
         if query.due:
             labels.append(f"follow-up: {query.due}")
+        if query.tier:
+            labels.append(f"value: {query.tier}")
+        if query.churn_risk:
+            labels.append("churn risk")
         return labels
 
     def _filter(self, **changes: object) -> None:
@@ -187,6 +195,12 @@ class CustomersScreen(Screen[None]):
     def action_cycle_due(self) -> None:
         self._filter(due=_next(DUES, self.list_query.due))
 
+    def action_cycle_tier(self) -> None:
+        self._filter(tier=_next(TIERS, self.list_query.tier))
+
+    def action_toggle_churn(self) -> None:
+        self._filter(churn_risk=not self.list_query.churn_risk)
+
     def action_cycle_sort(self) -> None:
         self._filter(sort=_next(tuple(SORTS), self.list_query.sort))
 
@@ -194,7 +208,15 @@ class CustomersScreen(Screen[None]):
         self._filter(descending=not self.list_query.descending)
 
     def action_clear_filters(self) -> None:
-        self._filter(customer_type=None, industry=None, owner_id=None, tag_id=None, due=None)
+        self._filter(
+            customer_type=None,
+            industry=None,
+            owner_id=None,
+            tag_id=None,
+            due=None,
+            tier=None,
+            churn_risk=False,
+        )
 
     def _pick(
         self, title: str, options: list[tuple[str, str]], apply: Callable[[str], None]
@@ -243,6 +265,12 @@ class CustomersScreen(Screen[None]):
     def action_due_list(self) -> None:
         self.app.show_due()  # type: ignore[attr-defined]
 
+    def action_checks(self) -> None:
+        self.app.show_checks()  # type: ignore[attr-defined]
+
+    def action_dashboard(self) -> None:
+        self.app.show_dashboard()  # type: ignore[attr-defined]
+
     def action_admin(self) -> None:
         self.app.open_admin()  # type: ignore[attr-defined]
 
@@ -251,6 +279,12 @@ class CustomersScreen(Screen[None]):
         yield SystemCommand("New customer", "Create a customer (n)", self.action_new_customer)
         yield SystemCommand("Search", "Focus the search box (/)", self.action_focus_search)
         yield SystemCommand("Follow-ups due", "Due today and overdue (d)", self.action_due_list)
+        yield SystemCommand(
+            "Dashboard", "Value tiers, churn, funnel, activity (g)", self.action_dashboard
+        )
+        yield SystemCommand(
+            "Verification checks", "The monthly sample's calls assigned to me", self.action_checks
+        )
         yield SystemCommand("Clear filters", "Show every customer (x)", self.action_clear_filters)
         yield SystemCommand("Reverse sort", "Flip the sort order (r)", self.action_reverse_sort)
         for sort, label in ((s, SORT_LABELS[s]) for s in SORTS):
@@ -263,6 +297,13 @@ class CustomersScreen(Screen[None]):
                 "Customer type",
                 lambda k=kind: self._filter(customer_type=k),
             )
+        for tier in TIERS[1:]:
+            yield SystemCommand(
+                f"Filter: value tier {tier}", "Value tier (v)", lambda t=tier: self._filter(tier=t)
+            )
+        yield SystemCommand(
+            "Filter: churn risk", "Customers with a churn warning (w)", self.action_toggle_churn
+        )
         for due in DUES[1:]:
             yield SystemCommand(
                 f"Filter: follow-up due {due}", "Next follow-up", lambda d=due: self._filter(due=d)

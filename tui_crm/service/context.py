@@ -89,6 +89,7 @@ def describe(action: Action) -> str:
         Action.CUSTOMER_MERGE: _("merge customers"),
         Action.EXPORT: _("export data"),
         Action.ANALYTICS: _("see analytics"),
+        Action.VERIFICATION: _("draw or review the verification sample"),
         Action.USERS: _("manage users"),
         Action.AUDIT: _("read the audit log"),
         Action.BACKUP: _("run backups"),

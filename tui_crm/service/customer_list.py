@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import listing
+from ..analytics import tier_name
 from ..crypto import MASKERS
 from .context import Context
 from .models import CustomerRow, FilterChoices
@@ -58,4 +59,6 @@ class CustomerList:
             next_followup_at=row["next_followup_at"],
             created_at=row["created_at"],
             key=key,
+            value_tier=tier_name(row["value_tier"]),
+            churn_risk=bool(row["churn_risk"]),
         )

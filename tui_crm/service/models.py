@@ -80,6 +80,8 @@ class Customer:
     legal_hold: bool
     version: int
     tags: tuple[Tag, ...] = field(default=())
+    value_tier: str | None = None  # high, medium, low, none; None before tiers are scored
+    churn_risk: bool = False  # a churn warning stood at the last refresh
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ class CustomerRow:
     next_followup_at: str | None
     created_at: str
     key: listing.SortKey
+    value_tier: str | None = None
+    churn_risk: bool = False
 
 
 @dataclass(frozen=True)

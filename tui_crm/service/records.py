@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import validation as v
+from ..analytics import tier_name
 from ..crypto import MASKERS, SENSITIVE_FIELDS, KeyRing
 from ..i18n import _
 from ..search_text import search_document
@@ -77,6 +78,8 @@ def to_customer(conn: Any, keys: KeyRing, row: Any, reveal: tuple[str, ...] = ()
         next_followup_at=row["next_followup_at"],
         legal_hold=bool(row["legal_hold"]),
         version=row["version"],
+        value_tier=tier_name(row["value_tier"]),
+        churn_risk=bool(row["churn_risk"]),
         tags=tags,
         **sensitive,
     )

@@ -21,6 +21,7 @@ from ..i18n import N_, _
 from ..passwords import check_password, dummy_hash
 from ..roles import Role
 from .activity import Activity
+from .analytics import Analytics
 from .audit_log import AuditLog
 from .backups import Backups
 from .context import Context
@@ -33,6 +34,7 @@ from .models import UserInfo
 from .retention import Retention
 from .tags import Tags
 from .users import Users
+from .verification import Verification
 
 LOGIN_FAILED = N_("Wrong username or password, or too many attempts: wait a moment and try again.")
 # Who a failed login is recorded as when the typed name is no user.
@@ -54,6 +56,8 @@ class Service(Context):
         self.audit_log = AuditLog(self)
         self.backups = Backups(self)
         self.retention = Retention(self)
+        self.analytics = Analytics(self)
+        self.verification = Verification(self)
 
     @classmethod
     def login(

@@ -16,6 +16,12 @@ from .. import validation as v
 from ..service import Customer
 
 GAP = "   "
+TIER_BADGES = {
+    "high": "★ high value",
+    "medium": "medium value",
+    "low": "low value",
+    "none": "no orders",
+}
 TAG_STYLES = {"industry": "cyan", "need": "green", "value": "yellow", "custom": "magenta"}
 
 
@@ -42,6 +48,11 @@ def _identity(customer: Customer) -> list[Text]:
     if customer.kind == "company" and customer.company_size:
         kind.append(f"{customer.company_size} staff")
     items = [name, _item("", " · ".join(kind))]
+    if customer.value_tier:
+        style = "dim" if customer.value_tier == "none" else "bold black on yellow"
+        items.append(Text(f" {TIER_BADGES[customer.value_tier]} ", style))
+    if customer.churn_risk:
+        items.append(Text(" CHURN RISK ", "bold white on dark_orange3"))
     if customer.legal_hold:
         items.append(Text(" LEGAL HOLD ", "bold white on dark_red"))
     return items

@@ -33,6 +33,12 @@ WINDOW = 4 * PAGE
 # Control characters, and bidi overrides that would reorder the rest of the terminal line.
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 TYPE_LABELS = {"prospect": "prospect", "customer": "customer", "churned": "churned"}
+TIER_MARKS = {"high": "H", "medium": "M", "low": "L", "none": "–"}
+
+
+def value_mark(row: CustomerRow) -> str:
+    """The tier as one letter (blank before tiers are scored), `!` when at risk of churning."""
+    return TIER_MARKS.get(row.value_tier or "", " ") + ("!" if row.churn_risk else "")
 
 
 # The widest masked phone: `mask_phone` keeps at most "+", 3 leading and 4 trailing digits.
@@ -56,6 +62,7 @@ COLUMNS = (
     Column("Contact", 10, 0, lambda r: r.contact_name, grow=4),
     Column("Phone", PHONE_WIDTH, 0, lambda r: r.phone),
     Column("Type", 8, 0, lambda r: TYPE_LABELS.get(r.customer_type, r.customer_type)),
+    Column("V", 2, 110, value_mark),
     Column("Ind", 3, 110, lambda r: r.industry),
     Column("Owner", 8, 100, lambda r: r.owner),
     Column("Last contact", 12, 90, lambda r: (r.last_interaction_at or "")[:10]),
@@ -114,7 +121,7 @@ class CustomerTable(ScrollView, can_focus=True):
         Binding("up,k", "cursor_up", "Up", show=False, id="list.up"),
         Binding("pagedown", "page_down", "Page down", show=False, id="list.page_down"),
         Binding("pageup", "page_up", "Page up", show=False, id="list.page_up"),
-        Binding("home,g", "first", "First", show=False, id="list.first"),
+        Binding("home", "first", "First", show=False, id="list.first"),
         Binding("end,G", "last", "Last", show=False, id="list.last"),
         Binding("enter", "open", "Open", id="list.open"),
     ]

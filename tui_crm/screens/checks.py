@@ -1,0 +1,147 @@
+"""My verification checks: the month's sample items assigned to me, to call and mark.
+
+Enter opens the customer; v verified, c corrected (opens the edit form, and the saved edit
+is linked to the check), u unreachable, p wrong person. Loaded in a thread worker.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from .. import validation as v
+from ..service import Customer, Service, ServiceError
+from ..verification import Item, ItemStatus
+from .customer_form import CustomerFormScreen
+
+STATUS_STYLES = {
+    "pending": "bold",
+    "verified": "green",
+    "corrected": "yellow",
+    "unreachable": "dim",
+    "wrong_person": "red",
+}
+
+
+def item_label(item: Item) -> Text:
+    text = Text(f"{item.status.replace('_', ' '):<13}", STATUS_STYLES.get(item.status, ""))
+    text.append(f"{item.code:<11}", "cyan")
+    text.append(v.clean_text(item.name)[:32].ljust(33))
+    text.append(v.clean_text(item.owner) or "unassigned", "dim")
+    return text
+
+
+class ChecksScreen(Screen[None]):
+    """The signed-in user's checks in the newest sample (an admin's: everyone's)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="checks.back"),
+        Binding("v", "mark('verified')", "Verified", id="checks.verified"),
+        Binding("c", "correct", "Corrected", id="checks.corrected"),
+        Binding("u", "mark('unreachable')", "Unreachable", id="checks.unreachable"),
+        Binding("p", "mark('wrong_person')", "Wrong person", id="checks.wrong_person"),
+        Binding("ctrl+r", "reload", "Refresh", show=False, id="checks.refresh"),
+    ]
+
+    DEFAULT_CSS = """
+    ChecksScreen #checks-title { padding: 0 1; background: $boost; }
+    ChecksScreen OptionList { height: 1fr; }
+    """
+
+    def __init__(self, service: Service, month: str | None = None) -> None:
+        super().__init__()
+        self.service = service
+        self.month = month
+        self.items: dict[int, Item] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static("Loading checks…", id="checks-title", markup=False)
+        yield OptionList(id="checks-list")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+        self.action_reload()
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_reload(self) -> None:
+        self._load()
+
+    @work(thread=True, exclusive=True, group="checks")
+    def _load(self) -> None:
+        try:
+            items = self.service.verification.worklist(self.month, limit=1000)
+            progress = self.service.verification.progress(self.month)
+        except ServiceError as exc:
+            self.app.call_from_thread(self._title, str(exc))
+            return
+        if not get_current_worker().is_cancelled:
+            done = sum(p.done for p in progress)
+            total = sum(p.total for p in progress)
+            self.app.call_from_thread(self._show, items, f"Checks: {done} of {total} done")
+
+    def _title(self, text: str) -> None:
+        if self.is_attached:
+            self.query_one("#checks-title", Static).update(text)
+
+    def _show(self, items: tuple[Item, ...], title: str) -> None:
+        if not self.is_attached:
+            return
+        self.items = {item.id: item for item in items}
+        listing = self.query_one(OptionList)
+        highlighted = listing.highlighted
+        listing.clear_options()
+        listing.add_options(Option(item_label(item), id=str(item.id)) for item in items)
+        if items:
+            listing.highlighted = 0 if highlighted is None else min(highlighted, len(items) - 1)
+        self._title(f"{title} · Enter opens · v c u p mark")
+
+    def _current(self) -> Item | None:
+        listing = self.query_one(OptionList)
+        if listing.highlighted is None or not self.items:
+            return None
+        option = listing.get_option_at_index(listing.highlighted)
+        return self.items.get(int(option.id or 0))
+
+    def action_mark(self, status: str) -> None:
+        item = self._current()
+        if item is None:
+            return
+        try:
+            self.service.verification.mark(item.id, ItemStatus(status))
+        except ServiceError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.action_reload()
+
+    def action_correct(self) -> None:
+        item = self._current()
+        if item is None:
+            return
+        try:
+            customer = self.service.customers.get(item.customer_id)
+        except ServiceError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+
+        def saved(result: Customer | None) -> None:
+            if result is not None and result.version != customer.version:
+                self.action_mark(ItemStatus.CORRECTED)
+
+        self.app.push_screen(CustomerFormScreen(self.service, customer), saved)
+
+    @on(OptionList.OptionSelected, "#checks-list")
+    def _open(self, event: OptionList.OptionSelected) -> None:
+        item = self.items.get(int(event.option.id or 0))
+        if item is not None:
+            self.app.open_customer(item.customer_id)  # type: ignore[attr-defined]
