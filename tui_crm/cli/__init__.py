@@ -4,9 +4,19 @@
 module of its own that adds its commands to the root group when imported here.
 """
 
-from . import audit, backups, customers, database, doctor, retention, users
+from . import audit, backups, customers, database, doctor, imports, retention, users
 from .root import accept_paths_everywhere, main
 
 accept_paths_everywhere(main)
 
-__all__ = ["audit", "backups", "customers", "database", "doctor", "main", "retention", "users"]
+__all__ = [
+    "audit",
+    "backups",
+    "customers",
+    "database",
+    "doctor",
+    "imports",
+    "main",
+    "retention",
+    "users",
+]

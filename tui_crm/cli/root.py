@@ -23,6 +23,7 @@ from ..crypto import DecryptionError, KeyFileError, load_key_file
 from ..db import Database, DatabaseError, not_found
 from ..i18n import N_, _
 from ..i18n.formats import pad
+from ..importer import ImportFileError, ImportRunError
 from ..retention import RetentionError
 from ..service import Service, ServiceError
 from ..validation import FormErrors, ValidationError
@@ -38,6 +39,8 @@ USER_ERRORS = (
     DecryptionError,
     BackupError,
     RetentionError,
+    ImportFileError,
+    ImportRunError,
     sqlite3.Error,
     OSError,
 )

@@ -28,6 +28,7 @@ from .customers import Customers
 from .due import DueLists
 from .duplicates import Duplicates
 from .errors import AuthError
+from .imports import Imports
 from .models import UserInfo
 from .retention import Retention
 from .tags import Tags
@@ -52,6 +53,7 @@ class Service(Context):
         self.audit_log = AuditLog(self)
         self.backups = Backups(self)
         self.retention = Retention(self)
+        self.imports = Imports(self)
 
     @classmethod
     def login(
