@@ -138,13 +138,13 @@ def _print_summary(summary: ImportSummary) -> None:
 @click.option(
     "--legal-basis",
     required=True,
-    type=click.Choice(list(LegalBasis)),
+    type=click.Choice([b.value for b in LegalBasis]),
     help=N_("The grounds on which the data was collected (PIPL art. 13)."),
 )
 @click.option("--source", default="", help=N_("Where the file came from, kept with the run."))
 @click.option(
     "--strategy",
-    type=click.Choice(list(Strategy)),
+    type=click.Choice([s.value for s in Strategy]),
     default=Strategy.SKIP.value,
     show_default=True,
     help=N_("What to do with a row that matches an existing customer."),
@@ -167,7 +167,7 @@ def _print_summary(summary: ImportSummary) -> None:
 )
 @click.option(
     "--default-type",
-    type=click.Choice(list(CustomerType)),
+    type=click.Choice([t.value for t in CustomerType]),
     help=N_("The customer type of rows that give none."),
 )
 @click.option("--dry-run", is_flag=True, help=N_("Say what the import would do; write nothing."))
