@@ -231,7 +231,7 @@ def list_runs(paths: Paths, as_json: bool) -> None:
 @click.argument("run_id", metavar="RUN", type=int)
 @pass_paths
 def undo(paths: Paths, run_id: int) -> None:
-    summary = paths.service().imports.undo(run_id)
+    summary = paths.service().imports.undo(run_id, progress=_progress())
     click.echo(
         _("Run {id} undone: {deleted} removed, {restored} restored, {kept} kept.").format(
             id=run_id, deleted=summary.deleted, restored=summary.restored, kept=len(summary.kept)
