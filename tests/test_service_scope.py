@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import customer_data
 from tui_crm import audit
 from tui_crm.db import Database
+from tui_crm.importer import ImportOptions
 from tui_crm.listing import CustomerQuery
 from tui_crm.roles import Action, Scope, scope_of
 from tui_crm.service import PermissionDenied, Service
@@ -131,6 +132,23 @@ TABLE: dict[str, tuple[Action | None, Call]] = {
     "verification.mark": (None, lambda s, t, p: s.verification.mark(1, "verified")),
     "verification.progress": (None, lambda s, t, p: s.verification.progress()),
     "verification.report": (Action.VERIFICATION, lambda s, t, p: s.verification.report()),
+    "imports.preview": (
+        Action.IMPORT,
+        lambda s, t, p: s.imports.preview(p / "none.csv", ImportOptions("consent")),
+    ),
+    "imports.run": (
+        Action.IMPORT,
+        lambda s, t, p: s.imports.run(p / "none.csv", ImportOptions("consent"), dry_run=True),
+    ),
+    "imports.undo": (Action.IMPORT, lambda s, t, p: s.imports.undo(1)),
+    "imports.runs": (Action.IMPORT, lambda s, t, p: s.imports.runs()),
+    "imports.interrupted": (Action.IMPORT, lambda s, t, p: s.imports.interrupted()),
+    "imports.save_mapping": (
+        Action.IMPORT,
+        lambda s, t, p: s.imports.save_mapping("probe", {"名称": "name"}),
+    ),
+    "imports.load_mapping": (Action.IMPORT, lambda s, t, p: s.imports.load_mapping("probe")),
+    "imports.mappings": (Action.IMPORT, lambda s, t, p: s.imports.mappings()),
 }
 # Reports a sales rep may run over their own customers: scoped, not refused.
 OWN_SCOPED_READS = {

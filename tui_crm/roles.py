@@ -35,6 +35,7 @@ class Action(StrEnum):
     BACKUP = "backup"
     PURGE = "purge"
     CONFIG = "config"
+    IMPORT = "import"
 
 
 class Scope(StrEnum):
@@ -58,6 +59,7 @@ PERMISSIONS: dict[Role, dict[Action, Scope]] = {
         Action.REVEAL: _A,
         Action.EXPORT: _A,
         Action.ANALYTICS: _A,
+        Action.IMPORT: _A,
     },
     Role.SALES: {
         Action.CUSTOMER_READ: _O,

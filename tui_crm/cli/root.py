@@ -25,6 +25,7 @@ from ..export import ExportError
 from ..files import use_private_umask
 from ..i18n import N_, _
 from ..i18n.formats import pad
+from ..importer import ImportFileError, ImportRunError
 from ..retention import RetentionError
 from ..service import Service, ServiceError
 from ..validation import FormErrors, ValidationError
@@ -41,6 +42,8 @@ USER_ERRORS = (
     BackupError,
     ExportError,
     RetentionError,
+    ImportFileError,
+    ImportRunError,
     sqlite3.Error,
     OSError,
 )

@@ -95,4 +95,5 @@ def describe(action: Action) -> str:
         Action.BACKUP: _("run backups"),
         Action.PURGE: _("purge customers"),
         Action.CONFIG: _("change the configuration"),
+        Action.IMPORT: _("import customers from files"),
     }.get(action, action.value)

@@ -30,6 +30,7 @@ from .customers import Customers
 from .due import DueLists
 from .duplicates import Duplicates
 from .errors import AuthError
+from .imports import Imports
 from .models import UserInfo
 from .retention import Retention
 from .tags import Tags
@@ -58,6 +59,7 @@ class Service(Context):
         self.retention = Retention(self)
         self.analytics = Analytics(self)
         self.verification = Verification(self)
+        self.imports = Imports(self)
 
     @classmethod
     def login(

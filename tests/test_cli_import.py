@@ -1,0 +1,158 @@
+"""`tui-crm import` on a real messy file: dry run, run, JSON, list, undo, one-line errors;
+and the service refuses imports to sales reps and service staff."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tui_crm.cli import main
+from tui_crm.importer import ImportOptions
+from tui_crm.service import PermissionDenied, Service
+
+MESSY = (
+    "客户名称,手机,邮箱,客户类型\r\n"
+    '"华为, 深圳",13800138000,a@hw.cn,成交\r\n'
+    "\r\n"
+    "小米科技,12345,b@mi.cn,潜在\r\n"
+    "阿里巴巴,13912345678,,流失\r\n"
+)
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.setenv("TUI_CRM_CONFIG", str(tmp_path / "none.toml"))
+    values = {"TUI_CRM_DB": str(tmp_path / "crm.db"), "TUI_CRM_KEY_FILE": str(tmp_path / "k")}
+    result = CliRunner().invoke(
+        main,
+        ["init", "--admin", "boss", "--password-stdin"],
+        input="Str0ng-pass-word\n",
+        env=values,
+    )
+    assert result.exit_code == 0, result.output
+    return values
+
+
+@pytest.fixture
+def messy_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "客户.csv"
+    path.write_bytes(MESSY.encode("gbk"))
+    return path
+
+
+def run(env: dict[str, str], *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), env=env)
+    return result.exit_code, result.output
+
+
+def names(env: dict[str, str]) -> list[str]:
+    with sqlite3.connect(env["TUI_CRM_DB"]) as conn:
+        return sorted(r[0] for r in conn.execute("SELECT name FROM customers"))
+
+
+def test_dry_run_then_run_list_and_undo(env: dict[str, str], messy_csv: Path) -> None:
+    code, out = run(env, "import", str(messy_csv), "--legal-basis", "consent", "--dry-run")
+    assert code == 0, out
+    assert "would create: 2" in out and "rejected: 1" in out
+    assert "line 4 rejected: phone" in out
+    assert names(env) == []
+
+    report = messy_csv.parent / "rejected.csv"
+    code, out = run(
+        env, "import", str(messy_csv), "--legal-basis", "consent", "--report", str(report)
+    )
+    assert code == 0, out
+    assert "created: 2" in out and str(report) in out
+    assert names(env) == ["华为, 深圳", "阿里巴巴"]
+    assert "小米科技" in report.read_text(encoding="utf-8-sig")
+
+    code, out = run(env, "import", "list", "--json")
+    runs = json.loads(out)
+    assert [(r["id"], r["status"], r["created"], r["rejected"]) for r in runs] == [
+        (1, "done", 2, 1)
+    ]
+    code, out = run(env, "import", "list")
+    assert code == 0 and "客户.csv" in out
+
+    code, out = run(env, "import", "undo", "1")
+    assert code == 0 and "2 removed" in out
+    assert names(env) == []
+    code, out = run(env, "import", "undo", "1")
+    assert code == 1 and len(out.strip().splitlines()) == 1
+
+
+def test_json_summary_and_overridden_mapping(env: dict[str, str], messy_csv: Path) -> None:
+    code, out = run(
+        env, "import", str(messy_csv), "--legal-basis", "contract", "--map", "邮箱=", "--json"
+    )
+    assert code == 0, out
+    summary = json.loads(out)
+    assert summary["created"] == 2 and summary["rejected"] == 1 and summary["run_id"] == 1
+    assert summary["mapping"]["邮箱"] == "" and summary["mapping"]["手机"] == "phone"
+    assert summary["rejected_rows"][0][0] == 4
+
+
+def test_a_saved_mapping_feeds_the_run(
+    env: dict[str, str], tmp_path: Path, session_for_env: Callable[[], Service]
+) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text("Firm,Mobile,Kind\nAcme Ltd,13800138000,customer\n", encoding="utf-8")
+    session_for_env().imports.save_mapping(
+        "odd", {"Firm": "name", "Mobile": "phone", "Kind": "customer_type"}
+    )
+    code, out = run(env, "import", str(path), "--legal-basis", "consent", "--mapping", "odd")
+    assert code == 0, out
+    assert names(env) == ["Acme Ltd"]
+
+
+def test_errors_are_one_line_with_exit_one(env: dict[str, str], tmp_path: Path) -> None:
+    code, out = run(env, "import", str(tmp_path / "missing.csv"), "--legal-basis", "consent")
+    assert code == 1 and len(out.strip().splitlines()) == 1 and "missing.csv" in out
+    code, out = run(env, "import", str(tmp_path / "x.csv"), "--legal-basis", "consent",
+                    "--map", "nothing")  # fmt: skip
+    assert code == 1 and len(out.strip().splitlines()) == 1
+
+
+def test_an_interrupted_run_is_named_with_how_to_resume(
+    env: dict[str, str], messy_csv: Path
+) -> None:
+    assert run(env, "import", str(messy_csv), "--legal-basis", "consent")[0] == 0
+    with sqlite3.connect(env["TUI_CRM_DB"]) as conn:
+        conn.execute("UPDATE import_runs SET status='running', pid=2147483646")
+    result = CliRunner().invoke(main, ["import", "list"], env=env)
+    assert result.exit_code == 0
+    assert "--resume 1" in result.stderr and "import undo 1" in result.stderr
+
+
+@pytest.fixture
+def session_for_env(env: dict[str, str]) -> Callable[[], Service]:
+    def make() -> Service:
+        from tui_crm.cli.root import Paths
+
+        return Paths(Path(env["TUI_CRM_DB"]), Path(env["TUI_CRM_KEY_FILE"])).service()
+
+    return make
+
+
+@pytest.mark.parametrize("role", ["sales1", "service"])
+def test_sales_and_service_are_refused(
+    role: str, session: Callable[[str], Service], messy_csv: Path
+) -> None:
+    user = session(role)
+    with pytest.raises(PermissionDenied):
+        user.imports.run(messy_csv, ImportOptions("consent"), dry_run=True)
+    with pytest.raises(PermissionDenied):
+        user.imports.runs()
+    with pytest.raises(PermissionDenied):
+        user.imports.undo(1)
+    assert user.db.conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0] == 0
+
+
+def test_a_manager_may_import(session: Callable[[str], Service], messy_csv: Path) -> None:
+    summary = session("manager").imports.run(messy_csv, ImportOptions("consent"))
+    assert (summary.created, summary.rejected) == (2, 1)
