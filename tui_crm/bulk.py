@@ -19,13 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import audit
-from .crypto import MASKERS, KeyRing
+from .crypto import MASKERS, SENSITIVE_FIELDS, KeyRing, customer_columns
 from .db import Database, next_customer_codes, next_row_id
 from .search_text import search_document
 from .validation import now, phone_last4
 
-SENSITIVE_FIELDS = ("phone", "email", "id_number", "address")
-BLIND_INDEXED = ("phone", "email", "id_number")
 BASE_FIELDS = (
     "name",
     "kind",
@@ -146,21 +144,6 @@ def audit_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[st
         if name not in fields and (before.get(name) or "") != (after.get(name) or ""):
             fields[name] = [old.get(name), f"{new.get(name, '')} (changed)"]
     return fields
-
-
-def sensitive_columns(keys: KeyRing, row_id: int, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Ciphertext, blind index and phone tail columns for the sensitive fields in `values`."""
-    out: dict[str, Any] = {}
-    for name in SENSITIVE_FIELDS:
-        if name not in values:
-            continue
-        value = values[name] or None
-        out[f"{name}_enc"] = keys.encrypt(value, "customers", f"{name}_enc", row_id)
-        if name in BLIND_INDEXED:
-            out[f"{name}_bidx"] = keys.blind_index(name, value)
-        if name == "phone":
-            out["phone_last4"] = phone_last4(value)
-    return out
 
 
 def encrypt_extra_contacts(
@@ -289,7 +272,7 @@ def update_customers(
             for name, value in changed.items()
             if name in BASE_FIELDS
         }
-        columns.update(sensitive_columns(keys, update.customer_id, changed))
+        columns.update(customer_columns(keys, update.customer_id, changed))
         details: dict[str, Any] = {
             "fields": audit_fields(update.before, {**update.before, **changed})
         }

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .i18n import _
+from .validation import phone_last4
 
 KEY_FILE_HEADER = "tui-crm-key-v1"
 CIPHER_VERSION = 1
@@ -170,7 +171,7 @@ def customer_columns(keys: KeyRing, row_id: int, values: Mapping[str, Any]) -> d
         if name in BLIND_INDEXED:
             out[f"{name}_bidx"] = keys.blind_index(name, value)
         if name == "phone":
-            out["phone_last4"] = value[-4:] if value else None
+            out["phone_last4"] = phone_last4(value)
     return out
 
 

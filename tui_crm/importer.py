@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from . import audit, bulk
 from . import validation as v
+from .crypto import BLIND_INDEXED
 from .db import Database
 from .i18n import _
 from .import_mapping import (
@@ -589,7 +590,7 @@ _KEY_COLUMNS = {
 
 def _match_keys(keys: Any, values: Mapping[str, Any]) -> list[tuple[str, bytes | str]]:
     out: list[tuple[str, bytes | str]] = []
-    for name in bulk.BLIND_INDEXED:
+    for name in BLIND_INDEXED:
         if values.get(name):
             out.append((name, keys.blind_index(name, values[name]) or b""))
     if values.get("credit_code"):

@@ -24,25 +24,13 @@ from typing import Any, Literal
 
 from . import audit
 from . import validation as v
+from .bulk import BASE_FIELDS
 from .crypto import MASKERS, SENSITIVE_FIELDS, KeyRing, customer_columns
 from .search_text import search_document
 
 Side = Literal["survivor", "merged"]
 SIDES: tuple[Side, ...] = ("survivor", "merged")
-PLAIN_FIELDS = (
-    "name",
-    "kind",
-    "customer_type",
-    "contact_name",
-    "contact_title",
-    "credit_code",
-    "province",
-    "city",
-    "industry",
-    "company_size",
-    "source",
-    "notes",
-)
+PLAIN_FIELDS = BASE_FIELDS
 MERGE_FIELDS = (*PLAIN_FIELDS, *SENSITIVE_FIELDS, "owner_id")
 MERGE_ACTION = "customer.merge"
 MERGED_AWAY_ACTION = "customer.merged"

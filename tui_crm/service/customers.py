@@ -13,7 +13,9 @@ from typing import Any
 
 from .. import listing
 from .. import validation as v
-from ..crypto import MASKERS, customer_columns
+from ..bulk import BASE_FIELDS, audit_fields, audit_view
+from ..bulk import reindex as index_for_search
+from ..crypto import customer_columns
 from ..db import next_customer_codes, next_row_id
 from ..i18n import _
 from ..roles import Action, Role
@@ -21,14 +23,11 @@ from .context import UNSET, Context
 from .errors import ConflictError, NotFound, PermissionDenied, ServiceError
 from .models import Customer
 from .records import (
-    BASE_FIELDS,
     SENSITIVE_FIELDS,
     active_user_id,
-    audit_view,
     customer_row,
     decrypt,
     diff,
-    index_for_search,
     to_customer,
     username_of,
 )
@@ -176,13 +175,7 @@ class Customers:
                 n: clean[n] for n in SENSITIVE_FIELDS if n in clean and clean[n] != before[n]
             }
             updates.update(customer_columns(keys, customer_id, changed_sensitive))
-            fields = diff(audit_view(before), audit_view(after))
-            for name in changed_sensitive:
-                if name not in fields:
-                    fields[name] = [
-                        MASKERS[name](before[name]),
-                        MASKERS[name](after[name]) + " (changed)",
-                    ]
+            fields = audit_fields(before, after)
             if new_owner is not UNSET and new_owner != row["owner_id"]:
                 updates["owner_id"] = new_owner
                 fields["owner"] = [

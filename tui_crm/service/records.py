@@ -10,24 +10,8 @@ from .. import validation as v
 from ..analytics import tier_name
 from ..crypto import MASKERS, SENSITIVE_FIELDS, KeyRing
 from ..i18n import _
-from ..search_text import search_document
 from .errors import NotFound
 from .models import Customer, Tag
-
-BASE_FIELDS = (
-    "name",
-    "kind",
-    "customer_type",
-    "contact_name",
-    "contact_title",
-    "credit_code",
-    "province",
-    "city",
-    "industry",
-    "company_size",
-    "source",
-    "notes",
-)
 
 
 def customer_row(conn: Any, customer_id: int) -> Any:
@@ -97,25 +81,6 @@ def active_user_id(conn: Any, user: Any) -> int:
     if row is None or not row["active"]:
         raise v.ValidationError("owner", _("{user} is not an active user").format(user=user))
     return int(row["id"])
-
-
-def audit_view(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Field values as the audit log may hold them: sensitive ones masked."""
-    return {
-        k: (MASKERS[k](val) if k in MASKERS else val)
-        for k, val in values.items()
-        if val not in ("", None)
-    }
-
-
-def index_for_search(
-    tx: Any, row_id: int, code: str, name: str, contact: str, kind: str | None
-) -> None:
-    tx.execute("DELETE FROM customer_search WHERE rowid=?", (row_id,))
-    tx.execute(
-        "INSERT INTO customer_search(rowid, doc) VALUES (?, ?)",
-        (row_id, search_document(code, name, contact, kind)),
-    )
 
 
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
