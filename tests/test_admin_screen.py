@@ -13,7 +13,7 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static, TabbedContent
 
-from tests.conftest import hostile_strings
+from tests.conftest import customer_data, hostile_strings
 from tests.test_retention import insert_customer
 from tests.workers import workers_done
 from tui_crm import audit, throttle
@@ -22,6 +22,7 @@ from tui_crm.db import Database
 from tui_crm.screens.admin import AdminScreen
 from tui_crm.screens.admin.audit_entry import AuditEntryScreen
 from tui_crm.service import Service
+from tui_crm.service.verification import this_month
 
 SIZE = (120, 34)
 
@@ -263,6 +264,34 @@ def test_users_tab_manages_accounts_and_keeps_the_last_admin(
     assert rows["newbie"]["role"] == "sales" and rows["newbie"]["display_name"] == "New Bie"
 
 
+def test_verification_tab_draws_once_and_reports(
+    db: Database, session: Callable[[str], Service], settings: Settings
+) -> None:
+    for name in ("Alpha Trading", "[red]Beta[/red] 贸易有限公司"):
+        session("admin").customers.create(customer_data(name=name, owner="sales1"))
+
+    async def flow(pilot: Pilot[Any]) -> None:
+        await pilot.press("5")
+        await settle(pilot)
+        summary = pilot.app.screen.query_one(".verification-summary", Static)
+        assert "No sample has been drawn yet" in str(summary.render())
+        await pilot.press("n")
+        await pilot.press("n")  # the question is answered no: nothing drawn
+        await settle(pilot)
+        assert "No sample" in str(summary.render())
+        await pilot.press("n", "y")
+        await settle(pilot)
+        assert f"Sample {this_month()}: 1 of 2 customers" in str(summary.render())
+        assert table_cells(pilot.app, "VerificationPanel DataTable")[0][:2] == ["service", "0/1"]
+        await pilot.press("n", "y")  # a month is drawn once
+        await settle(pilot)
+        assert "already drawn" in "".join(n.message for n in pilot.app._notifications)
+
+    run(flow, AdminTestApp(session("admin"), settings))
+    drawn = db.conn.execute("SELECT COUNT(*) FROM audit_log WHERE action='verification.draw'")
+    assert drawn.fetchone()[0] == 1
+
+
 def test_audit_entry_shows_hostile_text_as_text(db: Database, settings: Settings) -> None:
     hostile = [h["text"] for h in hostile_strings()]
     entry = audit.AuditEntry(
@@ -307,7 +336,7 @@ def _tab(key: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
     return go
 
 
-@pytest.mark.parametrize("tab", ["1", "2", "3", "4"])
+@pytest.mark.parametrize("tab", ["1", "2", "3", "4", "5"])
 def test_admin_tab_snapshots(
     snap_compare: Any, db: Database, session: Callable[[str], Service], tab: str
 ) -> None:

@@ -131,6 +131,7 @@ TABLE: dict[str, tuple[Action | None, Call]] = {
     "verification.worklist": (None, lambda s, t, p: s.verification.worklist()),
     "verification.mark": (None, lambda s, t, p: s.verification.mark(1, "verified")),
     "verification.progress": (None, lambda s, t, p: s.verification.progress()),
+    "verification.hand_over": (None, lambda s, t, p: s.verification.hand_over(1, ["phone"])),
     "verification.report": (Action.VERIFICATION, lambda s, t, p: s.verification.report()),
     "imports.preview": (
         Action.IMPORT,

@@ -59,13 +59,22 @@ def test_a_draw_is_spread_across_owners_and_shared_out_evenly(
     items = _items(db, sample)
     owners = Counter(item.owner for item in items)
     assert owners == {"sales1": 1, "sales2": 2, "": 1}
-    # shared among service, sales1 and sales2: 4 items -> 2, 1, 1 in some order, and no rep
-    # checks a customer of their own
-    loads = Counter(item.assignee for item in items)
-    assert sorted(loads.values()) == [1, 1, 2]
-    assert set(loads) <= {"service", "sales1", "sales2"}
-    assert all(item.assignee != item.owner for item in items)
+    # checked by service staff, who may read every customer and own none: independent of
+    # the rep, never outside what the checker may see
+    assert {item.assignee for item in items} == {"service"}
     assert all(item.status == "pending" for item in items)
+
+
+def test_without_service_staff_each_rep_checks_their_own(
+    db: Database, base: dict[str, int]
+) -> None:
+    """A sales rep may read only their own customers; a check they could not open would be
+    a check nobody can do, so reps get their own and an unowned customer waits for an admin."""
+    sample = _draw(db, percent=100, staff=([], [base["sales1"], base["sales2"]]))
+    items = _items(db, sample)
+    assert len(items) == 8
+    assert all(item.assignee == item.owner for item in items if item.owner)
+    assert [item.assignee_id for item in items if not item.owner] == [None]
 
 
 def test_a_draw_is_reproducible_from_its_seed_and_refused_twice(
@@ -99,7 +108,7 @@ def test_small_percentages_and_bad_input(db: Database, base: dict[str, int]) -> 
         with pytest.raises(VerificationError):
             _draw(db, percent=percent, month=month)
     with pytest.raises(VerificationError, match="no active service or sales user"):
-        _draw(db, month="2026-09", assignees=[])
+        _draw(db, month="2026-09", staff=([], []))
 
 
 def test_marks_link_corrections_to_their_edit(db: Database, base: dict[str, int], session) -> None:

@@ -32,6 +32,19 @@ from .validation import clean_text
 
 UPDATE_ACTION = "customer.update"
 OVERDUE_LISTED = 50
+# What a call-back can confirm, and so what a checker may name as needing a correction.
+CHECKED_FIELDS = (
+    "name",
+    "contact_name",
+    "contact_title",
+    "phone",
+    "email",
+    "credit_code",
+    "id_number",
+    "province",
+    "city",
+    "address",
+)
 _MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 
 
@@ -215,33 +228,38 @@ def _draw(
 
 
 def _assign(
-    picked: list[tuple[int, int | None]], assignees: Sequence[int], seed: int
-) -> list[tuple[int, int | None, int]]:
-    """Share the items out evenly, each to whoever has fewest so far, never to the
-    customer's own rep while someone else can take it (an independent check)."""
+    picked: list[tuple[int, int | None]], checkers: Sequence[int], reps: Sequence[int], seed: int
+) -> list[tuple[int, int | None, int | None]]:
+    """Share the items out evenly among `checkers` (service staff, who may read every
+    customer and own none: an independent check), each to whoever has fewest so far.
+
+    A sales rep may read only their own customers, so without service staff each rep checks
+    their own (`reps`) and a customer with no active rep is left unassigned, for an admin.
+    """
     items = list(picked)
     random.Random(seed + 1).shuffle(items)
-    heap = [(0, position, assignee) for position, assignee in enumerate(assignees)]
+    if not checkers:
+        mine = set(reps)
+        return [(c, owner, owner if owner in mine else None) for c, owner in items]
+    heap = [(0, position, checker) for position, checker in enumerate(checkers)]
     heapq.heapify(heap)
-    out = []
+    out: list[tuple[int, int | None, int | None]] = []
     for customer_id, owner_id in items:
-        skipped = []
-        while len(heap) > 1 and heap[0][2] == owner_id:
-            skipped.append(heapq.heappop(heap))
-        load, position, assignee = heapq.heappop(heap)
-        out.append((customer_id, owner_id, assignee))
-        heapq.heappush(heap, (load + 1, position, assignee))
-        for entry in skipped:
-            heapq.heappush(heap, entry)
+        load, position, checker = heapq.heappop(heap)
+        out.append((customer_id, owner_id, checker))
+        heapq.heappush(heap, (load + 1, position, checker))
     return out
 
 
-def staff_for_checks(conn: sqlite3.Connection) -> list[int]:
-    """Active service and sales users, by id: whom a sample is shared among by default."""
+def staff_for_checks(conn: sqlite3.Connection) -> tuple[list[int], list[int]]:
+    """(active service users, active sales users) by id: who checks a sample by default."""
+    staff: dict[str, list[int]] = {"service": [], "sales": []}
     rows = conn.execute(
-        "SELECT id FROM users WHERE active = 1 AND role IN ('service', 'sales') ORDER BY id"
+        "SELECT id, role FROM users WHERE active = 1 AND role IN ('service', 'sales') ORDER BY id"
     )
-    return [row[0] for row in rows]
+    for user_id, role in rows:
+        staff[role].append(user_id)
+    return staff["service"], staff["sales"]
 
 
 def draw_sample(
@@ -252,12 +270,13 @@ def draw_sample(
     percent: float = 10.0,
     due_days: int = 14,
     seed: int | None = None,
-    assignees: Sequence[int] | None = None,
+    staff: tuple[Sequence[int], Sequence[int]] | None = None,
     now: dt.datetime | None = None,
 ) -> Sample:
     """Draw `percent`% of the customers for `month`, spread across owners, shared among
-    `assignees` (default: `staff_for_checks`). Refused if that month already has a sample.
-    Run inside a write transaction; the caller audits the returned sample."""
+    `staff` (service users, sales users; default `staff_for_checks`, see `_assign`).
+    Refused if that month already has a sample. Run inside a write transaction; the caller
+    audits the returned sample."""
     month = parse_month(month)
     if not 0 < percent <= 100:
         raise VerificationError("percent must be above 0 and at most 100")
@@ -269,8 +288,8 @@ def draw_sample(
             f"the sample for {month} was already drawn on {existing[0][:10]} by {existing[1]};"
             " a month is drawn only once"
         )
-    staff = list(assignees) if assignees is not None else staff_for_checks(tx)
-    if not staff:
+    checkers, reps = staff if staff is not None else staff_for_checks(tx)
+    if not checkers and not reps:
         raise VerificationError("there is no active service or sales user to check the sample")
     seed = secrets.randbits(62) if seed is None else seed
     groups = _population(tx)
@@ -293,7 +312,9 @@ def draw_sample(
             (when.date() + dt.timedelta(days=due_days)).isoformat(),
         ),
     ).lastrowid
-    assigned = sorted(_assign(_draw(groups, percent, seed), staff, seed))
+    assigned = sorted(
+        _assign(_draw(groups, percent, seed), checkers, reps, seed), key=lambda a: a[0]
+    )
     tx.execute(  # one statement: binding 100k rows one by one costs more than the inserts
         "INSERT INTO verification_items(sample_id, customer_id, owner_id, assignee_id)"
         " SELECT :sample, value ->> 0, value ->> 1, value ->> 2 FROM json_each(:items)",
@@ -428,6 +449,40 @@ def mark(
         audit_id=audit_id,
         fields=fields,
     )
+
+
+def hand_over(
+    tx: sqlite3.Connection,
+    item_id: int,
+    *,
+    fields: Sequence[str],
+    by_user_id: int | None,
+    note: str = "",
+) -> tuple[Item, int | None]:
+    """Pass a check whose customer needs a correction the checker may not make (service
+    staff may not edit base information) to the customer's own rep, or to an admin (no
+    assignee) when the customer has no active rep. The wrong fields are kept by name only,
+    never their values; the item stays pending until the correction is saved and marked.
+    Returns the item as it was and the new assignee."""
+    current = item(tx, item_id)
+    if current is None:
+        raise VerificationError(f"there is no verification item {item_id}")
+    if current.status != ItemStatus.PENDING:
+        raise VerificationError("only a pending check can be handed over")
+    unknown = sorted(set(fields) - set(CHECKED_FIELDS))
+    if unknown or not fields:
+        raise VerificationError("name the fields that need a correction")
+    owner = tx.execute(
+        "SELECT u.id FROM customers c JOIN users u ON u.id = c.owner_id"
+        " WHERE c.id = ? AND u.active = 1 AND u.role = 'sales' AND u.id != ?",
+        (current.customer_id, by_user_id or 0),
+    ).fetchone()
+    to_user_id = owner[0] if owner else None
+    tx.execute(
+        "UPDATE verification_items SET assignee_id = ?, fields = ?, note = ? WHERE id = ?",
+        (to_user_id, json.dumps(sorted(set(fields))), clean_text(note), item_id),
+    )
+    return current, to_user_id
 
 
 def latest_edit(conn: sqlite3.Connection, item_id: int) -> int | None:

@@ -1,7 +1,8 @@
 """My verification checks: the month's sample items assigned to me, to call and mark.
 
 Enter opens the customer; v verified, c corrected (opens the edit form, and the saved edit
-is linked to the check), u unreachable, p wrong person. Loaded in a thread worker.
+is linked to the check; a checker who may not edit names the wrong fields and the check
+goes to the customer's rep), u unreachable, p wrong person. Loaded in a thread worker.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from .. import validation as v
+from ..i18n import _
+from ..roles import Action
 from ..service import Customer, Service, ServiceError
-from ..verification import Item, ItemStatus
+from ..verification import CHECKED_FIELDS, Item, ItemStatus
 from .customer_form import CustomerFormScreen
+from .wrong_fields import WrongFieldsScreen
 
 STATUS_STYLES = {
     "pending": "bold",
@@ -133,12 +137,34 @@ class ChecksScreen(Screen[None]):
         except ServiceError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return
+        if not self.service.can(Action.CUSTOMER_UPDATE, customer):
+            self._hand_over(item)
+            return
 
         def saved(result: Customer | None) -> None:
             if result is not None and result.version != customer.version:
                 self.action_mark(ItemStatus.CORRECTED)
 
         self.app.push_screen(CustomerFormScreen(self.service, customer), saved)
+
+    def _hand_over(self, item: Item) -> None:
+        """Checkers who may not edit (service staff) pass the check to the customer's rep."""
+        hint = _("You may not edit this customer: the check goes to {owner} to correct.").format(
+            owner=v.clean_text(item.owner) or _("an admin")
+        )
+
+        def chosen(fields: list[str] | None) -> None:
+            if not fields:
+                return
+            try:
+                self.service.verification.hand_over(item.id, fields)
+            except ServiceError as exc:
+                self.notify(str(exc), severity="error", markup=False)
+                return
+            self.notify(_("Handed over to correct: {code}.").format(code=item.code), markup=False)
+            self.action_reload()
+
+        self.app.push_screen(WrongFieldsScreen(CHECKED_FIELDS, hint), chosen)
 
     @on(OptionList.OptionSelected, "#checks-list")
     def _open(self, event: OptionList.OptionSelected) -> None:

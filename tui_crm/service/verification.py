@@ -5,6 +5,7 @@ each assignee works their own items. Every draw and mark is audited in its trans
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from .. import validation as v
 from .. import verification
@@ -145,6 +146,36 @@ class Verification:
                 },
             )
         return change
+
+    def hand_over(self, item_id: int, fields: Sequence[str]) -> int | None:
+        """The assignee names the fields a call found wrong and, not allowed to edit this
+        customer, passes the check to its rep (or to an admin); returns the new assignee."""
+        with self.db.write() as tx:
+            current = verification.item(tx, item_id)
+            if current is None:
+                raise NotFound(_("There is no verification item {id}.").format(id=item_id))
+            if current.assignee_id != self.context.user.id and not self._is_admin():
+                raise PermissionDenied(_("This check is assigned to someone else."))
+            try:
+                before, to_user_id = verification.hand_over(
+                    tx, item_id, fields=fields, by_user_id=self.context.user.id
+                )
+            except VerificationError as exc:
+                raise ServiceError(str(exc)) from None
+            self.context.audit(
+                tx,
+                "verification.hand_over",
+                entity="verification_item",
+                entity_id=item_id,
+                customer_code=before.code,
+                details={
+                    "sample_id": before.sample_id,
+                    "from": before.assignee_id,
+                    "to": to_user_id,
+                    "fields": sorted(set(fields)),
+                },
+            )
+        return to_user_id
 
     def progress(self, month: str | None = None) -> tuple[AssigneeProgress, ...]:
         """Items done per assignee: an admin sees everyone, an assignee their own line."""

@@ -1,4 +1,4 @@
-"""Administration, for admins only: Backups | Audit | Retention | Users.
+"""Administration, for admins only: Backups | Audit | Retention | Users | Verification.
 
 Every action goes through the service, which checks the role again and audits it; long
 jobs run in workers with a progress bar, so the rest of the app stays usable.
@@ -21,12 +21,13 @@ from .audit_panel import AuditPanel
 from .backups_panel import BackupsPanel
 from .retention_panel import RetentionPanel
 from .users_panel import UsersPanel
+from .verification_panel import VerificationPanel
 
-ADMIN_ACTIONS = (Action.BACKUP, Action.AUDIT, Action.PURGE, Action.USERS)
+ADMIN_ACTIONS = (Action.BACKUP, Action.AUDIT, Action.PURGE, Action.USERS, Action.VERIFICATION)
 
 
 class AdminScreen(Screen[None]):
-    """Esc goes back; 1-4 switch tabs."""
+    """Esc goes back; 1-5 switch tabs."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="admin.back"),
@@ -34,6 +35,9 @@ class AdminScreen(Screen[None]):
         Binding("2", "tab('audit')", "Audit", show=False, id="admin.tab_audit"),
         Binding("3", "tab('retention')", "Retention", show=False, id="admin.tab_retention"),
         Binding("4", "tab('users')", "Users", show=False, id="admin.tab_users"),
+        Binding(
+            "5", "tab('verification')", "Verification", show=False, id="admin.tab_verification"
+        ),
     ]
 
     def __init__(self, service: Service, settings: Settings | None = None) -> None:
@@ -58,6 +62,8 @@ class AdminScreen(Screen[None]):
                     yield RetentionPanel(self.service, self.settings)
                 with TabPane("Users", id="users"):
                     yield UsersPanel(self.service)
+                with TabPane("Verification", id="verification"):
+                    yield VerificationPanel(self.service, self.settings)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -67,6 +73,8 @@ class AdminScreen(Screen[None]):
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "audit":
             self.query_one(AuditPanel).action_reload()
+        elif event.pane.id == "verification":
+            self.query_one(VerificationPanel).action_reload()
         self.call_after_refresh(self._focus_tab)
 
     def _focus_tab(self) -> None:
