@@ -131,7 +131,7 @@ def test_audit_tab_shows_what_was_done_since_the_screen_opened(
         await pilot.press("2")
         await settle(pilot)
         actions = [r[3] for r in table_cells(pilot.app, "AuditPanel DataTable")]
-        assert actions[0] == "backup.create"
+        assert actions[0] == "backup taken"
 
     run(flow, AdminTestApp(session("admin"), settings))
 

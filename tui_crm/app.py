@@ -8,14 +8,19 @@ from typing import ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
 from textual.screen import Screen
 
+from . import i18n
 from .config import Settings
 from .db import Database
 from .files import use_private_umask
+from .i18n import N_, _
+from .labels import label
 from .roles import Action, scope_of
 from .screens.admin import AdminScreen
 from .screens.checks import ChecksScreen
+from .screens.choice import ChoiceScreen
 from .screens.customer_detail import CustomerDetailScreen
 from .screens.customer_form import CustomerFormScreen
 from .screens.customers import CustomersScreen
@@ -23,7 +28,8 @@ from .screens.dashboard import DashboardScreen
 from .screens.due import DueScreen
 from .screens.help import HelpScreen
 from .screens.login import LoginScreen
-from .service import Customer, Service
+from .service import Customer, Service, ServiceError
+from .validation import ValidationError
 
 
 class CrmApp(App[None]):
@@ -31,8 +37,8 @@ class CrmApp(App[None]):
 
     TITLE = "tui-crm"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
-        Binding("question_mark,f1", "help", "Help", id="app.help"),
+        Binding("ctrl+q", "quit", N_("Quit"), id="app.quit", priority=True),
+        Binding("question_mark,f1", "help", N_("Help"), id="app.help"),
     ]
 
     def __init__(
@@ -64,11 +70,16 @@ class CrmApp(App[None]):
             self.exit()
             return
         self.service = service
-        self.sub_title = f"{service.user.username} ({service.user.role})"
+        i18n.activate(service.language(self.settings))
+        self._show_user()
         self.push_screen(CustomersScreen(service))
         # Startup objects live as long as the app: frozen out of the collector's sight,
         # they no longer make full collections pause the list while the operator types.
         self.call_after_refresh(gc.freeze)
+
+    def _show_user(self) -> None:
+        user = self.session.user
+        self.sub_title = f"{user.username} ({label('role', user.role)})"
 
     @property
     def session(self) -> Service:
@@ -83,7 +94,7 @@ class CrmApp(App[None]):
 
     def new_customer(self) -> None:
         if scope_of(self.session.user.role, Action.CUSTOMER_CREATE) is None:
-            self.notify("Your role may not create customers.", severity="warning")
+            self.notify(_("Your role may not create customers."), severity="warning", markup=False)
             return
         self.push_screen(CustomerFormScreen(self.session, None), self._created)
 
@@ -102,13 +113,13 @@ class CrmApp(App[None]):
 
     def show_dashboard(self) -> None:
         if scope_of(self.session.user.role, Action.ANALYTICS) is None:
-            self.notify("Your role has no dashboard.", severity="warning")
+            self.notify(_("Your role has no dashboard."), severity="warning", markup=False)
             return
         self.push_screen(DashboardScreen(self.session))
 
     def open_admin(self) -> None:
         if not self.session.can(Action.BACKUP):
-            self.notify("Administration is for admins only.", severity="warning")
+            self.notify(_("Administration is for admins only."), severity="warning", markup=False)
             return
         self.push_screen(AdminScreen(self.session))
 
@@ -122,14 +133,74 @@ class CrmApp(App[None]):
             binding = active.binding
             if not binding.description:
                 continue
-            keys, _ = groups.setdefault(binding.id or binding.action, ([], binding.description))
+            keys, _text = groups.setdefault(binding.id or binding.action, ([], binding.description))
             keys.append(self.get_key_display(binding))
         rows = [(", ".join(keys), text, ident) for ident, (keys, text) in groups.items()]
         self.push_screen(HelpScreen(rows))
 
+    def action_command_palette(self) -> None:
+        """Textual's palette, with its search prompt in the active language."""
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(
+                CommandPalette(placeholder=_("Search for commands…"), id="--command-palette")
+            )
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The screen's own commands, then help, language and quit. Textual's defaults
+        (theme, keys panel, maximize, screenshot) are left out: their words cannot be
+        translated, and a screenshot would write customer data to a file."""
         commands = getattr(screen, "palette_commands", None)
         if commands is not None:
             yield from commands()
-        yield SystemCommand("Help", "Every key binding (? or F1)", self.action_help)
-        yield from super().get_system_commands(screen)
+        yield SystemCommand(_("Help"), _("Every key binding (? or F1)"), self.action_help)
+        if self.service is not None and isinstance(screen, CustomersScreen):
+            names = " / ".join(i18n.LANGUAGE_NAMES[code] for code in i18n.LANGUAGES)
+            yield SystemCommand(
+                _("Language: {languages}").format(languages=names),
+                _("The language of the interface, remembered for you"),
+                self.choose_language,
+            )
+        yield SystemCommand(_("Quit"), _("Leave tui-crm (ctrl+q)"), self.exit)
+
+    # --- interface language -------------------------------------------------------------------
+
+    def choose_language(self) -> None:
+        """Offer each language in its own name, and "automatic" (config.toml, then locale)."""
+        options = [(code, i18n.LANGUAGE_NAMES[code]) for code in i18n.LANGUAGES]
+        self.push_screen(
+            ChoiceScreen(
+                _("Language / 语言"),
+                options,
+                any_label=_("Automatic (config file, else the system locale)"),
+            ),
+            self._language_chosen,
+        )
+
+    async def _language_chosen(self, code: str | None) -> None:
+        if code is None:
+            return
+        try:
+            self.session.users.set_language(code)
+        except (ServiceError, ValidationError) as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        await self.speak(self.session.language(self.settings))
+
+    async def speak(self, language: str) -> None:
+        """Switch the whole session to `language`: every screen on the stack is composed
+        again (its on_mount run again, so lists reload) and the footer redrawn. Offered on
+        the customer list only, where nothing typed would be lost."""
+        i18n.activate(language)
+        self._show_user()
+        for screen in self.screen_stack[1:]:
+            await screen.recompose()
+            on_mount = getattr(screen, "on_mount", None)
+            if on_mount is not None:
+                on_mount()
+        self.refresh_bindings()
+        self.notify(
+            _("The interface now speaks {language}.").format(
+                language=i18n.LANGUAGE_NAMES[i18n.active_language()]
+            ),
+            markup=False,
+        )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import set_cell_size
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,10 +20,13 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from .. import validation as v
-from ..i18n import _
+from ..i18n import N_, _
+from ..i18n.formats import pad
+from ..labels import label
 from ..roles import Action
 from ..service import Customer, Service, ServiceError
 from ..verification import CHECKED_FIELDS, Item, ItemStatus
+from ..widgets.translated_bindings import TranslatedBindings
 from .customer_form import CustomerFormScreen
 from .wrong_fields import WrongFieldsScreen
 
@@ -36,23 +40,24 @@ STATUS_STYLES = {
 
 
 def item_label(item: Item) -> Text:
-    text = Text(f"{item.status.replace('_', ' '):<13}", STATUS_STYLES.get(item.status, ""))
+    status = pad(label("check_outcome", item.status), 13)
+    text = Text(status, STATUS_STYLES.get(item.status, ""))
     text.append(f"{item.code:<11}", "cyan")
-    text.append(v.clean_text(item.name)[:32].ljust(33))
-    text.append(v.clean_text(item.owner) or "unassigned", "dim")
+    text.append(set_cell_size(v.clean_text(item.name), 32) + " ")
+    text.append(v.clean_text(item.owner) or _("unassigned"), "dim")
     return text
 
 
-class ChecksScreen(Screen[None]):
+class ChecksScreen(TranslatedBindings, Screen[None]):
     """The signed-in user's checks in the newest sample (an admin's: everyone's)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="checks.back"),
-        Binding("v", "mark('verified')", "Verified", id="checks.verified"),
-        Binding("c", "correct", "Corrected", id="checks.corrected"),
-        Binding("u", "mark('unreachable')", "Unreachable", id="checks.unreachable"),
-        Binding("p", "mark('wrong_person')", "Wrong person", id="checks.wrong_person"),
-        Binding("ctrl+r", "reload", "Refresh", show=False, id="checks.refresh"),
+        Binding("escape", "back", N_("Back"), id="checks.back"),
+        Binding("v", "mark('verified')", N_("Verified"), id="checks.verified"),
+        Binding("c", "correct", N_("Corrected"), id="checks.corrected"),
+        Binding("u", "mark('unreachable')", N_("Unreachable"), id="checks.unreachable"),
+        Binding("p", "mark('wrong_person')", N_("Wrong person"), id="checks.wrong_person"),
+        Binding("ctrl+r", "reload", N_("Refresh"), show=False, id="checks.refresh"),
     ]
 
     DEFAULT_CSS = """
@@ -67,7 +72,7 @@ class ChecksScreen(Screen[None]):
         self.items: dict[int, Item] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static("Loading checks…", id="checks-title", markup=False)
+        yield Static(_("Loading checks…"), id="checks-title", markup=False)
         yield OptionList(id="checks-list")
         yield Footer()
 
@@ -92,7 +97,8 @@ class ChecksScreen(Screen[None]):
         if not get_current_worker().is_cancelled:
             done = sum(p.done for p in progress)
             total = sum(p.total for p in progress)
-            self.app.call_from_thread(self._show, items, f"Checks: {done} of {total} done")
+            title = _("Checks: {done} of {total} done").format(done=done, total=total)
+            self.app.call_from_thread(self._show, items, title)
 
     def _title(self, text: str) -> None:
         if self.is_attached:
@@ -108,7 +114,7 @@ class ChecksScreen(Screen[None]):
         listing.add_options(Option(item_label(item), id=str(item.id)) for item in items)
         if items:
             listing.highlighted = 0 if highlighted is None else min(highlighted, len(items) - 1)
-        self._title(f"{title} · Enter opens · v c u p mark")
+        self._title(_("{title} · Enter opens · v c u p mark").format(title=title))
 
     def _current(self) -> Item | None:
         listing = self.query_one(OptionList)

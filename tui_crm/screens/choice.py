@@ -12,9 +12,13 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from ..i18n import N_, _
+from ..widgets.translated_bindings import TranslatedBindings
 
-class ChoiceScreen(ModalScreen[str | None]):
-    """Dismissed with the chosen option's id, "" for "any", or None when cancelled."""
+
+class ChoiceScreen(TranslatedBindings, ModalScreen[str | None]):
+    """Dismissed with the chosen option's id, "" for "any" (or what `any_label` names),
+    or None when cancelled."""
 
     DEFAULT_CSS = """
     ChoiceScreen { align: center middle; }
@@ -24,19 +28,22 @@ class ChoiceScreen(ModalScreen[str | None]):
     ChoiceScreen OptionList { height: auto; max-height: 18; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="choice.cancel"),
+        Binding("escape", "cancel", N_("Cancel"), id="choice.cancel"),
     ]
 
-    def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
+    def __init__(
+        self, title: str, options: list[tuple[str, str]], *, any_label: str | None = None
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.options = options
+        self.any_label = any_label
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text(self.title_text, style="bold"))
             yield OptionList(
-                Option(Text("(any)"), id=""),
+                Option(Text(self.any_label or _("(any)")), id=""),
                 *(Option(Text(label), id=key) for key, label in self.options),
             )
 

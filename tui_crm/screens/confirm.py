@@ -11,14 +11,17 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from ..i18n import N_, _
+from ..widgets.translated_bindings import TranslatedBindings
 
-class ConfirmScreen(ModalScreen[bool]):
+
+class ConfirmScreen(TranslatedBindings, ModalScreen[bool]):
     """`y` answers yes, `n` or Esc no; the question and details are plain text."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n", "answer(False)", "No", id="confirm.no"),
-        Binding("escape", "answer(False)", "No", show=False, id="confirm.cancel"),
+        Binding("y", "answer(True)", N_("Yes"), id="confirm.yes"),
+        Binding("n", "answer(False)", N_("No"), id="confirm.no"),
+        Binding("escape", "answer(False)", N_("No"), show=False, id="confirm.cancel"),
     ]
 
     DEFAULT_CSS = """
@@ -40,7 +43,7 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Static(self.question, classes="confirm-question")
             if self.details is not None:
                 yield Static(self.details, classes="confirm-details")
-            yield Static("y yes    n / Esc no", classes="confirm-keys", markup=False)
+            yield Static(_("y yes    n / Esc no"), classes="confirm-keys", markup=False)
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)

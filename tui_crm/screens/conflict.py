@@ -13,7 +13,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from .. import validation as v
+from ..i18n import N_, _
+from ..labels import field_label
 from ..service import SENSITIVE_FIELDS, Customer
+from ..widgets.translated_bindings import TranslatedBindings
 
 COMPARED = (
     "name",
@@ -44,9 +47,9 @@ def _shown(value: Any) -> Text:
 def comparison(started_from: Customer, mine: dict[str, Any], theirs: Customer) -> Table:
     """Every field either side changed: yours next to what is saved now."""
     table = Table(expand=True, show_lines=False)
-    table.add_column("Field", style="dim", no_wrap=True)
-    table.add_column("Your change")
-    table.add_column("Saved meanwhile")
+    table.add_column(_("Field"), style="dim", no_wrap=True)
+    table.add_column(_("Your change"))
+    table.add_column(_("Saved meanwhile"))
     for name in COMPARED:
         theirs_value = getattr(theirs, name)
         they_changed = getattr(started_from, name) != theirs_value
@@ -54,19 +57,19 @@ def comparison(started_from: Customer, mine: dict[str, Any], theirs: Customer) -
             continue
         yours = mine.get(name, getattr(started_from, name))
         if name in SENSITIVE_FIELDS and name in mine:
-            yours = "(new value typed)"
+            yours = _("(new value typed)")
         style = "bold red" if name in mine and they_changed else ""
-        table.add_row(Text(name, style), _shown(yours), _shown(theirs_value))
+        table.add_row(Text(field_label(name), style), _shown(yours), _shown(theirs_value))
     return table
 
 
-class ConflictScreen(ModalScreen[str | None]):
+class ConflictScreen(TranslatedBindings, ModalScreen[str | None]):
     """`o` overwrites with your changes, `r` reloads theirs, Esc goes back to the form."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("o", "choose('overwrite')", "Overwrite with mine", id="conflict.overwrite"),
-        Binding("r", "choose('reload')", "Reload theirs", id="conflict.reload"),
-        Binding("escape", "choose(None)", "Back to my edit", id="conflict.back"),
+        Binding("o", "choose('overwrite')", N_("Overwrite with mine"), id="conflict.overwrite"),
+        Binding("r", "choose('reload')", N_("Reload theirs"), id="conflict.reload"),
+        Binding("escape", "choose(None)", N_("Back to my edit"), id="conflict.back"),
     ]
 
     DEFAULT_CSS = """
@@ -87,14 +90,14 @@ class ConflictScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            headline = Text("Someone else saved ", "bold")
-            headline.append(self.theirs.code, "bold cyan")
-            headline.append(f" while you were editing (now version {self.theirs.version}).", "bold")
-            yield Static(headline)
+            headline = _(
+                "Someone else saved {code} while you were editing (now version {version})."
+            ).format(code=self.theirs.code, version=self.theirs.version)
+            yield Static(Text(headline, "bold"))
             with VerticalScroll():
                 yield Static(comparison(self.started_from, self.mine, self.theirs))
             yield Static(
-                "o overwrite with mine    r reload theirs (drop mine)    Esc back to my edit",
+                _("o overwrite with mine    r reload theirs (drop mine)    Esc back to my edit"),
                 classes="conflict-keys",
                 markup=False,
             )

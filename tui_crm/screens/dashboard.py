@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar
 
+from rich.cells import set_cell_size
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -22,21 +23,29 @@ from textual.worker import get_current_worker
 
 from .. import validation as v
 from ..analytics import Dashboard
+from ..i18n import N_, _, pgettext
+from ..i18n.formats import format_number, format_percent, pad
+from ..labels import label
 from ..service import DueCount, Service, ServiceError
+from ..widgets.translated_bindings import TranslatedBindings
 
 BAR = 20
-TIER_NAMES = {
-    "high": "high value",
-    "medium": "medium value",
-    "low": "low value",
-    "none": "no orders",
-}
-STEP_NAMES = {
-    "leads": "leads",
-    "interested": "interested",
-    "customers": "customers",
-    "repeat": "repeat",
-}
+
+
+def _step_names() -> dict[str, str]:
+    """The funnel's steps, short enough for the step column ("repeat", not "repeat
+    customers" as labels.py names it elsewhere)."""
+    return {
+        "leads": pgettext("funnel step", "leads"),
+        "interested": pgettext("funnel step", "interested"),
+        "customers": pgettext("funnel step", "customers"),
+        "repeat": pgettext("funnel step", "repeat"),
+    }
+
+
+def fit(text: str, width: int) -> str:
+    """`text` cut or padded to exactly `width` terminal cells (CJK characters take two)."""
+    return set_cell_size(text, width)
 
 
 def bar(value: float, largest: float, width: int = BAR) -> str:
@@ -51,56 +60,93 @@ def _money(cents: int) -> str:
 
 
 def _share(fraction: float | None) -> str:
-    return "–" if fraction is None else f"{fraction:.1%}"
+    return "–" if fraction is None else format_percent(fraction)
 
 
 def tiers_text(board: Dashboard) -> Text:
     report = board.tiers
     text = Text()
     largest = max((t.customers for t in report.tiers), default=0)
-    text.append(f"{'Tier':<13}{'Customers':>10}{'Share':>8}  {'Orders total':>15}\n", "bold")
+    head = (
+        pad(_("Tier"), 13),
+        pad(_("Customers"), 10, right=True),
+        pad(_("Share"), 8, right=True),
+        "  ",
+        pad(_("Orders total"), 15, right=True),
+    )
+    text.append("".join(head) + "\n", "bold")
     for tier in report.tiers:
-        text.append(
-            f"{TIER_NAMES[tier.tier]:<13}{tier.customers:>10,}{_share(tier.share):>8}"
-            f"  {_money(tier.order_total_cents):>15}  "
+        row = (
+            pad(label("value_tier", tier.tier), 13),
+            pad(format_number(tier.customers), 10, right=True),
+            pad(_share(tier.share), 8, right=True),
+            "  ",
+            pad(_money(tier.order_total_cents), 15, right=True),
+            "  ",
         )
+        text.append("".join(row))
         text.append(bar(tier.customers, largest), "yellow")
         text.append("\n")
     for name, top in report.top.items():
         if not top:
             continue
-        text.append(f"\nTop {TIER_NAMES[name]}\n", "bold")
+        top_title = _("Top {tier}").format(tier=label("value_tier", name))
+        text.append("\n" + top_title + "\n", "bold")
         for customer in top:
             text.append(f"  {customer.code:<11}")
-            text.append(v.clean_text(customer.name)[:30].ljust(31))
+            text.append(fit(v.clean_text(customer.name), 30) + " ")
             text.append(f"{_money(customer.order_total_cents):>15}\n")
     if report.rules is None:
-        text.append("\nTiers not scored yet: run `tui-crm analytics recompute`.\n", "italic")
+        not_scored = _("Tiers not scored yet: run `tui-crm analytics recompute`.")
+        text.append("\n" + not_scored + "\n", "italic")
     return text
 
 
 def churn_title(board: Dashboard) -> Text:
     churn = board.churn
-    text = Text(f"{churn.at_risk:,} of {churn.customers:,} customers at risk", "bold")
-    text.append(f"  (refreshed {churn.refreshed_on or 'never'})")
-    rules = ", ".join(f"{rule} {n:,}" for rule, n in churn.by_rule.items())
+    at_risk = _("{at_risk} of {customers} customers at risk").format(
+        at_risk=format_number(churn.at_risk), customers=format_number(churn.customers)
+    )
+    text = Text(at_risk, "bold")
+    if churn.refreshed_on:
+        refreshed = _("(refreshed {date})").format(date=churn.refreshed_on)
+    else:
+        refreshed = _("(never refreshed)")
+    text.append("  " + refreshed)
+    rules = ", ".join(f"{rule} {format_number(n)}" for rule, n in churn.by_rule.items())
     if rules:
         text.append(f"\n{rules}")
-    text.append("\nEnter opens the customer")
+    text.append("\n" + _("Enter opens the customer"))
     return text
 
 
 def funnel_text(board: Dashboard) -> Text:
     funnel = board.funnel
-    text = Text(f"Customers created {funnel.since} to {funnel.until}\n", "bold")
-    text.append(f"{'Step':<11}{'Count':>8}{'Rate':>8}{'Of leads':>9}{'Days':>6}\n", "bold")
+    created = _("Customers created {since} to {until}").format(
+        since=funnel.since, until=funnel.until
+    )
+    text = Text(created + "\n", "bold")
+    head = (
+        pad(_("Step"), 11),
+        pad(_("Count"), 8, right=True),
+        pad(_("Rate"), 8, right=True),
+        pad(_("Of leads"), 9, right=True),
+        pad(_("Days"), 6, right=True),
+    )
+    text.append("".join(head) + "\n", "bold")
     largest = funnel.total.steps[0].count
+    names = _step_names()
     for step in funnel.total.steps:
         days = "–" if step.median_days is None else f"{step.median_days:g}"
-        text.append(
-            f"{STEP_NAMES[step.step]:<11}{step.count:>8,}{_share(step.rate):>8}"
-            f"{_share(step.rate_of_leads):>9}{days:>6}  "
+        row = (
+            pad(names.get(step.step, step.step), 11),
+            pad(format_number(step.count), 8, right=True),
+            pad(_share(step.rate), 8, right=True),
+            pad(_share(step.rate_of_leads), 9, right=True),
+            pad(days, 6, right=True),
+            "  ",
         )
+        text.append("".join(row))
         text.append(bar(step.count, largest, 16), "green")
         text.append("\n")
     return text
@@ -108,33 +154,53 @@ def funnel_text(board: Dashboard) -> Text:
 
 def activity_text(board: Dashboard, due: list[DueCount]) -> Text:
     weeks = board.activity.weeks
-    text = Text(f"{'Week of':<12}{'Follow-ups':>11}{'Orders':>8}{'Amount':>15}\n", "bold")
+    head = (
+        pad(_("Week of"), 12),
+        pad(_("Follow-ups"), 11, right=True),
+        pad(_("Orders"), 8, right=True),
+        pad(_("Amount"), 15, right=True),
+    )
+    text = Text("".join(head) + "\n", "bold")
     largest = max((w.followups for w in weeks), default=0)
     for week in weeks:
-        text.append(
-            f"{week.week:<12}{week.followups:>11,}{week.orders:>8,}"
-            f"{_money(week.order_total_cents):>15}  "
+        row = (
+            pad(week.week, 12),
+            pad(format_number(week.followups), 11, right=True),
+            pad(format_number(week.orders), 8, right=True),
+            pad(_money(week.order_total_cents), 15, right=True),
+            "  ",
         )
+        text.append("".join(row))
         text.append(bar(week.followups, largest, 16), "cyan")
         text.append("\n")
     if due:
-        text.append(f"\n{'Due follow-ups by rep':<24}{'Overdue':>9}{'Today':>7}\n", "bold")
+        head = (
+            pad(_("Due follow-ups by rep"), 24),
+            pad(_("Overdue"), 9, right=True),
+            pad(_("Today"), 7, right=True),
+        )
+        text.append("\n" + "".join(head) + "\n", "bold")
         for count in due:
-            owner = v.clean_text(count.owner) or "unassigned"
-            text.append(f"{owner[:23]:<24}{count.overdue:>9,}{count.due_today:>7,}\n")
+            owner = v.clean_text(count.owner) or _("unassigned")
+            row = (
+                fit(owner, 23) + " ",
+                pad(format_number(count.overdue), 9, right=True),
+                pad(format_number(count.due_today), 7, right=True),
+            )
+            text.append("".join(row) + "\n")
     return text
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(TranslatedBindings, Screen[None]):
     """Tiers, churn, funnel and activity, each a tab (1-4 switch tabs)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="dashboard.back"),
-        Binding("ctrl+r", "reload", "Refresh", id="dashboard.refresh"),
-        Binding("1", "tab('tiers')", "Tiers", show=False, id="dashboard.tiers"),
-        Binding("2", "tab('churn')", "Churn", show=False, id="dashboard.churn"),
-        Binding("3", "tab('funnel')", "Funnel", show=False, id="dashboard.funnel"),
-        Binding("4", "tab('activity')", "Activity", show=False, id="dashboard.activity"),
+        Binding("escape", "back", N_("Back"), id="dashboard.back"),
+        Binding("ctrl+r", "reload", N_("Refresh"), id="dashboard.refresh"),
+        Binding("1", "tab('tiers')", N_("Tiers"), show=False, id="dashboard.tiers"),
+        Binding("2", "tab('churn')", N_("Churn"), show=False, id="dashboard.churn"),
+        Binding("3", "tab('funnel')", N_("Funnel"), show=False, id="dashboard.funnel"),
+        Binding("4", "tab('activity')", N_("Activity"), show=False, id="dashboard.activity"),
     ]
 
     DEFAULT_CSS = """
@@ -150,15 +216,15 @@ class DashboardScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="dashboard-tabs"):
-            with TabPane("Tiers", id="tiers"), VerticalScroll():
-                yield Static("Loading…", id="tiers-text", markup=False)
-            with TabPane("Churn", id="churn"):
-                yield Static("Loading…", id="churn-title", markup=False)
+            with TabPane(_("Tiers"), id="tiers"), VerticalScroll():
+                yield Static(_("Loading…"), id="tiers-text", markup=False)
+            with TabPane(_("Churn"), id="churn"):
+                yield Static(_("Loading…"), id="churn-title", markup=False)
                 yield OptionList(id="churn-list")
-            with TabPane("Funnel", id="funnel"), VerticalScroll():
-                yield Static("Loading…", id="funnel-text", markup=False)
-            with TabPane("Activity", id="activity"), VerticalScroll():
-                yield Static("Loading…", id="activity-text", markup=False)
+            with TabPane(_("Funnel"), id="funnel"), VerticalScroll():
+                yield Static(_("Loading…"), id="funnel-text", markup=False)
+            with TabPane(_("Activity"), id="activity"), VerticalScroll():
+                yield Static(_("Loading…"), id="activity-text", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -195,12 +261,12 @@ class DashboardScreen(Screen[None]):
         worklist.clear_options()
         for customer in board.worklist:
             line = Text(f"{customer.code:<11}")
-            line.append(v.clean_text(customer.name)[:28].ljust(29))
-            line.append(f"{TIER_NAMES.get(customer.tier or '', '–'):<13}")
+            line.append(fit(v.clean_text(customer.name), 28) + " ")
+            line.append(pad(label("value_tier", customer.tier) or "–", 13))
             line.append(", ".join(w.rule for w in customer.warnings), "bold")
             worklist.add_option(Option(line, id=str(customer.id)))
         if not board.worklist:
-            worklist.add_option(Option(Text("Nobody at risk.", "dim"), disabled=True))
+            worklist.add_option(Option(Text(_("Nobody at risk."), "dim"), disabled=True))
         self.query_one("#funnel-text", Static).update(funnel_text(board))
         self.query_one("#activity-text", Static).update(activity_text(board, due))
 

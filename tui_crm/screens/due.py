@@ -15,18 +15,24 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from .. import validation as v
+from ..i18n import N_, _, ngettext
+from ..i18n.formats import pad
 from ..service import DueCount, DueFollowup, Service, ServiceError
+from ..widgets.translated_bindings import TranslatedBindings
 
 DUE_LIMIT = 500
 PER_REP = 5
+DUE_WIDTH = 24  # "2026-11-23 123d overdue" and "2026-11-23 today": the codes line up
 
 
 def due_label(item: DueFollowup, *, indent: bool) -> Text:
     text = Text("    " if indent else "  ")
     if item.days_overdue > 0:
-        text.append(f"{item.due} {item.days_overdue:>3}d overdue", "bold red")
+        late = _("{days}d overdue").format(days=f"{item.days_overdue:>3}")
+        text.append(pad(f"{item.due} {late}", DUE_WIDTH), "bold red")
     else:
-        text.append(f"{item.due} today        ", "bold")
+        today = _("today")
+        text.append(pad(f"{item.due} {today}", DUE_WIDTH), "bold")
     text.append("  ")
     text.append(item.code, "cyan")
     text.append("  ")
@@ -35,20 +41,22 @@ def due_label(item: DueFollowup, *, indent: bool) -> Text:
 
 
 def rep_label(count: DueCount) -> Text:
-    text = Text(v.clean_text(count.owner) or "unassigned", "bold underline")
+    text = Text(v.clean_text(count.owner) or _("unassigned"), "bold underline")
     text.append("  ")
-    text.append(f"{count.overdue} overdue", "bold red" if count.overdue else "dim")
-    text.append(f" · {count.due_today} today", "bold" if count.due_today else "dim")
+    overdue = _("{count} overdue").format(count=count.overdue)
+    text.append(overdue, "bold red" if count.overdue else "dim")
+    today = _("{count} today").format(count=count.due_today)
+    text.append(" · " + today, "bold" if count.due_today else "dim")
     return text
 
 
-class DueScreen(Screen[None]):
+class DueScreen(TranslatedBindings, Screen[None]):
     """Due follow-ups for the signed-in user; managers get every rep's counts and most
     urgent plans, so no rep falls off the end of a capped list."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="due.back"),
-        Binding("ctrl+r", "refresh_list", "Refresh", id="due.refresh"),
+        Binding("escape", "back", N_("Back"), id="due.back"),
+        Binding("ctrl+r", "refresh_list", N_("Refresh"), id="due.refresh"),
     ]
 
     DEFAULT_CSS = """
@@ -69,7 +77,7 @@ class DueScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#due-title", Static).update("Loading follow-ups due…")
+        self.query_one("#due-title", Static).update(_("Loading follow-ups due…"))
         self.query_one(OptionList).focus()
 
     def on_screen_resume(self) -> None:
@@ -97,16 +105,17 @@ class DueScreen(Screen[None]):
         listing.clear_options()
         listing.add_options(options)
         if not options:
-            listing.add_option(Option(Text("Nothing due. Well done.", "dim"), disabled=True))
+            listing.add_option(Option(Text(_("Nothing due. Well done."), "dim"), disabled=True))
         else:
             first = next(i for i, option in enumerate(options) if not option.disabled)
             listing.highlighted = (
                 first if highlighted is None else min(highlighted, len(options) - 1)
             )
-        whose = "Everyone's" if self.grouped else "My"
-        self.query_one("#due-title", Static).update(
-            f"{whose} due follow-ups: {total}, {overdue} overdue · Enter opens"
-        )
+        if self.grouped:
+            title = _("Everyone's due follow-ups: {total}, {overdue} overdue · Enter opens")
+        else:
+            title = _("My due follow-ups: {total}, {overdue} overdue · Enter opens")
+        self.query_one("#due-title", Static).update(title.format(total=total, overdue=overdue))
 
     def _mine(self) -> tuple[list[Option], str, int]:
         items = self.service.due.followups(limit=DUE_LIMIT, today=self.today)
@@ -114,7 +123,10 @@ class DueScreen(Screen[None]):
             Option(due_label(item, indent=False), id=str(item.customer_id)) for item in items
         ]
         overdue = sum(1 for i in items if i.days_overdue > 0)
-        total = f"first {len(items)} shown" if len(items) >= DUE_LIMIT else str(len(items))
+        if len(items) >= DUE_LIMIT:
+            total = _("first {count} shown").format(count=len(items))
+        else:
+            total = str(len(items))
         return options, total, overdue
 
     def _by_rep(self, expanded: frozenset[int | None]) -> tuple[list[Option], str, int]:
@@ -135,10 +147,17 @@ class DueScreen(Screen[None]):
             options.extend(Option(due_label(i, indent=True), id=str(i.customer_id)) for i in rows)
             hidden = count.overdue + count.due_today - len(rows)
             if hidden > 0:
-                more = Text(f"    … {hidden} more for this rep · Enter lists them", "italic")
+                more_text = ngettext(
+                    "… {count} more for this rep · Enter lists them",
+                    "… {count} more for this rep · Enter lists them",
+                    hidden,
+                ).format(count=hidden)
+                more = Text("    " + more_text, "italic")
                 options.append(Option(more, id=f"more:{count.owner_id}"))
         total = sum(c.overdue + c.due_today for c in counts)
-        return options, f"{total} for {len(counts)} reps", sum(c.overdue for c in counts)
+        reps = ngettext("{total} for {count} rep", "{total} for {count} reps", len(counts))
+        summary = reps.format(total=total, count=len(counts))
+        return options, summary, sum(c.overdue for c in counts)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         option_id = event.option.id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -12,9 +13,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ..config import config_file
+from ..i18n import N_, _
+from ..i18n.formats import pad
+from ..widgets.translated_bindings import TranslatedBindings
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(TranslatedBindings, ModalScreen[None]):
     """Keys, what they do, and the id to use under [bindings] in config.toml."""
 
     DEFAULT_CSS = """
@@ -24,7 +28,7 @@ class HelpScreen(ModalScreen[None]):
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,question_mark,f1", "close", "Close", id="help.close"),
+        Binding("escape,q,question_mark,f1", "close", N_("Close"), id="help.close"),
     ]
 
     def __init__(self, bindings: list[tuple[str, str, str]]) -> None:
@@ -33,17 +37,16 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         text = Text()
-        text.append("Keys\n\n", style="bold")
-        key_width = max((len(k) for k, _, _ in self.bindings), default=4) + 2
+        text.append(_("Keys") + "\n\n", style="bold")
+        key_width = max((cell_len(keys) for keys, _text, _id in self.bindings), default=4) + 2
         for keys, description, binding_id in self.bindings:
-            text.append(keys.ljust(key_width), style="bold")
-            text.append(description.ljust(28))
+            text.append(pad(keys, key_width), style="bold")
+            text.append(pad(description, 28))
             text.append(f"{binding_id}\n", style="dim")
-        text.append(
-            f"\nRemap a key in {config_file()} under [bindings], e.g.\n"
-            '  "customers.new" = "ctrl+n"\n'
-            "Press Esc to close."
-        )
+        remap = _("Remap a key in {path} under [bindings], e.g.").format(path=config_file())
+        text.append("\n" + remap + "\n")
+        text.append('  "customers.new" = "ctrl+n"\n')
+        text.append(_("Press Esc to close."))
         with VerticalScroll():
             yield Static(text)
 

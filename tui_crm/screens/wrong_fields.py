@@ -12,16 +12,17 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import SelectionList, Static
 
-from ..i18n import _
+from ..i18n import N_, _
 from ..labels import field_label
+from ..widgets.translated_bindings import TranslatedBindings
 
 
-class WrongFieldsScreen(ModalScreen[list[str] | None]):
+class WrongFieldsScreen(TranslatedBindings, ModalScreen[list[str] | None]):
     """Space ticks a field, Enter hands the check over, Esc cancels."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "done", "Hand over", priority=True, id="wrong_fields.done"),
-        Binding("escape", "cancel", "Cancel", id="wrong_fields.cancel"),
+        Binding("enter", "done", N_("Hand over"), priority=True, id="wrong_fields.done"),
+        Binding("escape", "cancel", N_("Cancel"), id="wrong_fields.cancel"),
     ]
 
     DEFAULT_CSS = """

@@ -7,6 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import ProgressBar, Static
 
+from ..i18n import _
+
 
 class JobProgress(Horizontal):
     """Shows how far a job is and what it is doing; messages are plain text."""
@@ -19,7 +21,7 @@ class JobProgress(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield ProgressBar(total=100, show_eta=False)
-        yield Static(Text("Idle."), classes="job-status")
+        yield Static(Text(_("Idle.")), classes="job-status")
 
     def report(self, fraction: float, message: str) -> None:
         self.query_one(ProgressBar).update(progress=round(100 * max(0.0, min(1.0, fraction))))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
@@ -11,9 +12,16 @@ from textual.timer import Timer
 from textual.widget import Widget
 
 from .. import validation as v
+from ..i18n import N_, _
+from ..i18n.formats import pad
 from ..service import Customer, Service
 
-LABELS = {"phone": "Phone", "email": "Email", "id_number": "ID no.", "address": "Address"}
+LABELS = {
+    "phone": N_("Phone"),
+    "email": N_("Email"),
+    "id_number": N_("ID no."),
+    "address": N_("Address"),
+}
 REVEAL_SECONDS = 30.0
 
 
@@ -21,8 +29,8 @@ class MaskedFields(Widget, can_focus=True):
     """Up/down choose a field; `reveal_selected` asks the service (which audits the reveal)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "select(-1)", "Previous field", show=False, id="contact.previous"),
-        Binding("down", "select(1)", "Next field", show=False, id="contact.next"),
+        Binding("up", "select(-1)", N_("Previous field"), show=False, id="contact.previous"),
+        Binding("down", "select(1)", N_("Next field"), show=False, id="contact.next"),
     ]
 
     DEFAULT_CSS = """
@@ -41,7 +49,7 @@ class MaskedFields(Widget, can_focus=True):
         self._timer: Timer | None = None
 
     def on_mount(self) -> None:
-        self.border_title = "Contact"
+        self.border_title = _("Contact")
 
     def show(self, customer: Customer) -> None:
         self.customer = customer
@@ -76,13 +84,15 @@ class MaskedFields(Widget, can_focus=True):
 
     def render(self) -> Text:
         text = Text(no_wrap=False)
+        labels = {name: _(LABELS[name]) for name in self.fields}
+        width = max(cell_len(shown) for shown in labels.values()) + 1
         for index, name in enumerate(self.fields):
             marker = "▸ " if index == self.selected and self.has_focus else "  "
             text.append(marker, "bold")
-            text.append(f"{LABELS[name]:<8}", "dim")
+            text.append(pad(labels[name], width), "dim")
             if name in self.revealed:
                 text.append(v.clean_text(self.revealed[name]) or "—", "bold yellow")
-                text.append(" (shown)", "italic dim")
+                text.append(" " + _("(shown)"), "italic dim")
             else:
                 text.append(v.clean_text(getattr(self.customer, name)) or "—")
             if index < len(self.fields) - 1:

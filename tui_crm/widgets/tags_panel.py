@@ -6,20 +6,23 @@ from rich.text import Text
 from textual.widgets import Static
 
 from .. import validation as v
+from ..i18n import _
+from ..i18n.formats import pad
+from ..labels import label
 from ..service import Tag
 
 
 def tags_text(tags: tuple[Tag, ...]) -> Text:
     text = Text()
     if not tags:
-        return Text("No tags yet (t to add).", "dim")
+        return Text(_("No tags yet (t to add)."), "dim")
     for tag_type in (t.value for t in v.TagType):
         names = [v.clean_text(t.name) for t in tags if t.tag_type == tag_type]
         if not names:
             continue
         if text:
             text.append("\n")
-        text.append(f"{tag_type:<9}", "dim")
+        text.append(pad(label("tag_type", tag_type), 9), "dim")
         text.append(", ".join(names))
     return text
 
@@ -35,7 +38,7 @@ class TagsPanel(Static):
         super().__init__(tags_text(tags), id=id)
 
     def on_mount(self) -> None:
-        self.border_title = "Tags"
+        self.border_title = _("Tags")
 
     def show(self, tags: tuple[Tag, ...]) -> None:
         self.update(tags_text(tags))

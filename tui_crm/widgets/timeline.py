@@ -18,14 +18,13 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from .. import validation as v
+from ..i18n import N_, _
+from ..i18n.formats import format_money
+from ..labels import label
 from ..service import Service, TimelineEntry
 
 PAGE = 60
 LINES_PER_ENTRY = 2
-
-
-def money(cents: int) -> str:
-    return f"¥{cents // 100:,}.{cents % 100:02d}"
 
 
 def entry_lines(entry: TimelineEntry, overdue: bool) -> tuple[Text, Text]:
@@ -33,23 +32,21 @@ def entry_lines(entry: TimelineEntry, overdue: bool) -> tuple[Text, Text]:
     head = Text(no_wrap=True, overflow="ellipsis")
     head.append(entry.at[:16].replace("T", " "), "bold")
     head.append("  ")
-    head.append(
-        v.clean_text(entry.kind).upper(), "cyan" if entry.source == "followup" else "magenta"
-    )
+    followup = entry.source == "followup"
+    kind = label("channel" if followup else "interaction_kind", entry.kind)
+    head.append(v.clean_text(kind).upper(), "cyan" if followup else "magenta")
     head.append("  ")
     head.append(v.clean_text(entry.staff) or "—", "dim")
     if entry.result:
         head.append("  → ")
-        head.append(v.clean_text(entry.result), "green")
+        head.append(v.clean_text(label("followup_result", entry.result)), "green")
     if entry.amount_cents is not None:
         head.append("  ")
-        head.append(money(entry.amount_cents), "bold yellow")
+        head.append(format_money(entry.amount_cents), "bold yellow")
     if entry.next_followup_date:
-        head.append("  next ")
-        head.append(
-            entry.next_followup_date + (" OVERDUE" if overdue else ""),
-            "bold white on red" if overdue else "bold",
-        )
+        head.append("  " + _("next") + " ")
+        late = " " + _("OVERDUE") if overdue else ""
+        head.append(entry.next_followup_date + late, "bold white on red" if overdue else "bold")
     body = Text("  ", no_wrap=True, overflow="ellipsis")
     body.append(v.clean_text(entry.content.replace("\n", " ⏎ ")))
     return head, body
@@ -59,12 +56,12 @@ class Timeline(ScrollView, can_focus=True):
     """Follow-ups and interactions merged; `set_kinds` filters; the cursor row is highlighted."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "move(-1)", "Up", show=False, id="timeline.up"),
-        Binding("down", "move(1)", "Down", show=False, id="timeline.down"),
-        Binding("pageup", "page(-1)", "Page up", show=False, id="timeline.page_up"),
-        Binding("pagedown", "page(1)", "Page down", show=False, id="timeline.page_down"),
-        Binding("home", "first", "First", show=False, id="timeline.first"),
-        Binding("end", "last", "Last", show=False, id="timeline.last"),
+        Binding("up", "move(-1)", N_("Up"), show=False, id="timeline.up"),
+        Binding("down", "move(1)", N_("Down"), show=False, id="timeline.down"),
+        Binding("pageup", "page(-1)", N_("Page up"), show=False, id="timeline.page_up"),
+        Binding("pagedown", "page(1)", N_("Page down"), show=False, id="timeline.page_down"),
+        Binding("home", "first", N_("First"), show=False, id="timeline.first"),
+        Binding("end", "last", N_("Last"), show=False, id="timeline.last"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"timeline--cursor"}
@@ -97,7 +94,7 @@ class Timeline(ScrollView, can_focus=True):
         self._strips: dict[int, Strip] = {}
 
     def on_mount(self) -> None:
-        self.border_title = "Timeline"
+        self.border_title = _("Timeline")
         self.reload()
 
     def reload(self, pending_plan: str | None = None) -> None:
@@ -160,7 +157,7 @@ class Timeline(ScrollView, can_focus=True):
         base = self.rich_style
         index = row // LINES_PER_ENTRY
         if not self.entries:
-            text = Text("No follow-ups or interactions yet." if row == 0 else "", "dim")
+            text = Text(_("No follow-ups or interactions yet.") if row == 0 else "", "dim")
         elif index >= len(self.entries):
             return Strip.blank(width, base)
         else:

@@ -14,6 +14,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ...audit import AuditEntry
+from ...i18n import N_, _
+from ...labels import field_label, label
+from ...widgets.translated_bindings import TranslatedBindings
 
 
 def _plain(value: Any) -> Text:
@@ -24,11 +27,11 @@ def _plain(value: Any) -> Text:
     return Text(json.dumps(value, ensure_ascii=False))
 
 
-class AuditEntryScreen(ModalScreen[None]):
+class AuditEntryScreen(TranslatedBindings, ModalScreen[None]):
     """Esc closes. Values are as the log holds them (sensitive ones already masked)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Close", id="audit_entry.close"),
+        Binding("escape,q", "close", N_("Close"), id="audit_entry.close"),
     ]
 
     DEFAULT_CSS = """
@@ -48,29 +51,30 @@ class AuditEntryScreen(ModalScreen[None]):
         head = Table.grid(padding=(0, 2))
         head.add_column(style="bold")
         head.add_column()
-        for label, value in (
-            ("Entry", str(e.id)),
-            ("When", e.at.replace("T", " ")),
-            ("Who", e.actor),
-            ("Action", e.action),
-            ("Record", f"{e.entity} {e.entity_id}" if e.entity else ""),
-            ("Customer", e.customer_code),
+        action = label("audit_action", e.action)
+        for title, value in (
+            (_("Entry"), str(e.id)),
+            (_("When"), e.at.replace("T", " ")),
+            (_("Who"), e.actor),
+            (_("Action"), f"{action} ({e.action})" if action != e.action else e.action),
+            (_("Record"), f"{e.entity} {e.entity_id}" if e.entity else ""),
+            (_("Customer"), e.customer_code),
         ):
-            head.add_row(Text(label), Text(value))
+            head.add_row(Text(title), Text(value))
         details = dict(e.details)
         fields = details.pop("fields", None)
         with VerticalScroll():
             yield Static(head)
             if isinstance(fields, dict) and fields:
-                changes = Table(title=Text("Changes"), expand=True)
-                changes.add_column(Text("Field"), style="bold")
-                changes.add_column(Text("Before"))
-                changes.add_column(Text("After"))
+                changes = Table(title=Text(_("Changes")), expand=True)
+                changes.add_column(Text(_("Field")), style="bold")
+                changes.add_column(Text(_("Before")))
+                changes.add_column(Text(_("After")))
                 for name, pair in sorted(fields.items()):
                     before, after = (
                         pair if isinstance(pair, list) and len(pair) == 2 else (None, pair)
                     )
-                    changes.add_row(Text(str(name)), _plain(before), _plain(after))
+                    changes.add_row(Text(field_label(str(name))), _plain(before), _plain(after))
                 yield Static(changes)
             if details:
                 extra = Table.grid(padding=(0, 2))
@@ -79,7 +83,7 @@ class AuditEntryScreen(ModalScreen[None]):
                 for name, value in sorted(details.items()):
                     extra.add_row(Text(str(name)), _plain(value))
                 yield Static(extra)
-            yield Static(Text("Esc close", style="dim"))
+            yield Static(Text(_("Esc close"), style="dim"))
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -21,28 +21,32 @@ from textual.widgets import DataTable, Input, Static
 from ...audit import AuditEntry, AuditFilter
 from ...config import Settings
 from ...export import ExportError
+from ...i18n import N_, _, ngettext
+from ...i18n.formats import format_number
+from ...labels import field_label, label
 from ...service import Service, ServiceError
 from .audit_entry import AuditEntryScreen
 
 PAGE = 100
 PREFETCH = 20
 FILTERS = (
-    ("actor", "user"),
-    ("action", "action"),
-    ("customer_code", "customer code"),
-    ("since", "from YYYY-MM-DD"),
-    ("until", "to YYYY-MM-DD"),
-    ("text", "free text"),
+    ("actor", N_("user")),
+    ("action", N_("action code")),
+    ("customer_code", N_("customer code")),
+    ("since", N_("from YYYY-MM-DD")),
+    ("until", N_("to YYYY-MM-DD")),
+    ("text", N_("free text")),
 )
+COLUMNS = ("#", N_("When"), N_("Who"), N_("Action"), N_("Customer"), N_("Details"))
 
 
 class AuditPanel(Vertical):
     """Enter on a filter applies it; Enter on an entry opens it; v verifies; e exports."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("v", "verify", "Verify chain", id="admin.audit_verify"),
-        Binding("e", "export", "Export view", id="admin.audit_export"),
-        Binding("ctrl+r", "reload", "Reload", id="admin.audit_reload"),
+        Binding("v", "verify", N_("Verify chain"), id="admin.audit_verify"),
+        Binding("e", "export", N_("Export view"), id="admin.audit_export"),
+        Binding("ctrl+r", "reload", N_("Reload"), id="admin.audit_reload"),
     ]
 
     DEFAULT_CSS = """
@@ -67,25 +71,25 @@ class AuditPanel(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="audit-filters"):
             for name, placeholder in FILTERS:
-                yield Input(placeholder=placeholder, id=f"audit-{name}")
+                yield Input(placeholder=_(placeholder), id=f"audit-{name}")
         yield DataTable(cursor_type="row", zebra_stripes=True)
         yield Static(Text(""), classes="audit-status")
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("#", "When", "Who", "Action", "Customer", "Details")
+        self.query_one(DataTable).add_columns(*(_(title) for title in COLUMNS))
         self.action_reload()
 
     def _read_filter(self) -> AuditFilter:
         values = {
             name: self.query_one(f"#audit-{name}", Input).value.strip() or None
-            for name, _ in FILTERS
+            for name, _placeholder in FILTERS
         }
         for name in ("since", "until"):
             if values[name]:
                 try:
                     dt.date.fromisoformat(values[name] or "")
                 except ValueError:
-                    message = f"{name}: use YYYY-MM-DD"
+                    message = _("Write dates as YYYY-MM-DD: {value}").format(value=values[name])
                     self.app.notify(message, severity="warning", markup=False)
                     values[name] = None
         return AuditFilter(**values)
@@ -125,7 +129,7 @@ class AuditPanel(Vertical):
                 Text(str(e.id), justify="right"),
                 Text(e.at.replace("T", " ")),
                 Text(e.actor),
-                Text(e.action),
+                Text(label("audit_action", e.action)),
                 Text(e.customer_code),
                 Text(_summary(e), overflow="ellipsis", no_wrap=True),
                 key=str(e.id),
@@ -133,8 +137,12 @@ class AuditPanel(Vertical):
         if page:
             self.oldest_id = page[-1].id
         self.exhausted = len(page) < PAGE
-        more = "" if self.exhausted else "+ (more load as you scroll)"
-        self._status(Text(f"{len(self.entries):,}{more} entries, newest first"))
+        count = len(self.entries)
+        if self.exhausted:
+            status = ngettext("{count} entry, newest first", "{count} entries, newest first", count)
+        else:
+            status = _("{count}+ entries, newest first (more load as you scroll)")
+        self._status(Text(status.format(count=format_number(count))))
 
     def _status(self, text: Text) -> None:
         self.query_one(".audit-status", Static).update(text)
@@ -152,7 +160,7 @@ class AuditPanel(Vertical):
             self.app.push_screen(AuditEntryScreen(entry))
 
     def action_verify(self) -> None:
-        self._status(Text("Verifying the audit chain…"))
+        self._status(Text(_("Verifying the audit chain…")))
         self._verify()
 
     @work(thread=True, exclusive=True, group="admin-audit-verify")
@@ -178,13 +186,15 @@ class AuditPanel(Vertical):
         except (ServiceError, ExportError, OSError) as exc:
             self.app.call_from_thread(self.app.notify, str(exc), severity="error", markup=False)
             return
-        self.app.call_from_thread(
-            self.app.notify, f"Exported {written:,} entries to {out}", markup=False
-        )
+        message = ngettext(
+            "Exported {count} entry to {path}", "Exported {count} entries to {path}", written
+        ).format(count=format_number(written), path=out)
+        self.app.call_from_thread(self.app.notify, message, markup=False)
 
 
 def _summary(entry: AuditEntry) -> str:
     fields = entry.details.get("fields")
     if isinstance(fields, dict) and fields:
-        return "changed: " + ", ".join(sorted(fields))
+        names = ", ".join(sorted(field_label(name) for name in fields))
+        return _("changed: {fields}").format(fields=names)
     return json.dumps(entry.details, ensure_ascii=False) if entry.details else ""

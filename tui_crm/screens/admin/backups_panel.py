@@ -14,10 +14,16 @@ from textual.widgets import DataTable, Static
 
 from ...backup import BackupError, Manifest
 from ...config import Settings
+from ...i18n import N_, _, ngettext
+from ...i18n.formats import format_number
+from ...labels import label
 from ...service import Service, ServiceError
 from ...widgets.job_progress import JobProgress
 
 JOB_ERRORS = (ServiceError, BackupError, OSError)
+
+
+COLUMNS = (N_("Backup"), N_("Kind"), N_("Taken"), N_("Size"), N_("Customers"), N_("Parent"))
 
 
 def _size(n: int) -> str:
@@ -30,13 +36,13 @@ class BackupsPanel(Vertical):
     `tui-crm backup restore ID --yes`, with the app closed)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f", "backup(True)", "Full backup", id="admin.backup_full"),
-        Binding("i", "backup(False)", "Incremental", id="admin.backup_incremental"),
-        Binding("v", "verify(False)", "Verify", id="admin.backup_verify"),
-        Binding("V", "verify(True)", "Verify all", id="admin.backup_verify_all"),
-        Binding("d", "drill", "Drill", id="admin.backup_drill"),
-        Binding("p", "prune", "Prune", id="admin.backup_prune"),
-        Binding("r", "restore", "Restore to file", id="admin.backup_restore"),
+        Binding("f", "backup(True)", N_("Full backup"), id="admin.backup_full"),
+        Binding("i", "backup(False)", N_("Incremental"), id="admin.backup_incremental"),
+        Binding("v", "verify(False)", N_("Verify"), id="admin.backup_verify"),
+        Binding("V", "verify(True)", N_("Verify all"), id="admin.backup_verify_all"),
+        Binding("d", "drill", N_("Drill"), id="admin.backup_drill"),
+        Binding("p", "prune", N_("Prune"), id="admin.backup_prune"),
+        Binding("r", "restore", N_("Restore to file"), id="admin.backup_restore"),
     ]
 
     DEFAULT_CSS = """
@@ -57,7 +63,7 @@ class BackupsPanel(Vertical):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("Backup", "Kind", "Taken", "Size", "Customers", "Parent")
+        table.add_columns(*(_(title) for title in COLUMNS))
         self.refresh_list()
 
     def refresh_list(self) -> None:
@@ -67,15 +73,18 @@ class BackupsPanel(Vertical):
         for m in reversed(manifests):
             table.add_row(
                 Text(m.id),
-                Text(m.kind),
+                Text(label("backup_kind", m.kind)),
                 Text(m.created_at[:19].replace("T", " ")),
                 Text(_size(m.size), justify="right"),
-                Text(f"{m.row_counts.get('customers', 0):,}", justify="right"),
+                Text(format_number(m.row_counts.get("customers", 0)), justify="right"),
                 Text(m.parent or "-"),
                 key=m.id,
             )
         where = self.service.backups.store(self.settings).directory
-        self._show(Text(f"{len(manifests)} backup(s) in {where}"))
+        shown = ngettext(
+            "{count} backup in {path}", "{count} backups in {path}", len(manifests)
+        ).format(count=len(manifests), path=where)
+        self._show(Text(shown))
 
     def _selected(self) -> str | None:
         table = self.query_one(DataTable)
@@ -94,7 +103,7 @@ class BackupsPanel(Vertical):
     def _finish(self, text: Text, *, failed: bool = False) -> None:
         self.refresh_list()
         self._show(text)
-        self.query_one(JobProgress).report(1.0, "Failed." if failed else "Done.")
+        self.query_one(JobProgress).report(1.0, _("Failed.") if failed else _("Done."))
 
     def action_backup(self, full: bool) -> None:
         self._run(
@@ -106,13 +115,13 @@ class BackupsPanel(Vertical):
     def action_verify(self, every: bool) -> None:
         backup_id = None if every else self._selected()
         if not every and backup_id is None:
-            self.app.notify("No backup selected.", severity="warning", markup=False)
+            self.app.notify(_("No backup selected."), severity="warning", markup=False)
             return
 
         def job(progress: Callable[[float, str], None]) -> tuple[Text, bool]:
             results = self.service.backups.verify(backup_id, self.settings, progress)
             ok = all(r.ok for r in results)
-            return Text("\n".join(r.describe() for r in results) or "No backups."), not ok
+            return Text("\n".join(r.describe() for r in results) or _("No backups.")), not ok
 
         self._run(job)
 
@@ -126,33 +135,38 @@ class BackupsPanel(Vertical):
     def action_prune(self) -> None:
         def job(progress: Callable[[float, str], None]) -> tuple[Text, bool]:
             deleted = self.service.backups.prune(self.settings)
-            return Text(f"Pruned {len(deleted)} backup(s)."), False
+            pruned = ngettext(
+                "Deleted {count} backup.", "Deleted {count} backups.", len(deleted)
+            ).format(count=len(deleted))
+            return Text(pruned), False
 
         self._run(job)
 
     def action_restore(self) -> None:
         backup_id = self._selected()
         if backup_id is None:
-            self.app.notify("No backup selected.", severity="warning", markup=False)
+            self.app.notify(_("No backup selected."), severity="warning", markup=False)
             return
         target = self.service.db.path.parent / "restored" / f"{backup_id}.db"
 
         def job(progress: Callable[[float, str], None]) -> tuple[Text, bool]:
             self.service.backups.restore(backup_id, target, self.settings, progress)
-            return Text(f"Restored {backup_id} to {target}."), False
+            restored = _("Restored {backup} to {path}.").format(backup=backup_id, path=target)
+            return Text(restored), False
 
         self._run(job)
 
     @staticmethod
     def _describe_new(manifest: Manifest) -> tuple[Text, bool]:
-        return Text(
-            f"Backup {manifest.id} ({manifest.kind}, {_size(manifest.size)}) written."
-        ), False
+        written = _("Backup {backup} ({kind}, {size}) written.").format(
+            backup=manifest.id, kind=label("backup_kind", manifest.kind), size=_size(manifest.size)
+        )
+        return Text(written), False
 
     @work(thread=True, exclusive=True, group="admin-backups")
     def _run(self, job: Callable[[Callable[[float, str], None]], tuple[Text, bool]]) -> None:
         progress = self._progress()
-        progress(0.0, "Working…")
+        progress(0.0, _("Working…"))
         try:
             text, failed = job(progress)
         except JOB_ERRORS as exc:

@@ -13,18 +13,21 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Static
 
 from ...config import Settings
+from ...i18n import N_, _, ngettext
+from ...i18n.formats import format_number
 from ...retention import Candidate, RetentionError
 from ...service import Service, ServiceError
 from ...widgets.job_progress import JobProgress
 
 SHOWN = 500
+COLUMNS = (N_("Code"), N_("Name"), N_("Last activity"), N_("Why"))
 
 
 class RetentionPanel(Vertical):
     """ctrl+r re-runs the dry run; the purge button needs the typed count."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+r", "preview", "Dry run", id="admin.retention_preview"),
+        Binding("ctrl+r", "preview", N_("Dry run"), id="admin.retention_preview"),
     ]
 
     DEFAULT_CSS = """
@@ -42,15 +45,15 @@ class RetentionPanel(Vertical):
         self.candidates: list[Candidate] = []
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("Running the dry run…"), classes="retention-summary")
+        yield Static(Text(_("Running the dry run…")), classes="retention-summary")
         yield DataTable(cursor_type="row", zebra_stripes=True)
         with Horizontal(classes="retention-confirm"):
-            yield Input(placeholder="type the number to purge", id="retention-count")
-            yield Button("Purge", variant="error", id="retention-purge")
+            yield Input(placeholder=_("type the number to purge"), id="retention-count")
+            yield Button(_("Purge"), variant="error", id="retention-purge")
         yield JobProgress()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("Code", "Name", "Last activity", "Why")
+        self.query_one(DataTable).add_columns(*(_(title) for title in COLUMNS))
         self.action_preview()
 
     def action_preview(self) -> None:
@@ -78,14 +81,25 @@ class RetentionPanel(Vertical):
                 key=str(c.id),
             )
         years = self.service.retention.policy(self.settings).years
-        text = Text(
-            f"Policy: churned, no interaction for {years} year(s), no legal hold. "
-            f"{len(found):,} customer(s) would be purged"
-        )
-        if len(found) > SHOWN:
-            text.append(f" (first {SHOWN} shown)")
-        text.append(". Type that number below and press Purge to delete them for good.")
-        self._summary(text)
+        policy = ngettext(
+            "Policy: churned, no interaction for {years} year, no legal hold.",
+            "Policy: churned, no interaction for {years} years, no legal hold.",
+            years,
+        ).format(years=years)
+        count = len(found)
+        if count > SHOWN:
+            would = ngettext(
+                "{count} customer would be purged (first {shown} shown).",
+                "{count} customers would be purged (first {shown} shown).",
+                count,
+            )
+        else:
+            would = ngettext(
+                "{count} customer would be purged.", "{count} customers would be purged.", count
+            )
+        how = _("Type that number below and press Purge to delete them for good.")
+        would = would.format(count=format_number(count), shown=SHOWN)
+        self._summary(Text(" ".join((policy, would, how))))
 
     def _summary(self, text: Text) -> None:
         self.query_one(".retention-summary", Static).update(text)
@@ -96,13 +110,15 @@ class RetentionPanel(Vertical):
         typed = self.query_one("#retention-count", Input).value.strip()
         if not typed.isdigit() or int(typed) != len(self.candidates):
             self.app.notify(
-                f"Type {len(self.candidates)} (the number of customers listed) to purge.",
+                _("Type {count} (the number of customers listed) to purge.").format(
+                    count=len(self.candidates)
+                ),
                 severity="warning",
                 markup=False,
             )
             return
         if not self.candidates:
-            self.app.notify("Nobody is due for purging.", markup=False)
+            self.app.notify(_("Nobody is due for purging."), markup=False)
             return
         self._purge(int(typed))
 
@@ -122,6 +138,8 @@ class RetentionPanel(Vertical):
 
     def _done(self, purged: int) -> None:
         self.query_one("#retention-count", Input).value = ""
-        message = f"Purged {purged:,} customer(s)."
+        message = ngettext("Purged {count} customer.", "Purged {count} customers.", purged).format(
+            count=format_number(purged)
+        )
         self.app.notify(message, markup=False)
         self._preview()

@@ -15,8 +15,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from ...config import Settings
+from ...i18n import N_, _
 from ...roles import Action
 from ...service import Service
+from ...widgets.translated_bindings import TranslatedBindings
 from .audit_panel import AuditPanel
 from .backups_panel import BackupsPanel
 from .retention_panel import RetentionPanel
@@ -26,17 +28,17 @@ from .verification_panel import VerificationPanel
 ADMIN_ACTIONS = (Action.BACKUP, Action.AUDIT, Action.PURGE, Action.USERS, Action.VERIFICATION)
 
 
-class AdminScreen(Screen[None]):
+class AdminScreen(TranslatedBindings, Screen[None]):
     """Esc goes back; 1-5 switch tabs."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="admin.back"),
-        Binding("1", "tab('backups')", "Backups", show=False, id="admin.tab_backups"),
-        Binding("2", "tab('audit')", "Audit", show=False, id="admin.tab_audit"),
-        Binding("3", "tab('retention')", "Retention", show=False, id="admin.tab_retention"),
-        Binding("4", "tab('users')", "Users", show=False, id="admin.tab_users"),
+        Binding("escape", "back", N_("Back"), id="admin.back"),
+        Binding("1", "tab('backups')", N_("Backups"), show=False, id="admin.tab_backups"),
+        Binding("2", "tab('audit')", N_("Audit"), show=False, id="admin.tab_audit"),
+        Binding("3", "tab('retention')", N_("Retention"), show=False, id="admin.tab_retention"),
+        Binding("4", "tab('users')", N_("Users"), show=False, id="admin.tab_users"),
         Binding(
-            "5", "tab('verification')", "Verification", show=False, id="admin.tab_verification"
+            "5", "tab('verification')", N_("Verification"), show=False, id="admin.tab_verification"
         ),
     ]
 
@@ -49,25 +51,25 @@ class AdminScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         if not self.allowed:
-            yield Static(Text("Administration is for admins only."), id="admin-refused")
+            yield Static(Text(_("Administration is for admins only.")), id="admin-refused")
         else:
             with TabbedContent(initial="backups"):
-                with TabPane("Backups", id="backups"):
+                with TabPane(_("Backups"), id="backups"):
                     yield BackupsPanel(self.service, self.settings)
-                with TabPane("Audit", id="audit"):
+                with TabPane(_("Audit"), id="audit"):
                     yield AuditPanel(
                         self.service, self.service.db.path.parent / "exports", self.settings
                     )
-                with TabPane("Retention", id="retention"):
+                with TabPane(_("Retention"), id="retention"):
                     yield RetentionPanel(self.service, self.settings)
-                with TabPane("Users", id="users"):
+                with TabPane(_("Users"), id="users"):
                     yield UsersPanel(self.service)
-                with TabPane("Verification", id="verification"):
+                with TabPane(_("Verification"), id="verification"):
                     yield VerificationPanel(self.service, self.settings)
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = "Administration"
+        self.sub_title = _("Administration")
         self.call_after_refresh(self._focus_tab)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:

@@ -13,7 +13,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Select, Static
 
+from ...i18n import N_, _
+from ...labels import choices
 from ...roles import Role
+from ...widgets.translated_bindings import TranslatedBindings
 
 
 @dataclass(frozen=True)
@@ -24,12 +27,12 @@ class UserFormResult:
     display_name: str = ""
 
 
-class UserFormScreen(ModalScreen[UserFormResult | None]):
+class UserFormScreen(TranslatedBindings, ModalScreen[UserFormResult | None]):
     """mode "add" asks everything, "role" only the role, "password" only the password."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="user_form.cancel"),
-        Binding("ctrl+s", "save", "Save", id="user_form.save"),
+        Binding("escape", "cancel", N_("Cancel"), id="user_form.cancel"),
+        Binding("ctrl+s", "save", N_("Save"), id="user_form.save"),
     ]
 
     DEFAULT_CSS = """
@@ -48,25 +51,25 @@ class UserFormScreen(ModalScreen[UserFormResult | None]):
 
     def compose(self) -> ComposeResult:
         titles = {
-            "add": "Add a user",
-            "role": f"Change the role of {self.username}",
-            "password": f"Set a new password for {self.username}",
+            "add": _("Add a user"),
+            "role": _("Change the role of {username}").format(username=self.username),
+            "password": _("Set a new password for {username}").format(username=self.username),
         }
         with Vertical():
             yield Static(Text(titles[self.mode], style="bold"))
             if self.mode == "add":
-                yield Input(placeholder="username", id="user-name")
-                yield Input(placeholder="display name (optional)", id="user-display")
+                yield Input(placeholder=_("username"), id="user-name")
+                yield Input(placeholder=_("display name (optional)"), id="user-display")
             if self.mode in ("add", "role"):
                 yield Select(
-                    [(r.value, r.value) for r in Role],
+                    choices("role"),
                     value=self.role or Role.SALES.value,
                     allow_blank=False,
                     id="user-role",
                 )
             if self.mode in ("add", "password"):
-                yield Input(placeholder="password", password=True, id="user-password")
-            yield Static(Text("ctrl+s save    Esc cancel"), classes="user-form-keys")
+                yield Input(placeholder=_("password"), password=True, id="user-password")
+            yield Static(Text(_("ctrl+s save    Esc cancel")), classes="user-form-keys")
 
     @on(Input.Submitted)
     def action_save(self) -> None:

@@ -13,29 +13,32 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable
 
+from ...i18n import N_, _
+from ...labels import label
 from ...service import Service, ServiceError, UserRecord
 from ...validation import FormErrors, ValidationError
 from .user_form import UserFormResult, UserFormScreen
 
 USER_ERRORS = (ServiceError, ValidationError, FormErrors)
+COLUMNS = (N_("User"), N_("Name"), N_("Role"), N_("Status"), N_("Last login"), N_("Failed"))
 
 
 def _status(user: UserRecord) -> str:
     """`waiting to HH:MM` while some source must wait before trying to sign in again."""
     if user.status == "waiting" and user.waiting_until:
-        return f"waiting to {user.waiting_until[11:16]}"
-    return user.status
+        return _("waiting to {time}").format(time=user.waiting_until[11:16])
+    return label("user_status", user.status)
 
 
 class UsersPanel(Vertical):
     """n add, r role, d disable/enable, u unlock, p password."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "add", "Add user", id="admin.user_add"),
-        Binding("r", "role", "Role", id="admin.user_role"),
-        Binding("d", "toggle_active", "Disable/enable", id="admin.user_toggle"),
-        Binding("u", "unlock", "Unlock", id="admin.user_unlock"),
-        Binding("p", "password", "Password", id="admin.user_password"),
+        Binding("n", "add", N_("Add user"), id="admin.user_add"),
+        Binding("r", "role", N_("Role"), id="admin.user_role"),
+        Binding("d", "toggle_active", N_("Disable/enable"), id="admin.user_toggle"),
+        Binding("u", "unlock", N_("Unlock"), id="admin.user_unlock"),
+        Binding("p", "password", N_("Password"), id="admin.user_password"),
     ]
 
     DEFAULT_CSS = """
@@ -52,9 +55,7 @@ class UsersPanel(Vertical):
         yield DataTable(cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(
-            "User", "Name", "Role", "Status", "Last login", "Failed"
-        )
+        self.query_one(DataTable).add_columns(*(_(title) for title in COLUMNS))
         self.refresh_list()
 
     def refresh_list(self) -> None:
@@ -66,7 +67,7 @@ class UsersPanel(Vertical):
             table.add_row(
                 Text(u.username),
                 Text(u.display_name),
-                Text(u.role),
+                Text(label("role", u.role)),
                 Text(_status(u), style="" if u.status == "active" else "bold yellow"),
                 Text((u.last_login_at or "-").replace("T", " ")),
                 Text(str(u.failed_attempts), justify="right"),
@@ -101,7 +102,10 @@ class UsersPanel(Vertical):
                     result.username, result.role, result.password, result.display_name
                 )
 
-            self._apply(add, f"Added {result.role} {result.username}.")
+            done = _("Added {username} ({role}).").format(
+                username=result.username, role=label("role", result.role)
+            )
+            self._apply(add, done)
 
         self.app.push_screen(UserFormScreen("add"), added)
 
@@ -114,7 +118,9 @@ class UsersPanel(Vertical):
             if result is not None:
                 self._apply(
                     lambda: self.service.users.set_role(user.username, result.role),
-                    f"{user.username} is now {result.role}.",
+                    _("{username} is now {role}.").format(
+                        username=user.username, role=label("role", result.role)
+                    ),
                 )
 
         self.app.push_screen(UserFormScreen("role", user.username, user.role), chosen)
@@ -122,17 +128,18 @@ class UsersPanel(Vertical):
     def action_toggle_active(self) -> None:
         user = self._selected()
         if user is not None:
-            verb = "Enabled" if not user.active else "Disabled"
+            done = _("Enabled {username}.") if not user.active else _("Disabled {username}.")
             self._apply(
                 lambda: self.service.users.set_active(user.username, not user.active),
-                f"{verb} {user.username}.",
+                done.format(username=user.username),
             )
 
     def action_unlock(self) -> None:
         user = self._selected()
         if user is not None:
             self._apply(
-                lambda: self.service.users.unlock(user.username), f"Unlocked {user.username}."
+                lambda: self.service.users.unlock(user.username),
+                _("Unlocked {username}.").format(username=user.username),
             )
 
     def action_password(self) -> None:
@@ -144,7 +151,7 @@ class UsersPanel(Vertical):
             if result is not None:
                 self._apply(
                     lambda: self.service.users.set_password(user.username, result.password),
-                    f"Password of {user.username} changed.",
+                    _("Password of {username} changed.").format(username=user.username),
                 )
 
         self.app.push_screen(UserFormScreen("password", user.username), entered)
