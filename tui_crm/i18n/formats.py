@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Literal
 
 from babel import dates, numbers
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 
 from . import active_locale
 
@@ -70,3 +70,11 @@ def pad(text: str, width: int, *, right: bool = False) -> str:
     `f"{text:<10}"` would leave Chinese columns ragged."""
     fill = " " * max(0, width - cell_len(text))
     return fill + text if right else text + fill
+
+
+def fit(text: str, width: int) -> str:
+    """`text` in exactly `width` terminal cells: padded, or cut with `…` when longer (never
+    half a CJK character), so a column after it stays put."""
+    if cell_len(text) <= width:
+        return pad(text, width)
+    return set_cell_size(text, width - 1) + "…"

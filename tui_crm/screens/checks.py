@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.cells import set_cell_size
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,7 +20,7 @@ from textual.worker import get_current_worker
 
 from .. import validation as v
 from ..i18n import N_, _
-from ..i18n.formats import pad
+from ..i18n.formats import fit, pad
 from ..labels import label
 from ..roles import Action
 from ..service import Customer, Service, ServiceError
@@ -42,8 +41,8 @@ STATUS_STYLES = {
 def item_label(item: Item) -> Text:
     status = pad(label("check_outcome", item.status), 13)
     text = Text(status, STATUS_STYLES.get(item.status, ""))
-    text.append(f"{item.code:<11}", "cyan")
-    text.append(set_cell_size(v.clean_text(item.name), 32) + " ")
+    text.append(f"{item.code:<12}", "cyan")
+    text.append(fit(v.clean_text(item.name), 31) + " ")
     text.append(v.clean_text(item.owner) or _("unassigned"), "dim")
     return text
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar
 
-from rich.cells import set_cell_size
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -24,7 +23,7 @@ from textual.worker import get_current_worker
 from .. import validation as v
 from ..analytics import Dashboard
 from ..i18n import N_, _, pgettext
-from ..i18n.formats import format_number, format_percent, pad
+from ..i18n.formats import fit, format_number, format_percent, pad
 from ..labels import label
 from ..service import DueCount, Service, ServiceError
 from ..widgets.translated_bindings import TranslatedBindings
@@ -41,11 +40,6 @@ def _step_names() -> dict[str, str]:
         "customers": pgettext("funnel step", "customers"),
         "repeat": pgettext("funnel step", "repeat"),
     }
-
-
-def fit(text: str, width: int) -> str:
-    """`text` cut or padded to exactly `width` terminal cells (CJK characters take two)."""
-    return set_cell_size(text, width)
 
 
 def bar(value: float, largest: float, width: int = BAR) -> str:

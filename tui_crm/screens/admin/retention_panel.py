@@ -98,8 +98,10 @@ class RetentionPanel(Vertical):
                 "{count} customer would be purged.", "{count} customers would be purged.", count
             )
         how = _("Type that number below and press Purge to delete them for good.")
-        would = would.format(count=format_number(count), shown=SHOWN)
-        self._summary(Text(" ".join((policy, would, how))))
+        purged = would.format(count=format_number(count), shown=SHOWN)
+        # Translators: three sentences in a row (Chinese puts no space between them).
+        summary = _("{policy} {purged} {how}").format(policy=policy, purged=purged, how=how)
+        self._summary(Text(summary))
 
     def _summary(self, text: Text) -> None:
         self.query_one(".retention-summary", Static).update(text)
