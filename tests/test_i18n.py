@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 
 from tui_crm import i18n, labels, retention
 from tui_crm import validation as v
@@ -156,6 +157,18 @@ def test_pad_counts_cjk_as_two_cells() -> None:
     assert formats.pad("张伟", 6) == "张伟  "
     assert formats.pad("ab", 6, right=True) == "    ab"
     assert formats.pad("北京云帆科技", 4) == "北京云帆科技"
+
+
+def test_fit_cuts_to_exact_cells_without_half_a_character() -> None:
+    assert formats.fit("张伟", 6) == "张伟  "
+    assert formats.fit("北京云帆科技有限公司", 9) == "北京云帆…"  # 8 cells + 1
+    assert formats.fit("北京云帆科技有限公司", 10) == "北京云帆… "  # no half of 科
+    assert formats.fit("Mckenzie Activity", 10) == "Mckenzie… "
+    assert all(
+        cell_len(formats.fit(text, n)) == n
+        for text in ("北京云帆科技", "abc def", "a张b伟c")
+        for n in range(1, 12)
+    )
 
 
 # --- display names of stored codes ----------------------------------------------------------

@@ -141,12 +141,12 @@ def _messages(tree: ast.AST) -> Iterator[tuple[int, ast.AST]]:
         if isinstance(node, ast.Call) and _called_name(node) in EVERY_ARGUMENT:
             for argument in node.args:
                 yield node.lineno, argument
-        if isinstance(node, ast.Call) and _called_name(node) == "SystemCommand":
-            if len(node.args) > 1:
-                yield node.lineno, node.args[1]
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Attribute):
-            if node.targets[0].attr in MESSAGE_ATTRIBUTES:
-                yield node.lineno, node.value
+        is_command = isinstance(node, ast.Call) and _called_name(node) == "SystemCommand"
+        if is_command and len(node.args) > 1:
+            yield node.lineno, node.args[1]  # its help line
+        target = node.targets[0] if isinstance(node, ast.Assign) else None
+        if isinstance(target, ast.Attribute) and target.attr in MESSAGE_ATTRIBUTES:
+            yield node.lineno, node.value
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript):
             target = node.targets[0].value
             if isinstance(target, ast.Name) and target.id == "errors":

@@ -77,4 +77,5 @@ def fit(text: str, width: int) -> str:
     half a CJK character), so a column after it stays put."""
     if cell_len(text) <= width:
         return pad(text, width)
-    return set_cell_size(text, width - 1) + "…"
+    # rstrip: where half a double-width character would be left, no gap before the …
+    return pad(set_cell_size(text, width - 1).rstrip() + "…", width)

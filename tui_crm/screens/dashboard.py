@@ -87,7 +87,7 @@ def tiers_text(board: Dashboard) -> Text:
         top_title = _("Top {tier}").format(tier=label("value_tier", name))
         text.append("\n" + top_title + "\n", "bold")
         for customer in top:
-            text.append(f"  {customer.code:<11}")
+            text.append(f"  {customer.code:<12}")
             text.append(fit(v.clean_text(customer.name), 30) + " ")
             text.append(f"{_money(customer.order_total_cents):>15}\n")
     if report.rules is None:
@@ -254,7 +254,7 @@ class DashboardScreen(TranslatedBindings, Screen[None]):
         worklist = self.query_one("#churn-list", OptionList)
         worklist.clear_options()
         for customer in board.worklist:
-            line = Text(f"{customer.code:<11}")
+            line = Text(f"{customer.code:<12}")
             line.append(fit(v.clean_text(customer.name), 28) + " ")
             line.append(pad(label("value_tier", customer.tier) or "–", 13))
             line.append(", ".join(w.rule for w in customer.warnings), "bold")

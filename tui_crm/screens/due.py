@@ -26,7 +26,8 @@ DUE_WIDTH = 24  # "2026-11-23 123d overdue" and "2026-11-23 today": the codes li
 
 
 def due_label(item: DueFollowup, *, indent: bool) -> Text:
-    text = Text("    " if indent else "  ")
+    # One line per plan: a long name is cut with … rather than wrapped under the dates.
+    text = Text("    " if indent else "  ", no_wrap=True, overflow="ellipsis")
     if item.days_overdue > 0:
         late = _("{days}d overdue").format(days=f"{item.days_overdue:>3}")
         text.append(pad(f"{item.due} {late}", DUE_WIDTH), "bold red")
