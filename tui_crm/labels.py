@@ -151,6 +151,7 @@ def _backup_kinds() -> dict[str, str]:
 def _audit_actions() -> dict[str, str]:
     return {
         "init": pgettext("audit action", "database created"),
+        "demo.build": pgettext("audit action", "demo data built"),
         "login": pgettext("audit action", "signed in"),
         "login.failed": pgettext("audit action", "failed sign-in"),
         "customer.create": pgettext("audit action", "customer created"),
