@@ -39,9 +39,13 @@ def test_codes_checked() -> None:
 
 def test_dates_and_enums() -> None:
     assert v.parse_date("2026-02-28") == "2026-02-28"
-    for bad in ("2026-02-30", "28/02/2026", "2026-2-3"):
+    for bad in ("28/02/2026", "2026-2-3", "2026-02-28T10:00"):
         with pytest.raises(v.ValidationError, match="YYYY-MM-DD"):
             v.parse_date(bad)
+    for unreal in ("2026-02-30", "2026-13-01", "2025-02-29", "2026-04-31"):
+        with pytest.raises(v.ValidationError, match=f"{unreal} is not a real date"):
+            v.parse_date(unreal)
+    assert v.parse_date("2024-02-29") == "2024-02-29"
     with pytest.raises(v.ValidationError, match="prospect, customer, churned"):
         v.choice("lead", "customer_type", v.CustomerType)
     assert v.industry("c") == "C"

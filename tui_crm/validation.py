@@ -59,6 +59,7 @@ def field_label(field: str) -> str:
         "display_name": pgettext("field", "display name"),
         "language": pgettext("field", "language"),
         "legal_hold": pgettext("field", "legal hold"),
+        "reason": pgettext("field", "reason"),
         "created_at": pgettext("field", "created"),
         "updated_at": pgettext("field", "updated"),
         "last_interaction_at": pgettext("field", "last interaction"),
@@ -201,6 +202,7 @@ _STRAY_JOINER = re.compile(
     f"(?<![^\\x00-\\x7f\\s{_JOINERS}])[{_JOINERS}]|[{_JOINERS}](?![^\\x00-\\x7f\\s{_JOINERS}])"
 )
 _SPACES = re.compile(r"\s+")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _EXTENSION_WORD = re.compile(r"\s*(?:转|分机)\s*(?=\d)")
 EXTENSION_MARK = ";ext="
 
@@ -345,17 +347,18 @@ def normalise_id_number(value: Any, field: str = "id_number") -> str:
 
 
 def parse_date(value: Any, field: str = "date") -> str:
+    """A day written YYYY-MM-DD that exists on the calendar (`2026-02-30` does not)."""
     text = clean_text(value)
     if not text:
         return ""
+    if not _ISO_DAY.fullmatch(text):
+        raise ValidationError(field, _("must be a date written YYYY-MM-DD"))
     try:
-        return dt.date.fromisoformat(text).isoformat() if len(text) == 10 else _bad_date(field)
+        return dt.date.fromisoformat(text).isoformat()
     except ValueError:
-        return _bad_date(field)
-
-
-def _bad_date(field: str) -> str:
-    raise ValidationError(field, _("must be a date written YYYY-MM-DD"))
+        raise ValidationError(
+            field, _("{value} is not a real date").format(value=text)
+        ) from None
 
 
 def choice(value: Any, field: str, allowed: type[StrEnum], *, required: bool = True) -> str:
