@@ -217,7 +217,10 @@ def clean_text(value: Any, *, multiline: bool = False) -> str:
     """
     if value is None:
         return ""
-    text = _ESCAPE_SEQUENCE.sub("", str(value))
+    text = str(value)
+    if text.isprintable():  # no control, format or line-break character: the usual case
+        return text.strip()
+    text = _ESCAPE_SEQUENCE.sub("", text)
     if multiline:
         text = _CONTROL.sub("", _LINE_BREAK.sub("\n", text))
     else:
