@@ -63,7 +63,15 @@ TABLE: dict[str, tuple[Action | None, Call]] = {
         Action.CUSTOMER_UPDATE,
         lambda s, t, p: s.customers.update(t.id, {}, t.version),
     ),
+    "customers.set_legal_hold": (
+        Action.LEGAL_HOLD,
+        lambda s, t, p: s.customers.set_legal_hold(t.id, True, "probe"),
+    ),
     "duplicates.find": (None, lambda s, t, p: s.duplicates.find({"phone": FOREIGN["phone"]})),
+    "duplicates.described": (
+        Action.CUSTOMER_CREATE,
+        lambda s, t, p: s.duplicates.described({"phone": FOREIGN["phone"]}),
+    ),
     "duplicates.hints": (
         Action.CUSTOMER_CREATE,
         lambda s, t, p: s.duplicates.hints({"phone": FOREIGN["phone"]}),

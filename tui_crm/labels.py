@@ -155,6 +155,7 @@ def _audit_actions() -> dict[str, str]:
         "login.failed": pgettext("audit action", "failed sign-in"),
         "customer.create": pgettext("audit action", "customer created"),
         "customer.update": pgettext("audit action", "customer edited"),
+        "customer.legal_hold": pgettext("audit action", "legal hold set or lifted"),
         "customer.purge": pgettext("audit action", "customer purged"),
         "reveal": pgettext("audit action", "masked value revealed"),
         "followup.add": pgettext("audit action", "follow-up logged"),

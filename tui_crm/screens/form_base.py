@@ -53,6 +53,8 @@ class FormScreen(ModalScreen[ResultT]):
     FormScreen .form-field Label { color: $text-muted; }
     FormScreen .form-error { color: $error; height: auto; }
     FormScreen .form-error.-empty { display: none; }
+    FormScreen .form-hint { color: $text-muted; height: auto; }
+    FormScreen .form-hint.-empty { display: none; }
     FormScreen #form-message { color: $error; height: auto; }
     FormScreen #form-message.-empty { display: none; }
     FormScreen .form-keys { color: $text-muted; }
@@ -68,15 +70,24 @@ class FormScreen(ModalScreen[ResultT]):
         super().__init__()
         self._initial: dict[str, Any] = {}
 
-    def field(self, name: str, label: str, widget: Widget) -> ComposeResult:
-        """A label, the input (id `f-<name>`) and the line its error message goes to."""
+    def field(self, name: str, label: str, widget: Widget, *, hint: bool = False) -> ComposeResult:
+        """A label, the input (id `f-<name>`) and the line its error message goes to; with
+        `hint`, a line (id `hint-<name>`) for `show_hint`."""
         widget.id = f"f-{name}"
         if isinstance(widget, (Input, Select)):
             widget.compact = True
         with Vertical(classes="form-field"):
             yield Label(label)
             yield widget
+            if hint:
+                yield Static("", id=f"hint-{name}", classes="form-hint -empty", markup=False)
             yield Static("", id=f"err-{name}", classes="form-error -empty", markup=False)
+
+    def show_hint(self, name: str, text: Text | None) -> None:
+        """Show (or, with None, hide) the line under a field made with `hint=True`."""
+        line = self.query_one(f"#hint-{name}", Static)
+        line.update(text or "")
+        line.set_class(text is None, "-empty")
 
     def header(self) -> Iterator[Widget]:
         yield Static(Text(self.title_text, "bold"))

@@ -134,6 +134,30 @@ class Customers:
             return user.id if user.role is Role.MANAGER else None
         return active_user_id(self.db.conn, owner)
 
+    def set_legal_hold(self, customer_id: int, on: bool, reason: str) -> Customer:
+        """Put a customer under legal hold (never purged) or lift it; admins only. The
+        reason is required and audited with the change."""
+        self.context.require(Action.LEGAL_HOLD)
+        why = v.clean_name(reason, "reason")
+        with self.db.write() as tx:
+            row = customer_row(tx, customer_id)
+            if bool(row["legal_hold"]) == on:
+                return to_customer(tx, self.db.keys, row)
+            tx.execute(
+                "UPDATE customers SET legal_hold = ?, updated_at = ?, version = version + 1"
+                " WHERE id = ?",
+                (int(on), v.now(), customer_id),
+            )
+            self.context.audit(
+                tx,
+                "customer.legal_hold",
+                entity="customer",
+                entity_id=customer_id,
+                customer_code=row["code"],
+                details={"fields": {"legal_hold": [not on, on]}, "reason": why},
+            )
+            return to_customer(tx, self.db.keys, customer_row(tx, customer_id))
+
     def update(
         self, customer_id: int, changes: Mapping[str, Any], expected_version: int
     ) -> Customer:
