@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from textual.widgets import OptionList, Static
 
 from tests import test_analytics
@@ -18,6 +19,9 @@ from tui_crm.screens.dashboard import DashboardScreen
 from tui_crm.service import Service
 from tui_crm.widgets.customer_header import header_text
 from tui_crm.widgets.customer_table import value_mark
+
+# Every flow here also runs with NO_COLOR (see conftest.colour_modes).
+pytestmark = pytest.mark.usefixtures("colour_modes")
 
 shop = test_analytics.shop  # the hand-built customers, as a fixture of this module too
 
