@@ -159,9 +159,10 @@ class CustomerDetailScreen(Screen[None]):
 
     def action_followup(self) -> None:
         if not self._refuse_unless(Action.FOLLOWUP_ADD):
-            self.app.push_screen(
-                FollowUpFormScreen(self.service, self.customer_id), self._reload_if
+            form = FollowUpFormScreen(
+                self.service, self.customer_id, plan=self.customer.next_followup_at
             )
+            self.app.push_screen(form, self._reload_if)
 
     def action_interaction(self) -> None:
         if not self._refuse_unless(Action.INTERACTION_ADD):
