@@ -11,12 +11,16 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
 
+from tui_crm.app import CrmApp
 from tui_crm.screens.customer_detail import CustomerDetailScreen
 from tui_crm.service import Service
+from tui_crm.widgets.ordered_keys import OrderedKeys
 
 
-class DetailTestApp(App[None]):
+class DetailTestApp(OrderedKeys, App[None]):
     """Pushes `first` on start and offers `open_customer`, as the app shell does."""
+
+    KEYS_WAIT_FOR = CrmApp.KEYS_WAIT_FOR
 
     def __init__(self, service: Service, first: Screen[object]) -> None:
         super().__init__()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from textual.widgets import Input, OptionList, Static
 
 from tests import test_analytics
@@ -22,6 +23,9 @@ from tui_crm.service import Service
 from tui_crm.verification import CHECKED_FIELDS
 from tui_crm.widgets.customer_header import header_text
 from tui_crm.widgets.customer_table import value_mark
+
+# Every flow here also runs with NO_COLOR (see conftest.colour_modes).
+pytestmark = pytest.mark.usefixtures("colour_modes")
 
 shop = test_analytics.shop  # the hand-built customers, as a fixture of this module too
 

@@ -24,12 +24,15 @@ from .screens.due import DueScreen
 from .screens.help import HelpScreen
 from .screens.login import LoginScreen
 from .service import Customer, Service
+from .widgets.ordered_keys import OrderedKeys
 
 
-class CrmApp(App[None]):
+class CrmApp(OrderedKeys, App[None]):
     """tui-crm in the terminal; keys are remappable by binding id from config.toml."""
 
     TITLE = "tui-crm"
+    # Keys typed ahead wait for these results: sign-in, the list a search shows, the due list.
+    KEYS_WAIT_FOR = frozenset({"login", "customers.load", "due"})
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
         Binding("question_mark,f1", "help", "Help", id="app.help"),

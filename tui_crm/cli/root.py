@@ -236,7 +236,10 @@ def main(
 def run_app(db: Database, operator: str | None = None) -> None:
     from ..app import CrmApp
 
-    CrmApp(db, operator=operator).run()
+    app = CrmApp(db, operator=operator)
+    app.run()
+    if app.return_code:  # Textual printed the crash; the shell must see it too
+        raise SystemExit(app.return_code)
 
 
 def _override_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:

@@ -49,6 +49,7 @@ class CustomerDetailScreen(Screen[None]):
         Binding("t", "tags", "Tags", id="detail.tags"),
         Binding("e", "edit", "Edit", id="detail.edit"),
         Binding("k", "filter", "Filter", id="detail.filter"),
+        Binding("ctrl+r,f5", "refresh", "Refresh", show=False, id="detail.refresh"),
     ]
 
     DEFAULT_CSS = """
@@ -118,6 +119,13 @@ class CustomerDetailScreen(Screen[None]):
         self._show_notes()
         self.timeline.reload(self.customer.next_followup_at or "")
 
+    def action_refresh(self) -> None:
+        """Show what is saved now (a colleague may have changed the customer meanwhile)."""
+        try:
+            self.reload()
+        except ServiceError as exc:  # deleted, merged away or out of this user's scope now
+            self.notify(str(exc), severity="warning", markup=False)
+
     def on_screen_suspend(self) -> None:
         self.contact.mask_all()
 
@@ -147,8 +155,10 @@ class CustomerDetailScreen(Screen[None]):
             return
 
         def saved(customer: Customer | None) -> None:
+            # Reloaded even when nothing was saved: the form may have met a colleague's
+            # newer version (a conflict), which this screen must not keep hiding.
+            self.reload()
             if customer is not None:
-                self.reload()
                 self.notify("Saved.", markup=False)
 
         self.app.push_screen(CustomerFormScreen(self.service, self.customer), saved)
@@ -159,9 +169,10 @@ class CustomerDetailScreen(Screen[None]):
 
     def action_followup(self) -> None:
         if not self._refuse_unless(Action.FOLLOWUP_ADD):
-            self.app.push_screen(
-                FollowUpFormScreen(self.service, self.customer_id), self._reload_if
+            form = FollowUpFormScreen(
+                self.service, self.customer_id, plan=self.customer.next_followup_at
             )
+            self.app.push_screen(form, self._reload_if)
 
     def action_interaction(self) -> None:
         if not self._refuse_unless(Action.INTERACTION_ADD):

@@ -35,7 +35,7 @@ class CustomersScreen(Screen[None]):
 
     DEFAULT_CSS = """
     CustomersScreen #search { border: tall $border-blurred; height: 3; }
-    CustomersScreen #search:focus { border: tall $border; }
+    CustomersScreen #search:focus { border: heavy $border; }  /* seen without colour too */
     CustomersScreen #status { height: 1; background: $panel; padding: 0 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -51,6 +51,12 @@ class FormScreen(ModalScreen[ResultT]):
     }
     FormScreen .form-field { height: auto; }
     FormScreen .form-field Label { color: $text-muted; }
+    /* The field being typed in shows by more than colour (NO_COLOR, monochrome): its label
+       is drawn reversed. Textual restyles on a focus change only the nodes a :focus-within
+       rule targets itself, hence the rule on the field box. */
+    FormScreen .form-field:focus-within { height: auto; }
+    FormScreen .form-field:focus-within > Label { color: $text; text-style: bold reverse; }
+    FormScreen Select:focus-within SelectCurrent { text-style: bold reverse; }
     FormScreen .form-error { color: $error; height: auto; }
     FormScreen .form-error.-empty { display: none; }
     FormScreen .form-hint { color: $text-muted; height: auto; }
@@ -65,6 +71,8 @@ class FormScreen(ModalScreen[ResultT]):
 
     title_text = "Form"
     field_names: tuple[str, ...] = ()
+    # The field the cursor starts in (the first that needs input); None: the first field.
+    first_field: str | None = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -77,7 +85,8 @@ class FormScreen(ModalScreen[ResultT]):
         if isinstance(widget, (Input, Select)):
             widget.compact = True
         with Vertical(classes="form-field"):
-            yield Label(label)
+            if label:
+                yield Label(label)
             yield widget
             if hint:
                 yield Static("", id=f"hint-{name}", classes="form-hint -empty", markup=False)
@@ -97,6 +106,8 @@ class FormScreen(ModalScreen[ResultT]):
         return Static("ctrl+s save    Esc cancel    Tab next field", classes="form-keys")
 
     def on_mount(self) -> None:
+        if self.first_field is not None:
+            self.query_one(f"#f-{self.first_field}").focus()
         self.call_after_refresh(self.mark_clean)
 
     def mark_clean(self) -> None:

@@ -31,6 +31,7 @@ class LoginScreen(Screen[Service]):
     }
     LoginScreen #login-title { text-style: bold; margin-bottom: 1; }
     LoginScreen Input { margin-bottom: 1; }
+    LoginScreen Input:focus { border: heavy $border; }  /* seen without colour too */
     LoginScreen #operator { margin-bottom: 1; padding: 0 1; }
     LoginScreen #demo-hint { color: $text-muted; margin-bottom: 1; }
     LoginScreen #login-message { color: $error; height: auto; min-height: 1; }

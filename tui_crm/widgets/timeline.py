@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -167,7 +168,10 @@ class Timeline(ScrollView, can_focus=True):
             entry = self.entries[index]
             text = entry_lines(entry, self.is_overdue(entry))[row % LINES_PER_ENTRY]
             text.truncate(width, overflow="ellipsis")
-        return Strip(text.render(self.app.console)).crop_extend(0, width, base)
+        # Every segment carries the widget's style: a segment of unstyled text would otherwise
+        # have none, drawn in the terminal's colours and fatal to Textual's NO_COLOR filter.
+        segments = Segment.apply_style(text.render(self.app.console), base)
+        return Strip(segments).crop_extend(0, width, base)
 
     def watch_cursor(self, old: int, new: int) -> None:
         for index in (old, new):
