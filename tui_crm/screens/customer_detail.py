@@ -27,6 +27,14 @@ from .followup_form import FollowUpFormScreen
 from .interaction_form import InteractionFormScreen
 from .tag_editor import TagEditorScreen
 
+# What each key needs on this customer; the palette offers only what the user may do.
+PALETTE_NEEDS = {
+    "detail.reveal": Action.REVEAL,
+    "detail.followup": Action.FOLLOWUP_ADD,
+    "detail.interaction": Action.INTERACTION_ADD,
+    "detail.tags": Action.TAG_EDIT,
+    "detail.edit": Action.CUSTOMER_UPDATE,
+}
 TIMELINE_FILTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("all entries", ()),
     ("follow-ups", ("followup",)),
@@ -117,6 +125,10 @@ class CustomerDetailScreen(Screen[None]):
         self.tags.show(self.customer.tags)
         self._show_notes()
         self.timeline.reload(self.customer.next_followup_at or "")
+
+    def palette_offers(self, binding_id: str) -> bool:
+        needs = PALETTE_NEEDS.get(binding_id)
+        return needs is None or self.service.can(needs, self.customer)
 
     def on_screen_suspend(self) -> None:
         self.contact.mask_all()

@@ -21,8 +21,10 @@ class MaskedFields(Widget, can_focus=True):
     """Up/down choose a field; `reveal_selected` asks the service (which audits the reveal)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "select(-1)", "Previous field", show=False, id="contact.previous"),
-        Binding("down", "select(1)", "Next field", show=False, id="contact.next"),
+        Binding(
+            "up", "select(-1)", "Previous field", show=False, system=True, id="contact.previous"
+        ),
+        Binding("down", "select(1)", "Next field", show=False, system=True, id="contact.next"),
     ]
 
     DEFAULT_CSS = """
