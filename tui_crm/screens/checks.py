@@ -13,13 +13,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from .. import validation as v
 from ..service import Customer, Service, ServiceError
 from ..verification import Item, ItemStatus
+from ..widgets.keys_footer import KeysFooter
 from .customer_form import CustomerFormScreen
 
 STATUS_STYLES = {
@@ -65,7 +66,7 @@ class ChecksScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("Loading checks…", id="checks-title", markup=False)
         yield OptionList(id="checks-list")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()

@@ -13,12 +13,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from .. import validation as v
 from ..roles import Action
 from ..service import Customer, PermissionDenied, Service, ServiceError
 from ..widgets.customer_header import CustomerHeader
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.masked_field import MaskedFields
 from ..widgets.tags_panel import TagsPanel
 from ..widgets.timeline import Timeline
@@ -50,7 +51,7 @@ class CustomerDetailScreen(Screen[None]):
     """Opened from the list with Enter; Esc returns to the list where it was."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="detail.back"),
+        Binding("escape", "back", "Back", show=False, id="detail.back"),
         Binding("r", "reveal", "Reveal", id="detail.reveal"),
         Binding("f", "followup", "Follow-up", id="detail.followup"),
         Binding("i", "interaction", "Interaction", id="detail.interaction"),
@@ -97,7 +98,7 @@ class CustomerDetailScreen(Screen[None]):
                 yield self.tags
                 yield self.notes_box
             yield self.timeline
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.contact.border_subtitle = (

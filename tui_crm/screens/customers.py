@@ -16,13 +16,14 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from .. import validation as v
 from ..listing import SORT_LABELS, SORTS, CustomerQuery, SortKey, sort_label
 from ..roles import Action
 from ..service import CustomerRow, FilterChoices, Service
 from ..widgets.customer_table import PAGE, CustomerTable
+from ..widgets.keys_footer import KeysFooter
 from .choice import ChoiceScreen
 
 COUNT_CAP = 10_000
@@ -49,6 +50,7 @@ class CustomersScreen(Screen[None]):
         Binding("slash", "focus_search", "Search", id="customers.search"),
         Binding("escape", "clear_search", "Clear", show=False, id="customers.clear_search"),
         Binding("n", "new_customer", "New", id="customers.new"),
+        Binding("d", "due_list", "Due list", id="customers.due_list"),
         Binding("t", "cycle_type", "Type", id="customers.filter_type"),
         Binding("i", "pick_industry", "Industry", id="customers.filter_industry"),
         Binding("o", "pick_owner", "Owner", id="customers.filter_owner"),
@@ -59,7 +61,6 @@ class CustomersScreen(Screen[None]):
         Binding("s", "cycle_sort", "Sort", id="customers.sort"),
         Binding("r", "reverse_sort", "Reverse", show=False, id="customers.reverse"),
         Binding("x", "clear_filters", "Clear filters", show=False, id="customers.clear_filters"),
-        Binding("d", "due_list", "Due list", show=False, id="customers.due_list"),
         Binding("g", "dashboard", "Dashboard", show=False, id="customers.dashboard"),
         Binding("a", "admin", "Admin", show=False, id="customers.admin"),
     ]
@@ -80,7 +81,7 @@ class CustomersScreen(Screen[None]):
         )
         yield CustomerTable(self._fetch, id="customers")
         yield Static("", id="status")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(CustomerTable).focus()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
@@ -11,10 +12,12 @@ from textual.timer import Timer
 from textual.widget import Widget
 
 from .. import validation as v
+from ..i18n import _
 from ..service import Customer, Service
 
 LABELS = {"phone": "Phone", "email": "Email", "id_number": "ID no.", "address": "Address"}
 REVEAL_SECONDS = 30.0
+LABEL_WIDTH = 8
 
 
 class MaskedFields(Widget, can_focus=True):
@@ -81,14 +84,19 @@ class MaskedFields(Widget, can_focus=True):
         for index, name in enumerate(self.fields):
             marker = "▸ " if index == self.selected and self.has_focus else "  "
             text.append(marker, "bold")
-            text.append(f"{LABELS[name]:<8}", "dim")
+            text.append(f"{LABELS[name]:<{LABEL_WIDTH}}", "dim")
             if name in self.revealed:
-                text.append(v.clean_text(self.revealed[name]) or "—", "bold yellow")
-                text.append(" (shown)", "italic dim")
+                value = v.clean_text(self.revealed[name]) or "—"
+                if cell_len(value) > self.size.width - len(marker) - LABEL_WIDTH:
+                    text.append("\n  ")  # a long value gets a line of its own, not a ragged wrap
+                text.append(value, "bold yellow")
             else:
                 text.append(v.clean_text(getattr(self.customer, name)) or "—")
             if index < len(self.fields) - 1:
                 text.append("\n")
+        if self.revealed:
+            seconds = round(REVEAL_SECONDS)
+            text.append("\n" + _("(shown for {seconds} s)").format(seconds=seconds), "italic dim")
         return text
 
     def on_focus(self) -> None:
