@@ -11,12 +11,18 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
 
+from tui_crm.app import CrmApp
 from tui_crm.screens.customer_detail import CustomerDetailScreen
 from tui_crm.service import Service
 
 
 class DetailTestApp(App[None]):
-    """Pushes `first` on start and offers `open_customer`, as the app shell does."""
+    """Pushes `first` on start and offers `open_customer`, help, quit and the palette's
+    commands, as the app shell does."""
+
+    BINDINGS = CrmApp.BINDINGS
+    action_help = CrmApp.action_help
+    get_system_commands = CrmApp.get_system_commands
 
     def __init__(self, service: Service, first: Screen[object]) -> None:
         super().__init__()

@@ -121,8 +121,8 @@ class CrmApp(App[None]):
         if isinstance(self.screen, HelpScreen):
             return
         groups: dict[str, tuple[list[str], str]] = {}
-        for active in self.screen.active_bindings.values():
-            binding = active.binding
+        bindings = [active.binding for active in self.screen.active_bindings.values()]
+        for binding in sorted(bindings, key=_help_rank):
             if not binding.description:
                 continue
             keys, _text = groups.setdefault(binding.id or binding.action, ([], binding.description))
@@ -156,3 +156,10 @@ class CrmApp(App[None]):
         """Textual's screenshot delivery, refused like the action that leads to it."""
         self.action_screenshot()
         return None
+
+
+def _help_rank(binding: Binding) -> int:
+    """The screen's commands first, then cursor movement, then Textual's own keys."""
+    if not binding.id:
+        return 2
+    return 1 if binding.system else 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import set_cell_size
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -34,8 +35,8 @@ STATUS_STYLES = {
 
 def item_label(item: Item) -> Text:
     text = Text(f"{item.status.replace('_', ' '):<13}", STATUS_STYLES.get(item.status, ""))
-    text.append(f"{item.code:<11}", "cyan")
-    text.append(v.clean_text(item.name)[:32].ljust(33))
+    text.append(f"{item.code:<12}", "cyan")
+    text.append(set_cell_size(v.clean_text(item.name), 32) + " ")
     text.append(v.clean_text(item.owner) or "unassigned", "dim")
     return text
 
@@ -44,7 +45,7 @@ class ChecksScreen(Screen[None]):
     """The signed-in user's checks in the newest sample (an admin's: everyone's)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="checks.back"),
+        Binding("escape", "back", "Back", show=False, id="checks.back"),
         Binding("v", "mark('verified')", "Verified", id="checks.verified"),
         Binding("c", "correct", "Corrected", id="checks.corrected"),
         Binding("u", "mark('unreachable')", "Unreachable", id="checks.unreachable"),

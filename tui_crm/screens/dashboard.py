@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar
 
-from rich.cells import set_cell_size
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -200,11 +200,16 @@ class DashboardScreen(Screen[None]):
         self.query_one("#churn-title", Static).update(churn_title(board))
         worklist = self.query_one("#churn-list", OptionList)
         worklist.clear_options()
+        room = worklist.scrollable_content_region.width
         for customer in board.worklist:
             line = Text(f"{customer.code:<12}")
             line.append(_cells(customer.name, 28) + " ")
             line.append(f"{TIER_NAMES.get(customer.tier or '', '–'):<13}")
-            line.append(", ".join(w.rule for w in customer.warnings), "bold")
+            rules = ", ".join(w.rule for w in customer.warnings)
+            if line.cell_len + cell_len(rules) > room:  # one rule a line, under each other
+                rules = ",\n".join(w.rule for w in customer.warnings)
+                rules = rules.replace("\n", "\n" + " " * line.cell_len)
+            line.append(rules, "bold")
             worklist.add_option(Option(line, id=str(customer.id)))
         if not board.worklist:
             worklist.add_option(Option(Text("Nobody at risk.", "dim"), disabled=True))

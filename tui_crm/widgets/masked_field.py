@@ -85,13 +85,11 @@ class MaskedFields(Widget, can_focus=True):
             marker = "▸ " if index == self.selected and self.has_focus else "  "
             text.append(marker, "bold")
             text.append(f"{LABELS[name]:<{LABEL_WIDTH}}", "dim")
-            if name in self.revealed:
-                value = v.clean_text(self.revealed[name]) or "—"
-                if cell_len(value) > self.size.width - len(marker) - LABEL_WIDTH:
-                    text.append("\n  ")  # a long value gets a line of its own, not a ragged wrap
-                text.append(value, "bold yellow")
-            else:
-                text.append(v.clean_text(getattr(self.customer, name)) or "—")
+            shown = name in self.revealed
+            value = v.clean_text(self.revealed[name] if shown else getattr(self.customer, name))
+            if cell_len(value) > self.size.width - len(marker) - LABEL_WIDTH:
+                text.append("\n  ")  # a long value gets a line of its own, not a ragged wrap
+            text.append(value or "—", "bold yellow" if shown else "")
             if index < len(self.fields) - 1:
                 text.append("\n")
         if self.revealed:

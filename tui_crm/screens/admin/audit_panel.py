@@ -41,8 +41,8 @@ FILTERS = (
     ("actor", "user"),
     ("action", "action"),
     ("customer_code", "customer"),
-    ("since", "from date"),
-    ("until", "to date"),
+    ("since", "since"),
+    ("until", "until"),
     ("text", "any text"),
 )
 
