@@ -18,7 +18,12 @@ from tui_crm.widgets.ordered_keys import OrderedKeys
 
 
 class DetailTestApp(OrderedKeys, App[None]):
-    """Pushes `first` on start and offers `open_customer`, as the app shell does."""
+    """Pushes `first` on start and offers `open_customer`, help, quit and the palette's
+    commands, as the app shell does."""
+
+    BINDINGS = CrmApp.BINDINGS
+    action_help = CrmApp.action_help
+    get_system_commands = CrmApp.get_system_commands
 
     KEYS_WAIT_FOR = CrmApp.KEYS_WAIT_FOR
 

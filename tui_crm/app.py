@@ -8,11 +8,13 @@ from typing import ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
 from textual.screen import Screen
 
 from .config import Settings
 from .db import Database
 from .files import use_private_umask
+from .i18n import _
 from .roles import Action, scope_of
 from .screens.admin import AdminScreen
 from .screens.checks import ChecksScreen
@@ -25,6 +27,7 @@ from .screens.help import HelpScreen
 from .screens.login import LoginScreen
 from .service import Customer, Service
 from .widgets.ordered_keys import OrderedKeys
+from .widgets.palette import palette_commands
 
 
 class CrmApp(OrderedKeys, App[None]):
@@ -34,8 +37,8 @@ class CrmApp(OrderedKeys, App[None]):
     # Keys typed ahead wait for these results: sign-in, the list a search shows, the due list.
     KEYS_WAIT_FOR = frozenset({"login", "customers.load", "due"})
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
         Binding("question_mark,f1", "help", "Help", id="app.help"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
     ]
 
     def __init__(
@@ -121,18 +124,45 @@ class CrmApp(OrderedKeys, App[None]):
         if isinstance(self.screen, HelpScreen):
             return
         groups: dict[str, tuple[list[str], str]] = {}
-        for active in self.screen.active_bindings.values():
-            binding = active.binding
+        bindings = [active.binding for active in self.screen.active_bindings.values()]
+        for binding in sorted(bindings, key=_help_rank):
             if not binding.description:
                 continue
-            keys, _ = groups.setdefault(binding.id or binding.action, ([], binding.description))
+            keys, _text = groups.setdefault(binding.id or binding.action, ([], binding.description))
             keys.append(self.get_key_display(binding))
         rows = [(", ".join(keys), text, ident) for ident, (keys, text) in groups.items()]
         self.push_screen(HelpScreen(rows))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        commands = getattr(screen, "palette_commands", None)
-        if commands is not None:
-            yield from commands()
-        yield SystemCommand("Help", "Every key binding (? or F1)", self.action_help)
-        yield from super().get_system_commands(screen)
+        """The screen's own commands and the app's Help and Quit; none of Textual's defaults
+        (theme, key panel, maximise, and a screenshot that would write revealed values)."""
+        return palette_commands(screen)
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            placeholder = _("Search for commands…")
+            self.push_screen(CommandPalette(placeholder=placeholder, id="--command-palette"))
+
+    # --- no screenshots ------------------------------------------------------------------------
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """No key, click or command writes the screen to a file: it may show revealed values."""
+        self.notify(
+            _("Screenshots are turned off: the screen may show revealed contact details."),
+            severity="warning",
+            markup=False,
+        )
+
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
+        """Textual's screenshot delivery, refused like the action that leads to it."""
+        self.action_screenshot()
+        return None
+
+
+def _help_rank(binding: Binding) -> int:
+    """The screen's commands first, then cursor movement, then Textual's own keys."""
+    if not binding.id:
+        return 2
+    return 1 if binding.system else 0

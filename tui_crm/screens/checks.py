@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import set_cell_size
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -23,6 +24,7 @@ from ..i18n import _
 from ..roles import Action
 from ..service import Customer, Service, ServiceError
 from ..verification import CHECKED_FIELDS, Item, ItemStatus
+from ..widgets.keys_footer import KeysFooter
 from .customer_form import CustomerFormScreen
 from .wrong_fields import WrongFieldsScreen
 
@@ -37,8 +39,8 @@ STATUS_STYLES = {
 
 def item_label(item: Item) -> Text:
     text = Text(f"{item.status.replace('_', ' '):<13}", STATUS_STYLES.get(item.status, ""))
-    text.append(f"{item.code:<11}", "cyan")
-    text.append(v.clean_text(item.name)[:32].ljust(33))
+    text.append(f"{item.code:<12}", "cyan")
+    text.append(set_cell_size(v.clean_text(item.name), 32) + " ")
     text.append(v.clean_text(item.owner) or "unassigned", "dim")
     return text
 
@@ -47,7 +49,7 @@ class ChecksScreen(Screen[None]):
     """The signed-in user's checks in the newest sample (an admin's: everyone's)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="checks.back"),
+        Binding("escape", "back", "Back", show=False, id="checks.back"),
         Binding("v", "mark('verified')", "Verified", id="checks.verified"),
         Binding("c", "correct", "Corrected", id="checks.corrected"),
         Binding("u", "mark('unreachable')", "Unreachable", id="checks.unreachable"),
@@ -69,7 +71,7 @@ class ChecksScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("Loading checks…", id="checks-title", markup=False)
         yield OptionList(id="checks-list")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()

@@ -13,12 +13,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from .. import validation as v
 from ..roles import Action
 from ..service import Customer, PermissionDenied, Service, ServiceError
 from ..widgets.customer_header import CustomerHeader
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.masked_field import MaskedFields
 from ..widgets.tags_panel import TagsPanel
 from ..widgets.timeline import Timeline
@@ -27,6 +28,14 @@ from .followup_form import FollowUpFormScreen
 from .interaction_form import InteractionFormScreen
 from .tag_editor import TagEditorScreen
 
+# What each key needs on this customer; the palette offers only what the user may do.
+PALETTE_NEEDS = {
+    "detail.reveal": Action.REVEAL,
+    "detail.followup": Action.FOLLOWUP_ADD,
+    "detail.interaction": Action.INTERACTION_ADD,
+    "detail.tags": Action.TAG_EDIT,
+    "detail.edit": Action.CUSTOMER_UPDATE,
+}
 TIMELINE_FILTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("all entries", ()),
     ("follow-ups", ("followup",)),
@@ -42,7 +51,7 @@ class CustomerDetailScreen(Screen[None]):
     """Opened from the list with Enter; Esc returns to the list where it was."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="detail.back"),
+        Binding("escape", "back", "Back", show=False, id="detail.back"),
         Binding("r", "reveal", "Reveal", id="detail.reveal"),
         Binding("f", "followup", "Follow-up", id="detail.followup"),
         Binding("i", "interaction", "Interaction", id="detail.interaction"),
@@ -90,7 +99,7 @@ class CustomerDetailScreen(Screen[None]):
                 yield self.tags
                 yield self.notes_box
             yield self.timeline
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.contact.border_subtitle = (
@@ -125,6 +134,10 @@ class CustomerDetailScreen(Screen[None]):
             self.reload()
         except ServiceError as exc:  # deleted, merged away or out of this user's scope now
             self.notify(str(exc), severity="warning", markup=False)
+
+    def palette_offers(self, binding_id: str) -> bool:
+        needs = PALETTE_NEEDS.get(binding_id)
+        return needs is None or self.service.can(needs, self.customer)
 
     def on_screen_suspend(self) -> None:
         self.contact.mask_all()

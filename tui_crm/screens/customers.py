@@ -16,18 +16,26 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from .. import validation as v
 from ..listing import SORT_LABELS, SORTS, CustomerQuery, SortKey, sort_label
+from ..roles import Action
 from ..service import CustomerRow, FilterChoices, Service
 from ..widgets.customer_table import PAGE, CustomerTable
+from ..widgets.keys_footer import KeysFooter
 from .choice import ChoiceScreen
 
 COUNT_CAP = 10_000
 TYPES = (None, "prospect", "customer", "churned")
 DUES = (None, "today", "overdue")
 TIERS = (None, "high", "medium", "low", "none")
+# Bindings the palette offers only to roles that may do what they lead to.
+PALETTE_NEEDS = {
+    "customers.new": Action.CUSTOMER_CREATE,
+    "customers.dashboard": Action.ANALYTICS,
+    "customers.admin": Action.BACKUP,
+}
 
 
 class CustomersScreen(Screen[None]):
@@ -42,6 +50,7 @@ class CustomersScreen(Screen[None]):
         Binding("slash", "focus_search", "Search", id="customers.search"),
         Binding("escape", "clear_search", "Clear", show=False, id="customers.clear_search"),
         Binding("n", "new_customer", "New", id="customers.new"),
+        Binding("d", "due_list", "Due list", id="customers.due_list"),
         Binding("t", "cycle_type", "Type", id="customers.filter_type"),
         Binding("i", "pick_industry", "Industry", id="customers.filter_industry"),
         Binding("o", "pick_owner", "Owner", id="customers.filter_owner"),
@@ -52,7 +61,6 @@ class CustomersScreen(Screen[None]):
         Binding("s", "cycle_sort", "Sort", id="customers.sort"),
         Binding("r", "reverse_sort", "Reverse", show=False, id="customers.reverse"),
         Binding("x", "clear_filters", "Clear filters", show=False, id="customers.clear_filters"),
-        Binding("d", "due_list", "Due list", show=False, id="customers.due_list"),
         Binding("g", "dashboard", "Dashboard", show=False, id="customers.dashboard"),
         Binding("a", "admin", "Admin", show=False, id="customers.admin"),
     ]
@@ -73,7 +81,7 @@ class CustomersScreen(Screen[None]):
         )
         yield CustomerTable(self._fetch, id="customers")
         yield Static("", id="status")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(CustomerTable).focus()
@@ -274,19 +282,16 @@ class CustomersScreen(Screen[None]):
     def action_admin(self) -> None:
         self.app.open_admin()  # type: ignore[attr-defined]
 
+    def palette_offers(self, binding_id: str) -> bool:
+        """The palette leaves out what this user's role may not do (the key still explains)."""
+        needs = PALETTE_NEEDS.get(binding_id)
+        return needs is None or self.service.can(needs)
+
     def palette_commands(self) -> Iterable[SystemCommand]:
-        """This screen's commands for the command palette (ctrl+p)."""
-        yield SystemCommand("New customer", "Create a customer (n)", self.action_new_customer)
-        yield SystemCommand("Search", "Focus the search box (/)", self.action_focus_search)
-        yield SystemCommand("Follow-ups due", "Due today and overdue (d)", self.action_due_list)
-        yield SystemCommand(
-            "Dashboard", "Value tiers, churn, funnel, activity (g)", self.action_dashboard
-        )
+        """Commands with no key of their own, for the command palette (ctrl+p)."""
         yield SystemCommand(
             "Verification checks", "The monthly sample's calls assigned to me", self.action_checks
         )
-        yield SystemCommand("Clear filters", "Show every customer (x)", self.action_clear_filters)
-        yield SystemCommand("Reverse sort", "Flip the sort order (r)", self.action_reverse_sort)
         for sort, label in ((s, SORT_LABELS[s]) for s in SORTS):
             yield SystemCommand(
                 f"Sort by {label}", "Order the list", lambda s=sort: self._filter(sort=s)
@@ -301,9 +306,6 @@ class CustomersScreen(Screen[None]):
             yield SystemCommand(
                 f"Filter: value tier {tier}", "Value tier (v)", lambda t=tier: self._filter(tier=t)
             )
-        yield SystemCommand(
-            "Filter: churn risk", "Customers with a churn warning (w)", self.action_toggle_churn
-        )
         for due in DUES[1:]:
             yield SystemCommand(
                 f"Filter: follow-up due {due}", "Next follow-up", lambda d=due: self._filter(due=d)
@@ -315,8 +317,6 @@ class CustomersScreen(Screen[None]):
                 lambda c=code: self._filter(industry=c),
                 discover=False,
             )
-        if self.service.user.role == "admin":
-            yield SystemCommand("Administration", "Users, backups, audit (a)", self.action_admin)
 
 
 def _next(values: tuple[str | None, ...], current: str | None) -> str | None:

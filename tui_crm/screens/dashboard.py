@@ -10,19 +10,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from .. import validation as v
 from ..analytics import Dashboard
 from ..service import DueCount, Service, ServiceError
+from ..widgets.keys_footer import KeysFooter
 
 BAR = 20
 TIER_NAMES = {
@@ -44,6 +46,11 @@ def bar(value: float, largest: float, width: int = BAR) -> str:
     if largest <= 0 or value <= 0:
         return ""
     return "█" * max(1, round(width * value / largest))
+
+
+def _cells(name: str, width: int) -> str:
+    """A customer's name cut or padded to `width` terminal cells (CJK takes two each)."""
+    return set_cell_size(v.clean_text(name), width)
 
 
 def _money(cents: int) -> str:
@@ -71,8 +78,8 @@ def tiers_text(board: Dashboard) -> Text:
             continue
         text.append(f"\nTop {TIER_NAMES[name]}\n", "bold")
         for customer in top:
-            text.append(f"  {customer.code:<11}")
-            text.append(v.clean_text(customer.name)[:30].ljust(31))
+            text.append(f"  {customer.code:<12}")
+            text.append(_cells(customer.name, 30) + " ")
             text.append(f"{_money(customer.order_total_cents):>15}\n")
     if report.rules is None:
         text.append("\nTiers not scored yet: run `tui-crm analytics recompute`.\n", "italic")
@@ -159,7 +166,7 @@ class DashboardScreen(Screen[None]):
                 yield Static("Loading…", id="funnel-text", markup=False)
             with TabPane("Activity", id="activity"), VerticalScroll():
                 yield Static("Loading…", id="activity-text", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.action_reload()
@@ -193,11 +200,16 @@ class DashboardScreen(Screen[None]):
         self.query_one("#churn-title", Static).update(churn_title(board))
         worklist = self.query_one("#churn-list", OptionList)
         worklist.clear_options()
+        room = worklist.scrollable_content_region.width
         for customer in board.worklist:
-            line = Text(f"{customer.code:<11}")
-            line.append(v.clean_text(customer.name)[:28].ljust(29))
+            line = Text(f"{customer.code:<12}")
+            line.append(_cells(customer.name, 28) + " ")
             line.append(f"{TIER_NAMES.get(customer.tier or '', '–'):<13}")
-            line.append(", ".join(w.rule for w in customer.warnings), "bold")
+            rules = ", ".join(w.rule for w in customer.warnings)
+            if line.cell_len + cell_len(rules) > room:  # one rule a line, under each other
+                rules = ",\n".join(w.rule for w in customer.warnings)
+                rules = rules.replace("\n", "\n" + " " * line.cell_len)
+            line.append(rules, "bold")
             worklist.add_option(Option(line, id=str(customer.id)))
         if not board.worklist:
             worklist.add_option(Option(Text("Nobody at risk.", "dim"), disabled=True))

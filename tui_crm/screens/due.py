@@ -10,12 +10,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from .. import validation as v
 from ..service import DueCount, DueFollowup, Service, ServiceError
+from ..widgets.keys_footer import KeysFooter
 
 DUE_LIMIT = 500
 PER_REP = 5
@@ -66,7 +67,7 @@ class DueScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("", id="due-title", markup=False)
         yield OptionList(id="due-list")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#due-title", Static).update("Loading follow-ups due…")

@@ -64,6 +64,7 @@ class FormScreen(ModalScreen[ResultT]):
     FormScreen #form-message { color: $error; height: auto; }
     FormScreen #form-message.-empty { display: none; }
     FormScreen .form-keys { color: $text-muted; }
+    FormScreen VerticalScroll.form > .form-keys { dock: bottom; background: $surface; }
     FormScreen Input { background: $boost; }
     FormScreen TextArea { height: 4; border: none; background: $boost; }
     FormScreen .-invalid { background: $error 30%; }

@@ -14,11 +14,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
 from ..db import Database
 from ..service import AuthError, Service
 from ..throttle import source_from_env
+from ..widgets.keys_footer import KeysFooter
 
 
 class LoginScreen(Screen[Service]):
@@ -64,7 +65,7 @@ class LoginScreen(Screen[Service]):
             yield Input(placeholder="Password", password=True, id="password")
             yield Static("", id="login-message")
             yield Button("Log in", id="login", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         if self.operator is not None:

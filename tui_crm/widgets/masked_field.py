@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
@@ -11,18 +12,22 @@ from textual.timer import Timer
 from textual.widget import Widget
 
 from .. import validation as v
+from ..i18n import _
 from ..service import Customer, Service
 
 LABELS = {"phone": "Phone", "email": "Email", "id_number": "ID no.", "address": "Address"}
 REVEAL_SECONDS = 30.0
+LABEL_WIDTH = 8
 
 
 class MaskedFields(Widget, can_focus=True):
     """Up/down choose a field; `reveal_selected` asks the service (which audits the reveal)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "select(-1)", "Previous field", show=False, id="contact.previous"),
-        Binding("down", "select(1)", "Next field", show=False, id="contact.next"),
+        Binding(
+            "up", "select(-1)", "Previous field", show=False, system=True, id="contact.previous"
+        ),
+        Binding("down", "select(1)", "Next field", show=False, system=True, id="contact.next"),
     ]
 
     DEFAULT_CSS = """
@@ -79,14 +84,17 @@ class MaskedFields(Widget, can_focus=True):
         for index, name in enumerate(self.fields):
             marker = "▸ " if index == self.selected and self.has_focus else "  "
             text.append(marker, "bold")
-            text.append(f"{LABELS[name]:<8}", "dim")
-            if name in self.revealed:
-                text.append(v.clean_text(self.revealed[name]) or "—", "bold yellow")
-                text.append(" (shown)", "italic dim")
-            else:
-                text.append(v.clean_text(getattr(self.customer, name)) or "—")
+            text.append(f"{LABELS[name]:<{LABEL_WIDTH}}", "dim")
+            shown = name in self.revealed
+            value = v.clean_text(self.revealed[name] if shown else getattr(self.customer, name))
+            if cell_len(value) > self.size.width - len(marker) - LABEL_WIDTH:
+                text.append("\n  ")  # a long value gets a line of its own, not a ragged wrap
+            text.append(value or "—", "bold yellow" if shown else "")
             if index < len(self.fields) - 1:
                 text.append("\n")
+        if self.revealed:
+            seconds = round(REVEAL_SECONDS)
+            text.append("\n" + _("(shown for {seconds} s)").format(seconds=seconds), "italic dim")
         return text
 
     def on_focus(self) -> None:

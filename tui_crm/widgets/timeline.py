@@ -60,12 +60,14 @@ class Timeline(ScrollView, can_focus=True):
     """Follow-ups and interactions merged; `set_kinds` filters; the cursor row is highlighted."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "move(-1)", "Up", show=False, id="timeline.up"),
-        Binding("down", "move(1)", "Down", show=False, id="timeline.down"),
-        Binding("pageup", "page(-1)", "Page up", show=False, id="timeline.page_up"),
-        Binding("pagedown", "page(1)", "Page down", show=False, id="timeline.page_down"),
-        Binding("home", "first", "First", show=False, id="timeline.first"),
-        Binding("end", "last", "Last", show=False, id="timeline.last"),
+        Binding("up", "move(-1)", "Up", show=False, system=True, id="timeline.up"),
+        Binding("down", "move(1)", "Down", show=False, system=True, id="timeline.down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, system=True, id="timeline.page_up"),
+        Binding(
+            "pagedown", "page(1)", "Page down", show=False, system=True, id="timeline.page_down"
+        ),
+        Binding("home", "first", "First", show=False, system=True, id="timeline.first"),
+        Binding("end", "last", "Last", show=False, system=True, id="timeline.last"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"timeline--cursor"}

@@ -15,9 +15,20 @@ from textual.widgets import DataTable, Static
 from ...backup import BackupError, Manifest
 from ...config import Settings
 from ...service import Service, ServiceError
+from ...widgets.fitted_table import Column, FittedTable
 from ...widgets.job_progress import JobProgress
 
 JOB_ERRORS = (ServiceError, BackupError, OSError)
+# A backup's id holds its time and kind, so a narrow table leaves those columns out and
+# keeps room for the parent (the backup an incremental one builds on).
+COLUMNS = (
+    Column("id", "Backup", 20),
+    Column("kind", "Kind", 11, narrow=0),
+    Column("taken", "Taken", 19, narrow=0),
+    Column("size", "Size", 9),
+    Column("customers", "Customers", 9),
+    Column("parent", "Parent", least=20),
+)
 
 
 def _size(n: int) -> str:
@@ -51,29 +62,29 @@ class BackupsPanel(Vertical):
         self.settings = settings
 
     def compose(self) -> ComposeResult:
-        yield DataTable(cursor_type="row", zebra_stripes=True)
+        yield FittedTable(COLUMNS)
         yield Static(Text(""), classes="backups-result")
         yield JobProgress()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("Backup", "Kind", "Taken", "Size", "Customers", "Parent")
         self.refresh_list()
 
     def refresh_list(self) -> None:
-        table = self.query_one(DataTable)
-        table.clear()
         manifests = self.service.backups.list(self.settings)
-        for m in reversed(manifests):
-            table.add_row(
-                Text(m.id),
-                Text(m.kind),
-                Text(m.created_at[:19].replace("T", " ")),
-                Text(_size(m.size), justify="right"),
-                Text(f"{m.row_counts.get('customers', 0):,}", justify="right"),
-                Text(m.parent or "-"),
-                key=m.id,
+        self.query_one(FittedTable).show(
+            (
+                m.id,
+                {
+                    "id": Text(m.id),
+                    "kind": Text(m.kind),
+                    "taken": Text(m.created_at[:19].replace("T", " ")),
+                    "size": Text(_size(m.size), justify="right"),
+                    "customers": Text(f"{m.row_counts.get('customers', 0):,}", justify="right"),
+                    "parent": Text(m.parent or "-"),
+                },
             )
+            for m in reversed(manifests)
+        )
         where = self.service.backups.store(self.settings).directory
         self._show(Text(f"{len(manifests)} backup(s) in {where}"))
 

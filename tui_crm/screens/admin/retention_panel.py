@@ -10,14 +10,23 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Input, Static
+from textual.widgets import Button, Input, Static
 
 from ...config import Settings
 from ...retention import Candidate, RetentionError
 from ...service import Service, ServiceError
+from ...widgets.fitted_table import Column, FittedTable
 from ...widgets.job_progress import JobProgress
 
 SHOWN = 500
+# Every reason restates the policy in the summary above with the last activity's date, so a
+# narrow table leaves it out and gives the room to the name.
+COLUMNS = (
+    Column("code", "Code", 11),
+    Column("name", "Name", least=24),
+    Column("last", "Last activity", 13),
+    Column("why", "Why", narrow=0, least=40),
+)
 
 
 class RetentionPanel(Vertical):
@@ -43,14 +52,13 @@ class RetentionPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Running the dry run…"), classes="retention-summary")
-        yield DataTable(cursor_type="row", zebra_stripes=True)
+        yield FittedTable(COLUMNS)
         with Horizontal(classes="retention-confirm"):
             yield Input(placeholder="type the number to purge", id="retention-count")
             yield Button("Purge", variant="error", id="retention-purge")
         yield JobProgress()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("Code", "Name", "Last activity", "Why")
         self.action_preview()
 
     def action_preview(self) -> None:
@@ -67,16 +75,18 @@ class RetentionPanel(Vertical):
 
     def _show(self, found: list[Candidate]) -> None:
         self.candidates = found
-        table = self.query_one(DataTable)
-        table.clear()
-        for c in found[:SHOWN]:
-            table.add_row(
-                Text(c.code),
-                Text(c.name, overflow="ellipsis", no_wrap=True),
-                Text(c.last_activity[:10]),
-                Text(c.reason),
-                key=str(c.id),
+        self.query_one(FittedTable).show(
+            (
+                str(c.id),
+                {
+                    "code": Text(c.code),
+                    "name": Text(c.name),
+                    "last": Text(c.last_activity[:10]),
+                    "why": Text(c.reason),
+                },
             )
+            for c in found[:SHOWN]
+        )
         years = self.service.retention.policy(self.settings).years
         text = Text(
             f"Policy: churned, no interaction for {years} year(s), no legal hold. "

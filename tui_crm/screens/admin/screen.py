@@ -12,11 +12,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 
 from ...config import Settings
 from ...roles import Action
 from ...service import Service
+from ...widgets.keys_footer import KeysFooter
 from .audit_panel import AuditPanel
 from .backups_panel import BackupsPanel
 from .retention_panel import RetentionPanel
@@ -64,7 +65,7 @@ class AdminScreen(Screen[None]):
                     yield UsersPanel(self.service)
                 with TabPane("Verification", id="verification"):
                     yield VerificationPanel(self.service, self.settings)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Administration"
