@@ -32,6 +32,9 @@ MAPPING_FILE = PROJECT_ROOT / "babel.cfg"
 CLICK_DIR = Path(click.__file__).parent
 CLICK_LOCATION = "click"
 MessageKey = tuple[str, str | None]  # (msgid, msgctxt)
+# click messages looked up through a variable, so extraction misses them (click 8.2+:
+# `extra["required"] = "required"`, later `_(extra["required"])`).
+CLICK_INDIRECT = ("required",)
 
 
 def po_path(language: str) -> Path:
@@ -67,6 +70,8 @@ def click_messages() -> Catalog:
     catalog = Catalog(project="tui-crm", domain=DOMAIN)
     found = extract_from_dir(CLICK_DIR, [("**.py", "python")], {}, DEFAULT_KEYWORDS)
     _add(catalog, found, prefix=f"{CLICK_LOCATION}/")
+    for message in CLICK_INDIRECT:
+        catalog.add(message, None, [(f"{CLICK_LOCATION}/core.py", None)])
     return catalog
 
 

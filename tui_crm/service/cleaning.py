@@ -26,8 +26,9 @@ from typing import Any
 from .. import dedupe, merge, quality
 from ..crypto import MASKERS, SENSITIVE_FIELDS
 from ..db import resolve_code
-from ..dedupe import Progress, ScanOptions, ScanResult
+from ..dedupe import Candidate, Progress, ScanOptions, ScanResult
 from ..i18n import _
+from ..labels import LabelKind, field_label, industry_label, label
 from ..merge import MergeConflict, MergeError, MergeResult, Side
 from ..quality import QualityReport
 from ..roles import Action, Scope
@@ -206,11 +207,40 @@ class Cleaning:
 
 
 def _shown(conn: Any, name: str, value: Any) -> str:
-    """A side-by-side value as the detail screen would show it before any reveal."""
+    """A side-by-side value as the detail screen would show it before any reveal: masked,
+    stored codes by their display names, the owner by username."""
     if value in (None, ""):
         return ""
     if name == "owner_id":
         return username_of(conn, value) or str(value)
     if name in MASKERS:
         return MASKERS[name](value)
+    if name == "industry":
+        return industry_label(value)
+    if name in _LABELLED:
+        return label(_LABELLED[name], value)
     return str(value)
+
+
+_LABELLED: dict[str, LabelKind] = {
+    "kind": "customer_kind",
+    "customer_type": "customer_type",
+    "source": "source",
+    "company_size": "company_size",
+}
+
+
+def merge_field_label(name: str) -> str:
+    """A mergeable field's name as the operator reads it (`owner_id` is the owner)."""
+    return field_label("owner" if name == "owner_id" else name)
+
+
+def match_reasons(candidate: Candidate) -> str:
+    """Why a pair matched, as the operator reads it: "phone, name 93%"."""
+    parts = []
+    for match in candidate.matches:
+        name = field_label(match.field)
+        if match.similarity < 100:
+            name = _("{field} {similarity}%").format(field=name, similarity=round(match.similarity))
+        parts.append(name)
+    return ", ".join(parts)
