@@ -13,14 +13,17 @@ from textual.screen import Screen
 from .config import Settings
 from .db import Database
 from .files import use_private_umask
+from .i18n import _
 from .roles import Action, scope_of
 from .screens.admin import AdminScreen
 from .screens.checks import ChecksScreen
+from .screens.cleaning_report import CleaningReportScreen
 from .screens.customer_detail import CustomerDetailScreen
 from .screens.customer_form import CustomerFormScreen
 from .screens.customers import CustomersScreen
 from .screens.dashboard import DashboardScreen
 from .screens.due import DueScreen
+from .screens.duplicates import DuplicatesScreen
 from .screens.help import HelpScreen
 from .screens.login import LoginScreen
 from .service import Customer, Service
@@ -106,6 +109,22 @@ class CrmApp(App[None]):
             return
         self.push_screen(DashboardScreen(self.session))
 
+    def show_duplicates(self) -> None:
+        if scope_of(self.session.user.role, Action.CUSTOMER_MERGE) is None:
+            self.notify(_("Your role may not merge customers."), severity="warning")
+            return
+        self.push_screen(DuplicatesScreen(self.session), self._after_duplicates)
+
+    def _after_duplicates(self, _result: None = None) -> None:
+        if isinstance(self.screen, CustomersScreen):
+            self.screen.reload()  # merged-away customers leave the list
+
+    def show_cleaning_report(self) -> None:
+        if not self.session.can(Action.QUALITY_REPORT):
+            self.notify(_("The cleaning report is for managers and admins."), severity="warning")
+            return
+        self.push_screen(CleaningReportScreen(self.session))
+
     def open_admin(self) -> None:
         if not self.session.can(Action.BACKUP):
             self.notify("Administration is for admins only.", severity="warning")
@@ -122,7 +141,7 @@ class CrmApp(App[None]):
             binding = active.binding
             if not binding.description:
                 continue
-            keys, _ = groups.setdefault(binding.id or binding.action, ([], binding.description))
+            keys, _text = groups.setdefault(binding.id or binding.action, ([], binding.description))
             keys.append(self.get_key_display(binding))
         rows = [(", ".join(keys), text, ident) for ident, (keys, text) in groups.items()]
         self.push_screen(HelpScreen(rows))

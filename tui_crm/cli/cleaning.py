@@ -12,11 +12,10 @@ import sys
 from typing import Any
 
 import click
-from rich.cells import cell_len
 
 from ..dedupe import ScanOptions, ScanResult
 from ..i18n import N_, _, ngettext
-from ..i18n.formats import format_number, format_percent, pad
+from ..i18n.formats import fit, format_number, format_percent, pad
 from ..merge import MERGE_FIELDS, SIDES, MergeResult, Side
 from ..quality import QualityReport
 from ..service.cleaning import MergeView, match_reasons, merge_field_label
@@ -33,13 +32,8 @@ ANOMALIES = {
 
 def _one_line(text: str, width: int) -> str:
     """Customer text on one line of at most `width` cells: no control characters, no
-    line breaks, cut with an ellipsis."""
-    text = " ".join(clean_text(text, multiline=True).split())
-    if cell_len(text) <= width:
-        return text
-    while cell_len(text) > width - 1:
-        text = text[:-1]
-    return text + "…"
+    line breaks."""
+    return fit(" ".join(clean_text(text, multiline=True).split()), width)
 
 
 # --- duplicates scan ---------------------------------------------------------------------------

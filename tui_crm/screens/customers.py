@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from .. import validation as v
+from ..i18n import _
 from ..listing import SORT_LABELS, SORTS, CustomerQuery, SortKey, sort_label
 from ..service import CustomerRow, FilterChoices, Service
 from ..widgets.customer_table import PAGE, CustomerTable
@@ -55,6 +56,7 @@ class CustomersScreen(Screen[None]):
         Binding("d", "due_list", "Due list", show=False, id="customers.due_list"),
         Binding("g", "dashboard", "Dashboard", show=False, id="customers.dashboard"),
         Binding("a", "admin", "Admin", show=False, id="customers.admin"),
+        Binding("D", "duplicates", "Duplicates", show=False, id="customers.duplicates"),
     ]
 
     def __init__(self, service: Service) -> None:
@@ -274,6 +276,12 @@ class CustomersScreen(Screen[None]):
     def action_admin(self) -> None:
         self.app.open_admin()  # type: ignore[attr-defined]
 
+    def action_duplicates(self) -> None:
+        self.app.show_duplicates()  # type: ignore[attr-defined]
+
+    def action_cleaning_report(self) -> None:
+        self.app.show_cleaning_report()  # type: ignore[attr-defined]
+
     def palette_commands(self) -> Iterable[SystemCommand]:
         """This screen's commands for the command palette (ctrl+p)."""
         yield SystemCommand("New customer", "Create a customer (n)", self.action_new_customer)
@@ -284,6 +292,16 @@ class CustomersScreen(Screen[None]):
         )
         yield SystemCommand(
             "Verification checks", "The monthly sample's calls assigned to me", self.action_checks
+        )
+        yield SystemCommand(
+            _("Find duplicates"),
+            _("Pairs that may be one customer, to merge (D)"),
+            self.action_duplicates,
+        )
+        yield SystemCommand(
+            _("Cleaning report"),
+            _("Duplicates, missing and invalid values, anomalies"),
+            self.action_cleaning_report,
         )
         yield SystemCommand("Clear filters", "Show every customer (x)", self.action_clear_filters)
         yield SystemCommand("Reverse sort", "Flip the sort order (r)", self.action_reverse_sort)
