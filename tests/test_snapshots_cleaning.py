@@ -11,6 +11,7 @@ import pytest
 from textual.pilot import Pilot
 
 from tests.workers import workers_done
+from tui_crm import i18n
 from tui_crm.app import CrmApp
 from tui_crm.config import Settings
 from tui_crm.db import Database
@@ -18,7 +19,8 @@ from tui_crm.service import Service
 
 from .conftest import PASSWORD, customer_data
 
-SIZES = [(80, 24), (120, 40)]
+CASES = [((80, 24), "en"), ((120, 40), "en"), ((80, 24), "zh_CN")]
+IDS = ["80x24", "120x40", "80x24-zh_CN"]
 CUSTOMERS = [
     ("北京星辰科技有限公司", "13800138000", "", "Zed", "sales1"),
     ("北京星辰科技", "138 0013 8000", "li@xc.example", "李娜", "sales1"),
@@ -60,8 +62,12 @@ async def _signed_in(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
-@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
-def test_duplicates_screen(snap_compare: Any, messy: Database, size: tuple[int, int]) -> None:
+@pytest.mark.parametrize("size, language", CASES, ids=IDS)
+def test_duplicates_screen(
+    snap_compare: Any, messy: Database, size: tuple[int, int], language: str
+) -> None:
+    i18n.activate(language)
+
     async def open_list(pilot: Pilot[None]) -> None:
         await _signed_in(pilot)
         await pilot.press("D")
@@ -70,8 +76,12 @@ def test_duplicates_screen(snap_compare: Any, messy: Database, size: tuple[int, 
     assert snap_compare(_app(messy), terminal_size=size, run_before=open_list)
 
 
-@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
-def test_merge_screen(snap_compare: Any, messy: Database, size: tuple[int, int]) -> None:
+@pytest.mark.parametrize("size, language", CASES, ids=IDS)
+def test_merge_screen(
+    snap_compare: Any, messy: Database, size: tuple[int, int], language: str
+) -> None:
+    i18n.activate(language)
+
     async def open_merge(pilot: Pilot[None]) -> None:
         await _signed_in(pilot)
         await pilot.press("D")
@@ -83,8 +93,12 @@ def test_merge_screen(snap_compare: Any, messy: Database, size: tuple[int, int])
     assert snap_compare(_app(messy), terminal_size=size, run_before=open_merge)
 
 
-@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
-def test_cleaning_report_screen(snap_compare: Any, messy: Database, size: tuple[int, int]) -> None:
+@pytest.mark.parametrize("size, language", CASES, ids=IDS)
+def test_cleaning_report_screen(
+    snap_compare: Any, messy: Database, size: tuple[int, int], language: str
+) -> None:
+    i18n.activate(language)
+
     async def open_report(pilot: Pilot[None]) -> None:
         await _signed_in(pilot)
         pilot.app.screen.action_cleaning_report()  # type: ignore[attr-defined]
