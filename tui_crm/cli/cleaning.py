@@ -18,16 +18,17 @@ from ..i18n import N_, _, ngettext
 from ..i18n.formats import fit, format_number, format_percent, pad
 from ..merge import MERGE_FIELDS, SIDES, MergeResult, Side
 from ..quality import QualityReport
-from ..service.cleaning import MergeView, match_reasons, merge_field_label
+from ..service.cleaning import (
+    MergeView,
+    anomaly_label,
+    match_reasons,
+    merge_field_label,
+    reason_label,
+)
 from ..validation import clean_text, field_label
 from .root import Paths, emit, main, pass_paths, progress_printer
 
 VALUE_WIDTH = 26
-ANOMALIES = {
-    "negative_amount": N_("negative amounts"),
-    "order_without_amount": N_("orders without an amount"),
-    "order_over_10x_average": N_("orders over 10× that customer's average"),
-}
 
 
 def _one_line(text: str, width: int) -> str:
@@ -292,11 +293,9 @@ def _print_report(report: QualityReport) -> None:
         )
     )
     for reason, count in sorted(report.duplicates_by_reason.items(), key=lambda r: -r[1]):
-        why = ", ".join(field_label(f) for f in reason.split("+"))
-        click.echo(f"  {pad(why, 34)} {pad(format_number(count), 9, right=True)}")
+        click.echo(f"  {pad(reason_label(reason), 34)} {pad(format_number(count), 9, right=True)}")
     for first, second, reasons, score in report.duplicate_examples[:10]:
-        why = ", ".join(field_label(f) for f in reasons.split("+"))
-        click.echo(f"  {score:5.1f}  {first}  {second}  {why}")
+        click.echo(f"  {score:5.1f}  {first}  {second}  {reason_label(reasons)}")
     click.echo(_("Missing values:"))
     for m in report.missing:
         click.echo(
@@ -313,8 +312,7 @@ def _print_report(report: QualityReport) -> None:
         )
     click.echo(_("Anomalies:"))
     for kind, count in report.anomaly_counts.items():
-        name = _(ANOMALIES[kind]) if kind in ANOMALIES else kind
-        click.echo(f"  {pad(name, 40)} {format_number(count)}")
+        click.echo(f"  {pad(anomaly_label(kind), 40)} {format_number(count)}")
     click.echo(
         _("Customers with no contact method: {count}").format(
             count=format_number(report.no_contact)

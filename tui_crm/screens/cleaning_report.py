@@ -20,26 +20,17 @@ from textual.worker import get_current_worker
 
 from ..i18n import N_, _
 from ..i18n.formats import fit, format_number, format_percent, pad
-from ..quality import QualityReport
 from ..service import Service, ServiceError
+from ..service.cleaning import QualityReport, anomaly_label, reason_label
 from ..validation import field_label
 from ..widgets.job_progress import JobProgress
 from ..widgets.translated_bindings import TranslatedBindings
 
 BAR = 16
-ANOMALIES = {
-    "negative_amount": N_("negative amounts"),
-    "order_without_amount": N_("orders without an amount"),
-    "order_over_10x_average": N_("orders over 10× that customer's average"),
-}
 
 
 def _bar(share: float) -> str:
     return "█" * round(BAR * share) if share > 0 else ""
-
-
-def _reasons(reason: str) -> str:
-    return ", ".join(field_label(f) for f in reason.split("+"))
 
 
 def report_text(report: QualityReport) -> Text:
@@ -57,7 +48,7 @@ def report_text(report: QualityReport) -> Text:
         + "\n"
     )
     for reason, count in sorted(report.duplicates_by_reason.items(), key=lambda r: -r[1]):
-        why = pad(fit(_reasons(reason), 34), 34)
+        why = pad(fit(reason_label(reason), 34), 34)
         text.append(f"  {why} {pad(format_number(count), 9, right=True)}\n")
     heading(_("Missing values"))
     field, missing, applicable, share = _("field"), _("missing"), _("out of"), _("share")
@@ -85,8 +76,8 @@ def report_text(report: QualityReport) -> Text:
         text.append("  " + " ".join(i.examples[:2]) + "\n", "dim")
     heading(_("Anomalies"))
     for kind, count in report.anomaly_counts.items():
-        name = _(ANOMALIES[kind]) if kind in ANOMALIES else kind
-        text.append(f"  {pad(fit(name, 42), 42)} {pad(format_number(count), 7, right=True)}\n")
+        name = pad(fit(anomaly_label(kind), 42), 42)
+        text.append(f"  {name} {pad(format_number(count), 7, right=True)}\n")
     heading(_("No contact method"))
     text.append(
         _("{count} customers have neither phone nor email").format(

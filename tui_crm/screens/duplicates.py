@@ -20,12 +20,10 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from .. import validation as v
-from ..dedupe import Candidate, ScanOptions
 from ..i18n import N_, _, ngettext
 from ..i18n.formats import fit, format_number, pad
-from ..merge import MergeResult
 from ..service import Service, ServiceError
-from ..service.cleaning import match_reasons
+from ..service.cleaning import Candidate, MergeResult, ScanOptions, match_reasons
 from ..widgets.job_progress import JobProgress
 from ..widgets.translated_bindings import TranslatedBindings
 from .merge import MergeScreen

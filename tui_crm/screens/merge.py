@@ -22,9 +22,15 @@ from textual.widgets.option_list import Option
 from .. import validation as v
 from ..i18n import N_, _
 from ..i18n.formats import fit, pad
-from ..merge import MergeResult, Side
 from ..service import Service, ServiceError
-from ..service.cleaning import FieldView, MergeStale, MergeView, merge_field_label
+from ..service.cleaning import (
+    FieldView,
+    MergeResult,
+    MergeStale,
+    MergeView,
+    Side,
+    merge_field_label,
+)
 from ..widgets.translated_bindings import TranslatedBindings
 from .confirm import ConfirmScreen
 

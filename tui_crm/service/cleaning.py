@@ -27,7 +27,7 @@ from .. import dedupe, merge, quality
 from ..crypto import MASKERS, SENSITIVE_FIELDS
 from ..db import resolve_code
 from ..dedupe import Candidate, Progress, ScanOptions, ScanResult
-from ..i18n import _
+from ..i18n import N_, _
 from ..labels import LabelKind, field_label, industry_label, label
 from ..merge import MergeConflict, MergeError, MergeResult, Side
 from ..quality import QualityReport
@@ -37,13 +37,17 @@ from .errors import NotFound, ServiceError
 from .records import customer_row, username_of
 
 __all__ = [
+    "Candidate",
     "Cleaning",
     "FieldView",
     "MergeRefused",
+    "MergeResult",
     "MergeStale",
     "MergeView",
+    "QualityReport",
     "ScanOptions",
     "ScanResult",
+    "Side",
 ]
 
 
@@ -233,6 +237,23 @@ _LABELLED: dict[str, LabelKind] = {
 def merge_field_label(name: str) -> str:
     """A mergeable field's name as the operator reads it (`owner_id` is the owner)."""
     return field_label("owner" if name == "owner_id" else name)
+
+
+ANOMALIES = {
+    "negative_amount": N_("negative amounts"),
+    "order_without_amount": N_("orders without an amount"),
+    "order_over_10x_average": N_("orders over 10× that customer's average"),
+}
+
+
+def anomaly_label(kind: str) -> str:
+    """A kind of anomaly of the cleaning report as the operator reads it."""
+    return _(ANOMALIES[kind]) if kind in ANOMALIES else kind
+
+
+def reason_label(reason: str) -> str:
+    """A report's "email+name" as the operator reads it: "email, name"."""
+    return ", ".join(field_label(f) for f in reason.split("+"))
 
 
 def match_reasons(candidate: Candidate) -> str:
