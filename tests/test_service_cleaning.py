@@ -3,6 +3,7 @@ cleaning report, what leaves masked, and that a merged-away code still finds the
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -165,3 +166,24 @@ def test_cleaning_report_for_managers_and_for_one_import_run(
     assert missing["email"] == 2 and missing["phone"] == 1
     with pytest.raises(NotFound):
         manager.cleaning.report(run_id=summary.run_id + 100)
+
+
+def test_a_scan_leaves_the_sessions_connection_free(session: Session, pairs: dict) -> None:
+    """The other screens keep working while a scan of the whole base runs."""
+    manager = session("manager")
+    free: list[bool] = []
+
+    def progress(fraction: float, message: str) -> None:
+        def probe() -> None:
+            got = manager.db._lock.acquire(blocking=False)
+            free.append(got)
+            if got:
+                manager.db._lock.release()
+
+        thread = threading.Thread(target=probe)
+        thread.start()
+        thread.join()
+
+    manager.cleaning.scan(progress=progress)
+    manager.cleaning.report(progress=progress)
+    assert free and all(free)

@@ -15,17 +15,23 @@ them and what leaves it:
   entry under each code);
 - the cleaning report is for managers and admins (`QUALITY_REPORT`), over the base or one
   import run's customers.
+
+The scan and the report read the whole base (a minute at a million customers): they read
+through a connection of their own, in one snapshot, so the session's shared connection
+stays free for the other screens meanwhile.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from .. import dedupe, merge, quality
 from ..crypto import MASKERS, SENSITIVE_FIELDS
-from ..db import resolve_code
+from ..db import connect, resolve_code
 from ..dedupe import Candidate, Progress, ScanOptions, ScanResult
 from ..i18n import N_, _
 from ..labels import LabelKind, field_label, industry_label, label
@@ -106,7 +112,7 @@ class Cleaning:
         """Candidate pairs, strongest first: every customer's for managers and admins, a
         sales rep's own customers among themselves."""
         owner_id = self._merge_owner()
-        with self.db.read() as conn:
+        with self._snapshot() as conn:
             return dedupe.scan(
                 conn, owner_id=owner_id, options=options or ScanOptions(), progress=progress
             )
@@ -177,7 +183,7 @@ class Cleaning:
     ) -> QualityReport:
         """The cleaning report over every customer, or over one import run's."""
         self.context.require(Action.QUALITY_REPORT)
-        with self.db.read() as conn:
+        with self._snapshot() as conn:
             if (
                 run_id is not None
                 and not conn.execute("SELECT 1 FROM import_runs WHERE id=?", (run_id,)).fetchone()
@@ -186,6 +192,17 @@ class Cleaning:
             return quality.quality_report(
                 conn, self.db.keys, run_id=run_id, examples=examples, progress=progress
             )
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction on a connection of its own, closed afterwards."""
+        conn = connect(self.db.path)
+        try:
+            conn.execute("BEGIN")
+            yield conn
+        finally:
+            conn.rollback()
+            conn.close()
 
     def _pair(self, conn: Any, survivor: int | str, merged: int | str) -> tuple[Any, Any]:
         """Both rows, each refused unless the caller may merge it; a sales rep asking
