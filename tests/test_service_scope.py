@@ -158,6 +158,13 @@ TABLE: dict[str, tuple[Action | None, Call]] = {
     ),
     "imports.load_mapping": (Action.IMPORT, lambda s, t, p: s.imports.load_mapping("probe")),
     "imports.mappings": (Action.IMPORT, lambda s, t, p: s.imports.mappings()),
+    "cleaning.scan": (Action.CUSTOMER_MERGE, lambda s, t, p: s.cleaning.scan()),
+    "cleaning.side_by_side": (
+        Action.CUSTOMER_MERGE,
+        lambda s, t, p: s.cleaning.side_by_side(t.id, t.code),
+    ),
+    "cleaning.merge": (Action.CUSTOMER_MERGE, lambda s, t, p: s.cleaning.merge(t.id, t.code)),
+    "cleaning.report": (Action.QUALITY_REPORT, lambda s, t, p: s.cleaning.report()),
 }
 # Reports a sales rep may run over their own customers: scoped, not refused.
 OWN_SCOPED_READS = {
@@ -167,6 +174,7 @@ OWN_SCOPED_READS = {
     "analytics.funnel",
     "analytics.activity",
     "analytics.dashboard",
+    "cleaning.scan",  # pairs among the rep's own customers only
 }
 # Sessions' own methods that touch no customer row.
 SESSION_METHODS = {

@@ -18,11 +18,13 @@ from .i18n import _
 from .roles import Action, scope_of
 from .screens.admin import AdminScreen
 from .screens.checks import ChecksScreen
+from .screens.cleaning_report import CleaningReportScreen
 from .screens.customer_detail import CustomerDetailScreen
 from .screens.customer_form import CustomerFormScreen
 from .screens.customers import CustomersScreen
 from .screens.dashboard import DashboardScreen
 from .screens.due import DueScreen
+from .screens.duplicates import DuplicatesScreen
 from .screens.help import HelpScreen
 from .screens.login import LoginScreen
 from .service import Customer, Service
@@ -111,6 +113,22 @@ class CrmApp(OrderedKeys, App[None]):
             self.notify("Your role has no dashboard.", severity="warning")
             return
         self.push_screen(DashboardScreen(self.session))
+
+    def show_duplicates(self) -> None:
+        if scope_of(self.session.user.role, Action.CUSTOMER_MERGE) is None:
+            self.notify(_("Your role may not merge customers."), severity="warning")
+            return
+        self.push_screen(DuplicatesScreen(self.session), self._after_duplicates)
+
+    def _after_duplicates(self, _result: None = None) -> None:
+        if isinstance(self.screen, CustomersScreen):
+            self.screen.reload()  # merged-away customers leave the list
+
+    def show_cleaning_report(self) -> None:
+        if not self.session.can(Action.QUALITY_REPORT):
+            self.notify(_("The cleaning report is for managers and admins."), severity="warning")
+            return
+        self.push_screen(CleaningReportScreen(self.session))
 
     def open_admin(self) -> None:
         if not self.session.can(Action.BACKUP):

@@ -4,7 +4,18 @@
 module of its own that adds its commands to the root group when imported here.
 """
 
-from . import analytics, audit, backups, customers, database, doctor, imports, retention, users
+from . import (
+    analytics,
+    audit,
+    backups,
+    cleaning,
+    customers,
+    database,
+    doctor,
+    imports,
+    retention,
+    users,
+)
 from .root import accept_paths_everywhere, main
 
 accept_paths_everywhere(main)
@@ -13,6 +24,7 @@ __all__ = [
     "analytics",
     "audit",
     "backups",
+    "cleaning",
     "customers",
     "database",
     "doctor",

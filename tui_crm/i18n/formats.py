@@ -70,3 +70,12 @@ def pad(text: str, width: int, *, right: bool = False) -> str:
     `f"{text:<10}"` would leave Chinese columns ragged."""
     fill = " " * max(0, width - cell_len(text))
     return fill + text if right else text + fill
+
+
+def fit(text: str, width: int) -> str:
+    """`text` cut to at most `width` terminal cells, ending in "…" when it was longer."""
+    if cell_len(text) <= width:
+        return text
+    while text and cell_len(text) > width - 1:
+        text = text[:-1]
+    return text + "…"

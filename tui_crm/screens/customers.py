@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from .. import validation as v
+from ..i18n import _
 from ..listing import SORT_LABELS, SORTS, CustomerQuery, SortKey, sort_label
 from ..roles import Action
 from ..service import CustomerRow, FilterChoices, Service
@@ -63,6 +64,7 @@ class CustomersScreen(Screen[None]):
         Binding("x", "clear_filters", "Clear filters", show=False, id="customers.clear_filters"),
         Binding("g", "dashboard", "Dashboard", show=False, id="customers.dashboard"),
         Binding("a", "admin", "Admin", show=False, id="customers.admin"),
+        Binding("D", "duplicates", "Duplicates", show=False, id="customers.duplicates"),
     ]
 
     def __init__(self, service: Service) -> None:
@@ -287,11 +289,28 @@ class CustomersScreen(Screen[None]):
         needs = PALETTE_NEEDS.get(binding_id)
         return needs is None or self.service.can(needs)
 
+    def action_duplicates(self) -> None:
+        self.app.show_duplicates()  # type: ignore[attr-defined]
+
+    def action_cleaning_report(self) -> None:
+        self.app.show_cleaning_report()  # type: ignore[attr-defined]
+
     def palette_commands(self) -> Iterable[SystemCommand]:
         """Commands with no key of their own, for the command palette (ctrl+p)."""
         yield SystemCommand(
             "Verification checks", "The monthly sample's calls assigned to me", self.action_checks
         )
+        yield SystemCommand(
+            _("Find duplicates"),
+            _("Pairs that may be one customer, to merge (D)"),
+            self.action_duplicates,
+        )
+        if self.service.can(Action.QUALITY_REPORT):
+            yield SystemCommand(
+                _("Cleaning report"),
+                _("Duplicates, missing and invalid values, anomalies"),
+                self.action_cleaning_report,
+            )
         for sort, label in ((s, SORT_LABELS[s]) for s in SORTS):
             yield SystemCommand(
                 f"Sort by {label}", "Order the list", lambda s=sort: self._filter(sort=s)

@@ -16,7 +16,7 @@ from .. import validation as v
 from ..bulk import BASE_FIELDS, audit_fields, audit_view
 from ..bulk import reindex as index_for_search
 from ..crypto import customer_columns
-from ..db import next_customer_codes, next_row_id
+from ..db import next_customer_codes, next_row_id, resolve_code
 from ..i18n import _
 from ..roles import Action, Role
 from .context import UNSET, Context
@@ -39,17 +39,16 @@ class Customers:
         self.db = context.db
 
     def get(self, key: int | str) -> Customer:
-        """By id or by code; sales reps get only their own."""
+        """By id or by code (a merged-away code names its survivor); sales reps get only
+        their own."""
         self.context.require(Action.CUSTOMER_READ)
         with self.db.read() as conn:
             if isinstance(key, str):
-                row = conn.execute(
-                    "SELECT * FROM customers WHERE code=?", (key.strip().upper(),)
-                ).fetchone()
-                if row is None:
+                found = resolve_code(conn, key)
+                if found is None:
                     raise NotFound(_("No customer with code {code}.").format(code=key))
-            else:
-                row = customer_row(conn, key)
+                key = found
+            row = customer_row(conn, key)
             self.context.require(Action.CUSTOMER_READ, row["owner_id"])
             return to_customer(conn, self.db.keys, row)
 

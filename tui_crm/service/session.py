@@ -24,6 +24,7 @@ from .activity import Activity
 from .analytics import Analytics
 from .audit_log import AuditLog
 from .backups import Backups
+from .cleaning import Cleaning
 from .context import Context
 from .customer_list import CustomerList
 from .customers import Customers
@@ -60,6 +61,7 @@ class Service(Context):
         self.analytics = Analytics(self)
         self.verification = Verification(self)
         self.imports = Imports(self)
+        self.cleaning = Cleaning(self)
 
     @classmethod
     def login(
