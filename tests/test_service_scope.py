@@ -149,6 +149,11 @@ TABLE: dict[str, tuple[Action | None, Call]] = {
     ),
     "imports.load_mapping": (Action.IMPORT, lambda s, t, p: s.imports.load_mapping("probe")),
     "imports.mappings": (Action.IMPORT, lambda s, t, p: s.imports.mappings()),
+    "exports.customers": (
+        Action.EXPORT,
+        lambda s, t, p: s.exports.customers(CustomerQuery(text=t.code), p / "export.csv"),
+    ),
+    "exports.may_reveal": (None, lambda s, t, p: s.exports.may_reveal()),
 }
 # Reports a sales rep may run over their own customers: scoped, not refused.
 OWN_SCOPED_READS = {

@@ -9,23 +9,27 @@ Formula injection. A spreadsheet runs a cell beginning with = + - @ (or tab, CR,
 a formula: `=HYPERLINK("http://x","y")`, `=cmd|' /C calc'!A0`. So:
 
 - CSV: such a cell, and a cell already beginning with an apostrophe, is written with one
-  apostrophe in front (`neutralise`). The importer reverses it exactly with `restore`:
-  it drops one leading apostrophe when the next character is one of those or another
-  apostrophe, which no neutralised cell lacks and no other cell has, so a file
-  re-imports unchanged (a foreign file's `'t Hooft` is left alone).
+  apostrophe in front (`neutralise`). The importer reverses it exactly with `restore`
+  for every CSV cell it reads: it drops one leading apostrophe when the next character
+  is one of those or another apostrophe, which no neutralised cell lacks and no other
+  cell has, so a file re-imports unchanged (a foreign file's `'t Hooft` is left alone).
+  Both live in `tabular.py`, beside the importer's reader, so the two sides agree.
 - XLSX: every value is written as a string cell, never a formula; cells beginning with a
   trigger also carry Excel's quote prefix, so editing one does not turn it into a
   formula. The value itself is unchanged and needs no restoring.
 
-Masked cells (`138****5678`, `z***@example.com`) hold `MASK_MARK`; an importer should
-treat such a cell of a sensitive column as "not given" (`is_masked`).
+Masked cells (`138****5678`, `z***@example.com`) hold `MASK_MARK`; the importer treats
+such a cell of a sensitive column as "not given" (`is_masked`), so re-importing a masked
+export never overwrites a real value with its mask.
 
 Headers are the English or Chinese field names below, which the importer's synonym table
 maps back to fields; Code (客户编号) identifies the customer.
 
 The file is created with O_CREAT|O_EXCL|O_NOFOLLOW and mode 0600: an existing file or a
 symlink is refused; with `force` an existing regular file is replaced by writing a new
-file beside it and renaming it over (a symlink is refused even then).
+file beside it and renaming it over (a symlink is refused even then). `on_written` runs
+once every row is on disk and before the file is put in place: the service audits the
+export there, and if that fails no file is left.
 """
 
 from __future__ import annotations
@@ -49,12 +53,17 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from . import listing
 from .crypto import MASKERS, SENSITIVE_FIELDS, KeyRing
 from .i18n import _
+from .tabular import (
+    ESCAPE,
+    FORMULA_TRIGGERS,
+    GUARDED_STARTS,
+    MASK_MARK,
+    is_masked,
+    neutralise,
+    restore,
+)
 
 Format = Literal["csv", "xlsx"]
-FORMULA_TRIGGERS = frozenset("=+-@\t\r\n")
-ESCAPE = "'"
-_GUARDED = FORMULA_TRIGGERS | {ESCAPE}  # first characters `neutralise` escapes
-MASK_MARK = "***"
 PAGE = 1000
 
 
@@ -91,6 +100,27 @@ COLUMNS = (
 )
 
 
+__all__ = [
+    "COLUMNS",
+    "ESCAPE",
+    "FORMULA_TRIGGERS",
+    "MASK_MARK",
+    "Column",
+    "ExportError",
+    "ExportResult",
+    "Format",
+    "customer_rows",
+    "export_customers",
+    "export_format",
+    "headers",
+    "is_masked",
+    "neutralise",
+    "private_file",
+    "restore",
+    "write_table",
+]
+
+
 class ExportError(Exception):
     """An export refused before anything was written; the message is one line to show."""
 
@@ -103,25 +133,18 @@ class ExportResult:
     revealed: bool
 
 
-def neutralise(text: str) -> str:
-    """A CSV cell no spreadsheet runs as a formula (see the module's notes)."""
-    return ESCAPE + text if text and text[0] in _GUARDED else text
-
-
-def restore(text: str) -> str:
-    """The exact inverse of `neutralise`, for the importer."""
-    if len(text) > 1 and text[0] == ESCAPE and text[1] in _GUARDED:
-        return text[1:]
-    return text
-
-
-def is_masked(text: str) -> bool:
-    """Whether an exported sensitive cell holds a masked value rather than the value."""
-    return MASK_MARK in text
-
-
 def headers(language: str = "en") -> list[str]:
     return [c.zh if language.startswith("zh") else c.en for c in COLUMNS]
+
+
+def export_format(out: Path, fmt: str | None = None) -> Format:
+    """`fmt` when given, else the file's suffix (.xlsx), else CSV."""
+    chosen = (fmt or ("xlsx" if Path(out).suffix.lower() == ".xlsx" else "csv")).lower()
+    if chosen not in ("csv", "xlsx"):
+        raise ExportError(
+            _("unknown export format {format}: use csv or xlsx").format(format=chosen)
+        )
+    return "xlsx" if chosen == "xlsx" else "csv"
 
 
 def export_customers(
@@ -136,12 +159,21 @@ def export_customers(
     force: bool = False,
     language: str = "en",
     progress: Callable[[int], None] | None = None,
+    on_written: Callable[[int], None] | None = None,
 ) -> ExportResult:
-    """Write the customers `query` lists (scoped to `scope_owner_id` when given) to `out`;
-    the format is `fmt`, else the file's suffix (.xlsx), else CSV."""
-    kind: Format = fmt or ("xlsx" if Path(out).suffix.lower() == ".xlsx" else "csv")
+    """Write the customers `query` lists (scoped to `scope_owner_id` when given) to `out`
+    in `export_format(out, fmt)`; `on_written(rows)` as for `write_table`."""
+    kind = export_format(out, fmt)
     rows = customer_rows(conn, keys, query or listing.CustomerQuery(), scope_owner_id, reveal)
-    written = write_table(out, headers(language), rows, fmt=kind, force=force, progress=progress)
+    written = write_table(
+        out,
+        headers(language),
+        rows,
+        fmt=kind,
+        force=force,
+        progress=progress,
+        on_written=on_written,
+    )
     return ExportResult(Path(out), written, kind, reveal)
 
 
@@ -199,13 +231,22 @@ def write_table(
     fmt: Format = "csv",
     force: bool = False,
     progress: Callable[[int], None] | None = None,
+    on_written: Callable[[int], None] | None = None,
 ) -> int:
-    """Stream `rows` under `header` into a new owner-only file; returns the row count."""
+    """Stream `rows` under `header` into a new owner-only file; returns the row count.
+
+    `on_written(rows)` is called once every row is on disk, before the file is put in
+    place; if it raises, the new file is removed (an old one `force` would replace stays).
+    """
     if fmt not in ("csv", "xlsx"):
         raise ExportError(_("unknown export format {format}: use csv or xlsx").format(format=fmt))
     counted = _Counted(rows, progress or (lambda rows: None))
     with private_file(Path(out), force=force) as handle:
         (_write_csv if fmt == "csv" else _write_xlsx)(handle, header, counted)
+        handle.flush()
+        os.fsync(handle.fileno())
+        if on_written is not None:
+            on_written(counted.count)
     counted.report(counted.count)
     return counted.count
 
@@ -234,7 +275,7 @@ def _write_csv(handle: IO[bytes], header: Sequence[str], rows: Iterable[Sequence
         for row in rows:
             writer.writerow(
                 [
-                    ESCAPE + cell if cell and (cell[0] in _GUARDED) else cell
+                    ESCAPE + cell if cell and cell[0] in GUARDED_STARTS else cell
                     for cell in ("" if c is None else str(c) for c in row)
                 ]
             )
@@ -293,6 +334,12 @@ def private_file(path: Path, *, force: bool = False) -> Iterator[IO[bytes]]:
     except FileExistsError:
         raise ExportError(
             _("{path} already exists; use --force to replace it").format(path=path)
+        ) from None
+    except FileNotFoundError:
+        raise ExportError(
+            _("folder {folder} does not exist; create it or choose another").format(
+                folder=path.parent
+            )
         ) from None
     except OSError as exc:
         raise ExportError(

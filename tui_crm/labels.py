@@ -156,6 +156,7 @@ def _audit_actions() -> dict[str, str]:
         "customer.create": pgettext("audit action", "customer created"),
         "customer.update": pgettext("audit action", "customer edited"),
         "customer.purge": pgettext("audit action", "customer purged"),
+        "customer.export": pgettext("audit action", "customers exported"),
         "reveal": pgettext("audit action", "masked value revealed"),
         "followup.add": pgettext("audit action", "follow-up logged"),
         "interaction.add": pgettext("audit action", "interaction logged"),
