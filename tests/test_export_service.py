@@ -35,7 +35,7 @@ def admin(session: Callable[[str], Service]) -> Service:
         [
             ("北京星辰科技有限公司", "sales1", "customer"),
             ("上海远航贸易有限公司", "sales2", "prospect"),
-            ("=HYPERLINK(\"http://evil\",\"x\") Ltd", "sales1", "customer"),
+            ('=HYPERLINK("http://evil","x") Ltd', "sales1", "customer"),
             ("Quiet Prospect Co", "sales2", "prospect"),
         ]
     ):
@@ -136,7 +136,7 @@ def test_progress_counts_up_to_the_total(admin: Service, tmp_path: Path, monkeyp
 
 
 def test_bad_paths_are_one_clear_message(admin: Service, tmp_path: Path) -> None:
-    with pytest.raises(export.ExportError, match="folder .*missing.* does not exist"):
+    with pytest.raises(export.ExportError, match=r"folder .*missing.* does not exist"):
         admin.exports.customers(CustomerQuery(), tmp_path / "missing" / "x.csv")
     with pytest.raises(export.ExportError, match="format"):
         admin.exports.customers(CustomerQuery(), tmp_path / "x.ods", fmt="ods")
