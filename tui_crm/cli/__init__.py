@@ -4,7 +4,18 @@
 module of its own that adds its commands to the root group when imported here.
 """
 
-from . import analytics, audit, backups, customers, database, doctor, imports, retention, users
+from . import (
+    analytics,
+    audit,
+    backups,
+    customers,
+    database,
+    doctor,
+    exports,
+    imports,
+    retention,
+    users,
+)
 from .root import accept_paths_everywhere, main
 
 accept_paths_everywhere(main)
@@ -16,6 +27,7 @@ __all__ = [
     "customers",
     "database",
     "doctor",
+    "exports",
     "imports",
     "main",
     "retention",
