@@ -19,10 +19,15 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from .. import validation as v
+from ..export import ExportResult
+from ..i18n import _, ngettext
+from ..i18n.formats import format_number
 from ..listing import SORT_LABELS, SORTS, CustomerQuery, SortKey, sort_label
+from ..roles import Action
 from ..service import CustomerRow, FilterChoices, Service
 from ..widgets.customer_table import PAGE, CustomerTable
 from .choice import ChoiceScreen
+from .export_dialog import ExportDialog
 
 COUNT_CAP = 10_000
 TYPES = (None, "prospect", "customer", "churned")
@@ -51,7 +56,8 @@ class CustomersScreen(Screen[None]):
         Binding("w", "toggle_churn", "Churn risk", show=False, id="customers.filter_churn"),
         Binding("s", "cycle_sort", "Sort", id="customers.sort"),
         Binding("r", "reverse_sort", "Reverse", show=False, id="customers.reverse"),
-        Binding("x", "clear_filters", "Clear filters", show=False, id="customers.clear_filters"),
+        Binding("c", "clear_filters", "Clear filters", show=False, id="customers.clear_filters"),
+        Binding("x", "export", "Export", show=False, id="customers.export"),
         Binding("d", "due_list", "Due list", show=False, id="customers.due_list"),
         Binding("g", "dashboard", "Dashboard", show=False, id="customers.dashboard"),
         Binding("a", "admin", "Admin", show=False, id="customers.admin"),
@@ -65,6 +71,7 @@ class CustomersScreen(Screen[None]):
         self.generation = 0
         self.count_text = "counting…"
         self._choices: FilterChoices | None = None
+        self.status_text = Text()
 
     def compose(self) -> ComposeResult:
         yield Input(
@@ -137,6 +144,7 @@ class CustomersScreen(Screen[None]):
         status.append(f"  sort: {sort_label(query)}")
         if sort_label(query) == SORT_LABELS[query.sort]:
             status.append(f" {arrow}")
+        self.status_text = status
         self.query_one("#status", Static).update(status)
 
     def _filter_labels(self) -> list[str]:
@@ -274,6 +282,30 @@ class CustomersScreen(Screen[None]):
     def action_admin(self) -> None:
         self.app.open_admin()  # type: ignore[attr-defined]
 
+    def action_export(self) -> None:
+        """Export exactly what the list shows now (search, filters, sort)."""
+        if not self.service.can(Action.EXPORT):
+            self.notify(_("Your role may not export customers."), severity="warning", markup=False)
+            return
+        self.app.push_screen(
+            ExportDialog(self.service, self.list_query, self._view_summary()), self._exported
+        )
+
+    def _view_summary(self) -> Text:
+        summary = Text(_("Export this view: "), style="bold")
+        summary.append_text(self.status_text)
+        return summary
+
+    def _exported(self, result: ExportResult | None) -> None:
+        if result is None:
+            return
+        message = ngettext(
+            "Exported {count} customer to {path}.",
+            "Exported {count} customers to {path}.",
+            result.rows,
+        ).format(count=format_number(result.rows), path=result.path)
+        self.notify(message, markup=False, timeout=10)
+
     def palette_commands(self) -> Iterable[SystemCommand]:
         """This screen's commands for the command palette (ctrl+p)."""
         yield SystemCommand("New customer", "Create a customer (n)", self.action_new_customer)
@@ -285,7 +317,13 @@ class CustomersScreen(Screen[None]):
         yield SystemCommand(
             "Verification checks", "The monthly sample's calls assigned to me", self.action_checks
         )
-        yield SystemCommand("Clear filters", "Show every customer (x)", self.action_clear_filters)
+        yield SystemCommand("Clear filters", "Show every customer (c)", self.action_clear_filters)
+        if self.service.can(Action.EXPORT):
+            yield SystemCommand(
+                _("Export this view"),
+                _("These customers to a CSV or XLSX file (x)"),
+                self.action_export,
+            )
         yield SystemCommand("Reverse sort", "Flip the sort order (r)", self.action_reverse_sort)
         for sort, label in ((s, SORT_LABELS[s]) for s in SORTS):
             yield SystemCommand(
