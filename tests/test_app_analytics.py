@@ -64,11 +64,11 @@ async def test_tier_column_filter_sort_and_churn_filter(
         await pilot.press("v", "v")
         await settle(pilot)
         assert {row.name for row in table.rows} == {"Beta", "Epsilon", "Theta"}
-        await pilot.press("x", "w")
+        await pilot.press("c", "w")
         await settle(pilot)
         assert {row.name for row in table.rows} == {"Beta", "Epsilon", "Theta", "Gamma"}
         assert "churn risk" in status(app)
-        await pilot.press("x")
+        await pilot.press("c")
         app.screen._filter(sort="tier")  # type: ignore[attr-defined]
         await settle(pilot)
         assert [row.name for row in table.rows][:2] == ["Alpha", "Eta"]

@@ -165,6 +165,11 @@ TABLE: dict[str, tuple[Action | None, Call]] = {
     ),
     "cleaning.merge": (Action.CUSTOMER_MERGE, lambda s, t, p: s.cleaning.merge(t.id, t.code)),
     "cleaning.report": (Action.QUALITY_REPORT, lambda s, t, p: s.cleaning.report()),
+    "exports.customers": (
+        Action.EXPORT,
+        lambda s, t, p: s.exports.customers(CustomerQuery(text=t.code), p / "export.csv"),
+    ),
+    "exports.may_reveal": (None, lambda s, t, p: s.exports.may_reveal()),
 }
 # Reports a sales rep may run over their own customers: scoped, not refused.
 OWN_SCOPED_READS = {

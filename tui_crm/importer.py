@@ -442,6 +442,7 @@ def _prepare(db: Database, path: Path, options: ImportOptions) -> _Prepared:
         default_kind=options.default_kind,
         owners=owners,
         default_owner_id=options.default_owner_id,
+        escaped=source.kind == "csv",
     )
     sha = hasher.hexdigest() if source.kind == "csv" else file_sha256(path)
     return _Prepared(source, mapping, plan, sha, rows)

@@ -157,6 +157,7 @@ def _audit_actions() -> dict[str, str]:
         "customer.update": pgettext("audit action", "customer edited"),
         "customer.legal_hold": pgettext("audit action", "legal hold set or lifted"),
         "customer.purge": pgettext("audit action", "customer purged"),
+        "customer.export": pgettext("audit action", "customers exported"),
         "reveal": pgettext("audit action", "masked value revealed"),
         "followup.add": pgettext("audit action", "follow-up logged"),
         "interaction.add": pgettext("audit action", "interaction logged"),

@@ -19,13 +19,16 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from .. import validation as v
-from ..i18n import _
+from ..export import ExportResult
+from ..i18n import _, ngettext
+from ..i18n.formats import format_number
 from ..listing import SORT_LABELS, SORTS, CustomerQuery, SortKey, sort_label
 from ..roles import Action
 from ..service import CustomerRow, FilterChoices, Service
 from ..widgets.customer_table import PAGE, CustomerTable
 from ..widgets.keys_footer import KeysFooter
 from .choice import ChoiceScreen
+from .export_dialog import ExportDialog
 
 COUNT_CAP = 10_000
 TYPES = (None, "prospect", "customer", "churned")
@@ -61,7 +64,8 @@ class CustomersScreen(Screen[None]):
         Binding("w", "toggle_churn", "Churn risk", show=False, id="customers.filter_churn"),
         Binding("s", "cycle_sort", "Sort", id="customers.sort"),
         Binding("r", "reverse_sort", "Reverse", show=False, id="customers.reverse"),
-        Binding("x", "clear_filters", "Clear filters", show=False, id="customers.clear_filters"),
+        Binding("c", "clear_filters", "Clear filters", show=False, id="customers.clear_filters"),
+        Binding("x", "export", "Export", show=False, id="customers.export"),
         Binding("g", "dashboard", "Dashboard", show=False, id="customers.dashboard"),
         Binding("a", "admin", "Admin", show=False, id="customers.admin"),
         Binding("D", "duplicates", "Duplicates", show=False, id="customers.duplicates"),
@@ -75,6 +79,7 @@ class CustomersScreen(Screen[None]):
         self.generation = 0
         self.count_text = "counting…"
         self._choices: FilterChoices | None = None
+        self.status_text = Text()
 
     def compose(self) -> ComposeResult:
         yield Input(
@@ -147,6 +152,7 @@ class CustomersScreen(Screen[None]):
         status.append(f"  sort: {sort_label(query)}")
         if sort_label(query) == SORT_LABELS[query.sort]:
             status.append(f" {arrow}")
+        self.status_text = status
         self.query_one("#status", Static).update(status)
 
     def _filter_labels(self) -> list[str]:
@@ -295,6 +301,30 @@ class CustomersScreen(Screen[None]):
     def action_cleaning_report(self) -> None:
         self.app.show_cleaning_report()  # type: ignore[attr-defined]
 
+    def action_export(self) -> None:
+        """Export exactly what the list shows now (search, filters, sort)."""
+        if not self.service.can(Action.EXPORT):
+            self.notify(_("Your role may not export customers."), severity="warning", markup=False)
+            return
+        self.app.push_screen(
+            ExportDialog(self.service, self.list_query, self._view_summary()), self._exported
+        )
+
+    def _view_summary(self) -> Text:
+        summary = Text(_("Export this view: "), style="bold")
+        summary.append_text(self.status_text)
+        return summary
+
+    def _exported(self, result: ExportResult | None) -> None:
+        if result is None:
+            return
+        message = ngettext(
+            "Exported {count} customer to {path}.",
+            "Exported {count} customers to {path}.",
+            result.rows,
+        ).format(count=format_number(result.rows), path=result.path)
+        self.notify(message, markup=False, timeout=10)
+
     def palette_commands(self) -> Iterable[SystemCommand]:
         """Commands with no key of their own, for the command palette (ctrl+p)."""
         yield SystemCommand(
@@ -310,6 +340,12 @@ class CustomersScreen(Screen[None]):
                 _("Cleaning report"),
                 _("Duplicates, missing and invalid values, anomalies"),
                 self.action_cleaning_report,
+            )
+        if self.service.can(Action.EXPORT):
+            yield SystemCommand(
+                _("Export this view"),
+                _("These customers to a CSV or XLSX file (x)"),
+                self.action_export,
             )
         for sort, label in ((s, SORT_LABELS[s]) for s in SORTS):
             yield SystemCommand(

@@ -3,7 +3,7 @@
 `Service.login` checks a password (repeated failures back off per name and source, every
 attempt audited); `Service.for_cli` is the command line's session. A session reaches each
 domain as an attribute: `service.customers.update(...)`, `service.activity.add_followup`,
-`service.users.add(...)`, and so on.
+`service.users.add(...)`, `service.exports.customers(...)`, and so on.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from .customers import Customers
 from .due import DueLists
 from .duplicates import Duplicates
 from .errors import AuthError
+from .exports import Exports
 from .imports import Imports
 from .models import UserInfo
 from .retention import Retention
@@ -62,6 +63,7 @@ class Service(Context):
         self.verification = Verification(self)
         self.imports = Imports(self)
         self.cleaning = Cleaning(self)
+        self.exports = Exports(self)
 
     @classmethod
     def login(
