@@ -300,6 +300,23 @@ def test_ambiguous_dates_must_be_declared(db: Database, tmp_path: Path) -> None:
     assert customers(db)[-1]["created_at"] == "2021-03-04T09:30:00"
 
 
+def test_scan_dates_says_which_columns_must_be_declared(tmp_path: Path) -> None:
+    text = (
+        "Name,Phone,Type,创建日期,Last contact\n"
+        "A,13800138000,prospect,04/05/2021,2021-03-04\n"
+        "B,13900139000,prospect,03/02/2020,\n"
+    )
+    path = write(tmp_path / "dates.csv", text)
+    assert importer.scan_dates(path, options()) == {"创建日期": "ambiguous", "Last contact": "ymd"}
+    clear = write(tmp_path / "clear.csv", text.replace("03/02/2020", "13/02/2020"))
+    assert importer.scan_dates(clear, options())["创建日期"] == "dmy"
+    mixed = write(tmp_path / "mixed.csv", text.replace("03/02/2020", "13/02/2020")
+                  + "C,13700137000,prospect,12/25/2020,\n")  # fmt: skip
+    assert importer.scan_dates(mixed, options())["创建日期"] == "mixed"
+    ignored = options(mapping={"创建日期": "", "Last contact": ""})
+    assert importer.scan_dates(path, ignored) == {}
+
+
 def test_hostile_strings_stored_as_plain_text(db: Database, tmp_path: Path) -> None:
     cases = hostile_strings()
     path = tmp_path / "hostile.csv"

@@ -85,6 +85,7 @@ __all__ = [
     "review_rows",
     "run_import",
     "save_mapping",
+    "scan_dates",
     "undo_run",
 ]
 
@@ -378,6 +379,49 @@ def inspect_file(path: Path, options: ImportOptions) -> FilePreview:
         path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet
     )
     return FilePreview(source, suggest_mapping(source.headers, options.mapping))
+
+
+# What `scan_dates` says of a date column: its dates read in one order, or the order must
+# be declared (every date reads both day-first and month-first, or the column mixes them).
+DATES_AMBIGUOUS = "ambiguous"
+DATES_MIXED = "mixed"
+
+
+def scan_dates(path: Path, options: ImportOptions) -> dict[str, str]:
+    """Each column the mapping feeds a date with, by its header: the order its dates read
+    in (`ymd`, `dmy`, `mdy`), "" without a date, or `DATES_AMBIGUOUS` / `DATES_MIXED` when a
+    run would refuse it until a date format is declared. Reads the whole file once."""
+    source = open_table(
+        path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet
+    )
+    mapping = suggest_mapping(source.headers, options.mapping)
+    columns = {
+        index: source.headers[index] or f"#{index + 1}"
+        for index, name in enumerate(mapping.fields)
+        if name in DATE_FIELDS
+    }
+    detectors = {index: DateOrderDetector(header) for index, header in columns.items()}
+    mixed: set[int] = set()
+    if detectors:
+        for line, cells in iter_rows(source):
+            if line <= source.header_line:
+                continue
+            for index, detector in detectors.items():
+                if index < len(cells) and index not in mixed:
+                    try:
+                        detector.feed(v.clean_text(cells[index]))
+                    except ImportFileError:
+                        mixed.add(index)
+    found = {}
+    for index, header in columns.items():
+        if index in mixed:
+            found[header] = DATES_MIXED
+            continue
+        try:
+            found[header] = detectors[index].order() or ""
+        except ImportFileError:
+            found[header] = DATES_AMBIGUOUS
+    return found
 
 
 @dataclass
