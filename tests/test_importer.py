@@ -206,6 +206,9 @@ def test_bad_files_refused_with_one_line_and_nothing_written(
         run(db, path, opts=opts)
     assert "\n" not in str(caught.value) and len(str(caught.value)) < 300
     assert table_counts(db) == before
+    if case not in ("wrong_encoding", "no_contact", "no_type"):  # found by the run's read
+        with pytest.raises(ImportFileError, match=message):
+            importer.inspect_file(path, opts)  # the Import screen's first step
 
 
 def test_unknown_columns_listed_and_overrides_by_header_or_position(

@@ -374,10 +374,13 @@ def review_rows(db: Database, run_id: int) -> list[tuple[int, str, str]]:
 
 
 def inspect_file(path: Path, options: ImportOptions) -> FilePreview:
-    """The file's headers and the mapping a run would use, with unknown columns listed."""
+    """The file's headers and the mapping a run would use, with unknown columns listed;
+    a file with nothing under its header is refused here already."""
     source = open_table(
         path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet
     )
+    if not any(line > source.header_line for line, _cells in iter_rows(source)):
+        raise ImportFileError(f"{Path(path).name}: only a header row, no customers")
     return FilePreview(source, suggest_mapping(source.headers, options.mapping))
 
 

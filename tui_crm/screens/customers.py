@@ -19,7 +19,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from .. import validation as v
+from ..i18n import N_, _
 from ..listing import SORT_LABELS, SORTS, CustomerQuery, SortKey, sort_label
+from ..roles import Action
 from ..service import CustomerRow, FilterChoices, Service
 from ..widgets.customer_table import PAGE, CustomerTable
 from .choice import ChoiceScreen
@@ -55,6 +57,7 @@ class CustomersScreen(Screen[None]):
         Binding("d", "due_list", "Due list", show=False, id="customers.due_list"),
         Binding("g", "dashboard", "Dashboard", show=False, id="customers.dashboard"),
         Binding("a", "admin", "Admin", show=False, id="customers.admin"),
+        Binding("I", "import_customers", N_("Import"), show=False, id="customers.import"),
     ]
 
     def __init__(self, service: Service) -> None:
@@ -274,6 +277,17 @@ class CustomersScreen(Screen[None]):
     def action_admin(self) -> None:
         self.app.open_admin()  # type: ignore[attr-defined]
 
+    def action_import_customers(self) -> None:
+        self.app.open_import()  # type: ignore[attr-defined]
+
+    def action_import_runs(self) -> None:
+        self.app.open_import_runs()  # type: ignore[attr-defined]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("import_customers", "import_runs"):
+            return self.service.can(Action.IMPORT)
+        return True
+
     def palette_commands(self) -> Iterable[SystemCommand]:
         """This screen's commands for the command palette (ctrl+p)."""
         yield SystemCommand("New customer", "Create a customer (n)", self.action_new_customer)
@@ -314,6 +328,15 @@ class CustomersScreen(Screen[None]):
                 zh,
                 lambda c=code: self._filter(industry=c),
                 discover=False,
+            )
+        if self.service.can(Action.IMPORT):
+            yield SystemCommand(
+                _("Import customers"),
+                _("From a CSV or XLSX file, with a dry run first (I)"),
+                self.action_import_customers,
+            )
+            yield SystemCommand(
+                _("Import runs"), _("Past imports: undo or finish one"), self.action_import_runs
             )
         if self.service.user.role == "admin":
             yield SystemCommand("Administration", "Users, backups, audit (a)", self.action_admin)
