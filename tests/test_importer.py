@@ -536,6 +536,26 @@ def test_worker_processes_clean_the_same_as_inline(db: Database, tmp_path: Path)
     assert parallel.rejected_rows == inline.rejected_rows
 
 
+def test_without_a_real_stderr_rows_are_cleaned_inline(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside the app Textual captures stderr (fileno -1), which multiprocessing's resource
+    tracker cannot be handed: the run cleans inline instead of failing."""
+
+    class Captured:
+        def write(self, text: str) -> int:
+            return len(text)
+
+        def fileno(self) -> int:
+            return -1
+
+    rows = ["客户名称,手机,客户类型"] + [f"公司{i},1390013{i:04d},潜在" for i in range(60)]
+    path = write(tmp_path / "app.csv", "\n".join(rows) + "\n")
+    monkeypatch.setattr(sys, "stderr", Captured())
+    summary = run(db, path, opts=options(workers=1, batch_rows=20))
+    assert summary.created == 60
+
+
 def test_run_record_holds_source_legal_basis_and_file_hash(db: Database, tmp_path: Path) -> None:
     path = write(tmp_path / "客户.csv", CN_HEADER + CN_ROWS, "gbk")
     summary = run(db, path, opts=options(legal_basis="publicly_available"))

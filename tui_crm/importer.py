@@ -30,6 +30,7 @@ import multiprocessing
 import os
 import shutil
 import sqlite3
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -519,7 +520,7 @@ def _cleaned(
         # One worker keeps up: validating a row costs about half of what deciding and
         # writing it costs here, and each worker holds its own ~65 MB of interpreter.
         workers = 1 if prepared.rows >= PARALLEL_FROM_ROWS and (os.cpu_count() or 1) > 1 else 0
-    if workers <= 0:
+    if workers <= 0 or not _has_real_stderr():
         for batch in batches:
             yield clean_rows(prepared.plan, batch)
         return
@@ -532,6 +533,15 @@ def _cleaned(
                 yield _with_cells(*pending.pop(0))
         for future, batch in pending:
             yield _with_cells(future, batch)
+
+
+def _has_real_stderr() -> bool:
+    """Worker processes start multiprocessing's resource tracker, which is handed stderr's
+    file descriptor. Inside the app Textual captures stderr (no descriptor): clean inline."""
+    try:
+        return sys.stderr is not None and sys.stderr.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def _clean_remotely(plan: RowPlan, batch: Sequence[tuple[int, list[str]]]) -> list[CleanRow]:

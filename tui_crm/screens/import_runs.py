@@ -120,9 +120,10 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
     ImportRunsScreen DataTable { height: 1fr; }
     ImportRunsScreen #run-detail { height: auto; max-height: 7; padding: 0 1;
         border-top: solid $panel; }
-    ImportRunsScreen #runs-result { height: auto; max-height: 6; padding: 0 1; }
-    ImportRunsScreen #runs-result:empty { display: none; }
+    ImportRunsScreen #runs-result { height: auto; max-height: 12; padding: 0 1;
+        border-top: solid $panel; overflow-y: auto; }
     ImportRunsScreen JobProgress { margin: 0 1; }
+    ImportRunsScreen JobProgress ProgressBar { width: 20; }
     """
 
     def __init__(self, service: Service, last_path: Path | None = None) -> None:
@@ -145,6 +146,7 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
         for title in COLUMNS:
             table.add_column(_(title), key=title)
         self.query_one(JobProgress).display = False
+        self.query_one("#runs-result", Static).display = False
         table.focus()
         self.action_refresh_list()
 
@@ -209,7 +211,9 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
             self.query_one("#run-detail", Static).update(run_details(run))
 
     def _show_result(self, text: Text) -> None:
-        self.query_one("#runs-result", Static).update(text)
+        result = self.query_one("#runs-result", Static)
+        result.update(text)
+        result.display = bool(text.plain)
 
     # --- undo and resume --------------------------------------------------------------------
 

@@ -50,7 +50,13 @@ SHOWN_ROWS = 10
 AUTO = "auto"
 IGNORE = ""
 IMPORT_ERRORS = (ImportFileError, ImportRunError, ServiceError, OSError)
-STEPS = ("step-file", "step-columns", "step-dry", "step-run")
+# The fields a column can feed, in the order a person looks for them.
+FIELD_ORDER = (
+    "name", "contact_name", "first_name", "last_name", "contact_title", "phone",
+    "extra_phone", "email", "extra_email", "customer_type", "kind", "industry",
+    "company_size", "source", "owner", "credit_code", "id_number", "address", "province",
+    "city", "country", "postcode", "notes", "created_at", "last_interaction_at",
+)  # fmt: skip
 
 
 def import_field_label(name: str) -> str:
@@ -97,12 +103,19 @@ def summary_text(summary: ImportSummary) -> Text:
             file=summary.file_name, run=summary.run_id
         )
     text.append(heading + "\n", style="bold")
+    if summary.dry_run:
+        created, updated = (
+            pgettext("import count", "would create"),
+            pgettext("import count", "would update"),
+        )
+    else:
+        created, updated = pgettext("import count", "created"), pgettext("import count", "updated")
     counts = (
-        (_("would create") if summary.dry_run else _("created"), summary.created),
-        (_("would update") if summary.dry_run else _("updated"), summary.updated),
-        (_("skipped (already there)"), summary.skipped),
-        (_("rejected"), summary.rejected),
-        (_("to review (same name)"), summary.review),
+        (created, summary.created),
+        (updated, summary.updated),
+        (pgettext("import count", "skipped (already there)"), summary.skipped),
+        (pgettext("import count", "rejected"), summary.rejected),
+        (pgettext("import count", "to review (same name)"), summary.review),
     )
     text.append(_("{rows} rows:").format(rows=format_number(summary.rows)) + "\n")
     width = max(cell_len(name) for name, _count in counts) + 2
@@ -196,6 +209,7 @@ class ImportScreen(TranslatedBindings, Screen[None]):
     ImportScreen Input { margin: 0; }
     ImportScreen #date-box { height: auto; }
     ImportScreen JobProgress { margin: 0 1; }
+    ImportScreen JobProgress ProgressBar { width: 20; }
     """
 
     def __init__(self, service: Service, path: str = "") -> None:
@@ -545,7 +559,9 @@ class ImportScreen(TranslatedBindings, Screen[None]):
             selects.first().focus()
 
     def _column_rows(self, preview: FilePreview) -> Iterable[Widget]:
-        choices = [(_("(ignore)"), IGNORE), *((import_field_label(f), f) for f in IMPORT_FIELDS)]
+        fields = [f for f in FIELD_ORDER if f in IMPORT_FIELDS]
+        fields += [f for f in IMPORT_FIELDS if f not in fields]
+        choices = [(_("(ignore)"), IGNORE), *((import_field_label(f), f) for f in fields)]
         mapping = preview.mapping
         for index, (header, field) in enumerate(zip(mapping.headers, mapping.fields, strict=True)):
             name = Text(header or f"#{index + 1}", overflow="ellipsis", no_wrap=True)
@@ -600,11 +616,9 @@ class ImportScreen(TranslatedBindings, Screen[None]):
             return
         mapping = self._mapping()
         ignored = [key for key, field in mapping.items() if not field]
-        if ignored:
-            text = _("Not imported: {columns}. Choose a field for a column to import it.")
-            note.update(Text(text.format(columns=", ".join(ignored))))
-        else:
-            note.update("")
+        text = _("Not imported: {columns}. Choose a field for a column to import it.")
+        note.update(Text(text.format(columns=", ".join(ignored))))
+        note.display = bool(ignored)
 
     def _show_dates(self, dates: dict[str, str]) -> None:
         self.dates = dates
