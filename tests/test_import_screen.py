@@ -15,7 +15,7 @@ from textual.widgets import Static
 
 from tests.conftest import PASSWORD, customer_data
 from tests.workers import workers_done
-from tui_crm import bulk, importer
+from tui_crm import bulk, i18n, importer
 from tui_crm.app import CrmApp
 from tui_crm.config import Settings
 from tui_crm.db import Database
@@ -259,6 +259,31 @@ def test_a_column_mapped_twice_is_refused_next_to_the_columns(db: Database, mess
     run(flow, app)
 
 
+def test_a_mapping_saved_by_name_is_offered_and_reused(db: Database, messy: Path) -> None:
+    app = _app(db)
+
+    async def flow(pilot: Pilot[Any]) -> None:
+        await sign_in(pilot)
+        await to_columns(pilot, messy)
+        await choose(pilot, "column-7", "another phone")
+        await tab_to(pilot, "mapping-name")
+        await pilot.press(*"Excel 2019", "enter")
+        await settle(pilot)
+        assert [name for name, _by, _at in app.session.imports.mappings()] == ["Excel 2019"]
+        await pilot.press("escape", "escape")  # back to the file, then to the list
+        await pilot.pause()
+        assert isinstance(app.screen, CustomersScreen)
+        await pilot.press("I")  # a new Import screen lists the saved mapping
+        await settle(pilot)
+        await pilot.press(*str(messy))
+        await choose(pilot, "saved-mapping", "Excel")
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert app.screen.query_one("#column-7").value == "extra_phone"
+
+    run(flow, app)
+
+
 @pytest.mark.parametrize("user", ["sales1", "service"])
 def test_sales_and_service_cannot_reach_the_import(db: Database, user: str) -> None:
     app = _app(db)
@@ -330,7 +355,12 @@ def fixed_paths(messy: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return Path(messy.name)
 
 
-def test_preview_snapshot(snap_compare: Any, db: Database, fixed_paths: Path) -> None:
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_preview_snapshot(
+    snap_compare: Any, db: Database, fixed_paths: Path, language: str
+) -> None:
+    i18n.activate(language)
+
     async def before(pilot: Pilot[Any]) -> None:
         await sign_in(pilot)
         await to_columns(pilot, fixed_paths)

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -210,6 +210,10 @@ class ImportScreen(TranslatedBindings, Screen[None]):
     ImportScreen #date-box { height: auto; }
     ImportScreen JobProgress { margin: 0 1; }
     ImportScreen JobProgress ProgressBar { width: 20; }
+    /* Compact fields have no border: the focused row's name shows reversed, with NO_COLOR too. */
+    ImportScreen .-current .column-name, ImportScreen .-current Label { text-style: reverse; }
+    ImportScreen Select:focus > SelectCurrent { text-style: bold; }
+    ImportScreen Input.-textual-compact:focus { text-style: underline; }
     """
 
     def __init__(self, service: Service, path: str = "") -> None:
@@ -401,6 +405,10 @@ class ImportScreen(TranslatedBindings, Screen[None]):
         select = self.query_one("#saved-mapping", Select)
         select.set_options([(_("none: match the headers"), IGNORE), *((n, n) for n in names)])
         select.value = IGNORE
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        for row in self.query(".column, .choice"):
+            row.set_class(row is event.widget.parent, "-current")
 
     def _say(self, selector: str, message: str) -> None:
         """A problem (or none) next to the field it is about; the text is shown as it is."""
