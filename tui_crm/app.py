@@ -123,7 +123,11 @@ class CrmApp(App[None]):
         if not self.session.can(Action.IMPORT):
             self.notify(_("Importing is for managers and admins."), severity="warning")
             return
-        self.push_screen(ImportScreen(self.session))
+        self.push_screen(ImportScreen(self.session), self._back_from_import)
+
+    def _back_from_import(self, _result: None) -> None:
+        if isinstance(self.screen, CustomersScreen):
+            self.screen.reload()
 
     def open_import_runs(self, last_path: Path | None = None) -> None:
         if not self.session.can(Action.IMPORT):

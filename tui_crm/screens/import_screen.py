@@ -73,7 +73,7 @@ def import_field_label(name: str) -> str:
 
 
 def legal_basis_label(basis: str) -> str:
-    zh, en = LEGAL_BASIS_LABELS.get(LegalBasis(basis), (basis, basis))
+    zh, en = LEGAL_BASIS_LABELS.get(basis, (basis, basis))  # type: ignore[call-overload]
     return zh if is_chinese() else en
 
 
