@@ -145,6 +145,10 @@ TABLE: dict[str, tuple[Action | None, Call]] = {
         Action.IMPORT,
         lambda s, t, p: s.imports.preview(p / "none.csv", ImportOptions("consent")),
     ),
+    "imports.scan_dates": (
+        Action.IMPORT,
+        lambda s, t, p: s.imports.scan_dates(p / "none.csv", ImportOptions("consent")),
+    ),
     "imports.run": (
         Action.IMPORT,
         lambda s, t, p: s.imports.run(p / "none.csv", ImportOptions("consent"), dry_run=True),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable
+from pathlib import Path
 from typing import ClassVar
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
@@ -26,6 +28,8 @@ from .screens.dashboard import DashboardScreen
 from .screens.due import DueScreen
 from .screens.duplicates import DuplicatesScreen
 from .screens.help import HelpScreen
+from .screens.import_runs import ImportRunsScreen
+from .screens.import_screen import ImportScreen
 from .screens.login import LoginScreen
 from .service import Customer, Service
 from .widgets.ordered_keys import OrderedKeys
@@ -74,6 +78,8 @@ class CrmApp(OrderedKeys, App[None]):
         self.service = service
         self.sub_title = f"{service.user.username} ({service.user.role})"
         self.push_screen(CustomersScreen(service))
+        if service.can(Action.IMPORT):
+            self._tell_of_cut_short_imports(service)
         # Startup objects live as long as the app: frozen out of the collector's sight,
         # they no longer make full collections pause the list while the operator types.
         self.call_after_refresh(gc.freeze)
@@ -135,6 +141,36 @@ class CrmApp(OrderedKeys, App[None]):
             self.notify("Administration is for admins only.", severity="warning")
             return
         self.push_screen(AdminScreen(self.session))
+
+    def open_import(self) -> None:
+        if not self.session.can(Action.IMPORT):
+            self.notify(_("Importing is for managers and admins."), severity="warning")
+            return
+        self.push_screen(ImportScreen(self.session), self._back_from_import)
+
+    def _back_from_import(self, _result: None) -> None:
+        if isinstance(self.screen, CustomersScreen):
+            self.screen.reload()
+
+    def open_import_runs(self, last_path: Path | None = None) -> None:
+        if not self.session.can(Action.IMPORT):
+            self.notify(_("Importing is for managers and admins."), severity="warning")
+            return
+        self.push_screen(ImportRunsScreen(self.session, last_path))
+
+    @work(thread=True, group="app.imports")
+    def _tell_of_cut_short_imports(self, service: Service) -> None:
+        """Runs cut short (a kill, a crash) are named at sign-in with how to finish them."""
+        service.imports.interrupted()
+        for run in service.imports.runs():
+            if run.status == "interrupted":
+                message = _(
+                    "Import run {id} ({file}) was cut short after line {line}. Finish it"
+                    " (r) or undo it (u) in Import runs: ctrl+p, Import runs."
+                ).format(id=run.id, file=run.file_name, line=run.last_line)
+                self.call_from_thread(
+                    self.notify, message, severity="warning", timeout=30, markup=False
+                )
 
     # --- help and command palette -------------------------------------------------------------
 

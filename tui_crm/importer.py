@@ -30,6 +30,7 @@ import multiprocessing
 import os
 import shutil
 import sqlite3
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -85,6 +86,7 @@ __all__ = [
     "review_rows",
     "run_import",
     "save_mapping",
+    "scan_dates",
     "undo_run",
 ]
 
@@ -373,11 +375,57 @@ def review_rows(db: Database, run_id: int) -> list[tuple[int, str, str]]:
 
 
 def inspect_file(path: Path, options: ImportOptions) -> FilePreview:
-    """The file's headers and the mapping a run would use, with unknown columns listed."""
+    """The file's headers and the mapping a run would use, with unknown columns listed;
+    a file with nothing under its header is refused here already."""
     source = open_table(
         path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet
     )
+    if not any(line > source.header_line for line, _cells in iter_rows(source)):
+        raise ImportFileError(f"{Path(path).name}: only a header row, no customers")
     return FilePreview(source, suggest_mapping(source.headers, options.mapping))
+
+
+# What `scan_dates` says of a date column: its dates read in one order, or the order must
+# be declared (every date reads both day-first and month-first, or the column mixes them).
+DATES_AMBIGUOUS = "ambiguous"
+DATES_MIXED = "mixed"
+
+
+def scan_dates(path: Path, options: ImportOptions) -> dict[str, str]:
+    """Each column the mapping feeds a date with, by its header: the order its dates read
+    in (`ymd`, `dmy`, `mdy`), "" without a date, or `DATES_AMBIGUOUS` / `DATES_MIXED` when a
+    run would refuse it until a date format is declared. Reads the whole file once."""
+    source = open_table(
+        path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet
+    )
+    mapping = suggest_mapping(source.headers, options.mapping)
+    columns = {
+        index: source.headers[index] or f"#{index + 1}"
+        for index, name in enumerate(mapping.fields)
+        if name in DATE_FIELDS
+    }
+    detectors = {index: DateOrderDetector(header) for index, header in columns.items()}
+    mixed: set[int] = set()
+    if detectors:
+        for line, cells in iter_rows(source):
+            if line <= source.header_line:
+                continue
+            for index, detector in detectors.items():
+                if index < len(cells) and index not in mixed:
+                    try:
+                        detector.feed(v.clean_text(cells[index]))
+                    except ImportFileError:
+                        mixed.add(index)
+    found = {}
+    for index, header in columns.items():
+        if index in mixed:
+            found[header] = DATES_MIXED
+            continue
+        try:
+            found[header] = detectors[index].order() or ""
+        except ImportFileError:
+            found[header] = DATES_AMBIGUOUS
+    return found
 
 
 @dataclass
@@ -473,7 +521,7 @@ def _cleaned(
         # One worker keeps up: validating a row costs about half of what deciding and
         # writing it costs here, and each worker holds its own ~65 MB of interpreter.
         workers = 1 if prepared.rows >= PARALLEL_FROM_ROWS and (os.cpu_count() or 1) > 1 else 0
-    if workers <= 0:
+    if workers <= 0 or not _has_real_stderr():
         for batch in batches:
             yield clean_rows(prepared.plan, batch)
         return
@@ -486,6 +534,15 @@ def _cleaned(
                 yield _with_cells(*pending.pop(0))
         for future, batch in pending:
             yield _with_cells(future, batch)
+
+
+def _has_real_stderr() -> bool:
+    """Worker processes start multiprocessing's resource tracker, which is handed stderr's
+    file descriptor. Inside the app Textual captures stderr (no descriptor): clean inline."""
+    try:
+        return sys.stderr is not None and sys.stderr.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def _clean_remotely(plan: RowPlan, batch: Sequence[tuple[int, list[str]]]) -> list[CleanRow]:

@@ -20,7 +20,7 @@ from textual.widgets import Input, Static
 
 from .. import validation as v
 from ..export import ExportResult
-from ..i18n import _, ngettext
+from ..i18n import N_, _, ngettext
 from ..i18n.formats import format_number
 from ..listing import SORT_LABELS, SORTS, CustomerQuery, SortKey, sort_label
 from ..roles import Action
@@ -69,6 +69,7 @@ class CustomersScreen(Screen[None]):
         Binding("g", "dashboard", "Dashboard", show=False, id="customers.dashboard"),
         Binding("a", "admin", "Admin", show=False, id="customers.admin"),
         Binding("D", "duplicates", "Duplicates", show=False, id="customers.duplicates"),
+        Binding("I", "import_customers", N_("Import"), show=False, id="customers.import"),
     ]
 
     def __init__(self, service: Service) -> None:
@@ -310,6 +311,18 @@ class CustomersScreen(Screen[None]):
             ExportDialog(self.service, self.list_query, self._view_summary()), self._exported
         )
 
+    def action_import_customers(self) -> None:
+        self.app.open_import()  # type: ignore[attr-defined]
+
+    def action_import_runs(self) -> None:
+        self.app.open_import_runs()  # type: ignore[attr-defined]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("import_customers", "import_runs"):
+            return self.service.can(Action.IMPORT)
+        return True
+
+
     def _view_summary(self) -> Text:
         summary = Text(_("Export this view: "), style="bold")
         summary.append_text(self.status_text)
@@ -371,6 +384,15 @@ class CustomersScreen(Screen[None]):
                 zh,
                 lambda c=code: self._filter(industry=c),
                 discover=False,
+            )
+        if self.service.can(Action.IMPORT):
+            yield SystemCommand(
+                _("Import customers"),
+                _("From a CSV or XLSX file, with a dry run first (I)"),
+                self.action_import_customers,
+            )
+            yield SystemCommand(
+                _("Import runs"), _("Past imports: undo or finish one"), self.action_import_runs
             )
 
 
