@@ -77,6 +77,10 @@ class KeyRing:
     def _aead(self) -> AESGCM:
         return AESGCM(self.data_key)
 
+    @functools.cached_property
+    def _prefix(self) -> bytes:
+        return bytes([CIPHER_VERSION]) + self.key_id.to_bytes(4, "big")
+
     def check_value(self) -> str:
         """A value stored in the database that proves this is its key, without revealing it."""
         return hmac.new(self.check_key, b"tui-crm key check", "sha256").hexdigest()
@@ -89,9 +93,8 @@ class KeyRing:
         if plaintext is None or plaintext == "":
             return None
         nonce = os.urandom(NONCE_BYTES)
-        prefix = bytes([CIPHER_VERSION]) + self.key_id.to_bytes(4, "big")
         aad = _aad(table, column, row_id, self.key_id, bound_to)
-        return prefix + nonce + self._aead.encrypt(nonce, plaintext.encode(), aad)
+        return self._prefix + nonce + self._aead.encrypt(nonce, plaintext.encode(), aad)
 
     def decrypt(
         self, blob: bytes | None, table: str, column: str, row_id: int, *, bound_to: str = ""
