@@ -3,13 +3,17 @@ customers read back like saved ones, and the demo builder uses it and leaves eve
 
 from __future__ import annotations
 
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import customer_data
 from tui_crm import audit, bulk
 from tui_crm import validation as v
 from tui_crm.crypto import load_key_file
-from tui_crm.db import Database
+from tui_crm.db import Database, set_meta
 from tui_crm.demo import build_demo
 
 
@@ -59,6 +63,60 @@ def test_bulk_customers_read_back_like_saved_ones(db: Database, session) -> None
     assert entry.action == "customer.create"
     assert entry.details["fields"]["phone"] == [None, "+180****6467 ext. 12895"]
     assert entry.details["extra_contacts"] == [["Phone 2", "+442****0958"]]
+
+
+def _new_customers(count: int) -> list[bulk.NewCustomer]:
+    return [
+        bulk.NewCustomer(
+            v.validate_customer(customer_data(name=f"客户{n}", phone=f"1380013{n:04d}")),
+            extra_contacts=[("Email 2", f"x{n}@example.com")] if n % 3 == 0 else (),
+        )
+        for n in range(count)
+    ]
+
+
+def test_a_big_batch_logs_changes_like_the_triggers_and_keeps_them(db: Database) -> None:
+    """Past `CHANGE_LOG_PER_BATCH_FROM` rows the change-log insert triggers are swapped for
+    one statement per table inside the transaction: same change_log rows, triggers back."""
+    triggers = "SELECT name, sql FROM sqlite_master WHERE type='trigger' ORDER BY name"
+    before = db.conn.execute(triggers).fetchall()
+    logged = "SELECT tbl, row_id FROM change_log WHERE tbl IN ('customers', 'customer_keys')"
+    results = []
+    for count in (3, bulk.CHANGE_LOG_PER_BATCH_FROM + 7):
+        with db.write() as tx:
+            tx.execute("DELETE FROM change_log")
+            set_meta(tx, "change_tracking", "1")
+            written = bulk.insert_customers(tx, db.keys, _new_customers(count), actor="bulk")
+        rows = sorted(tuple(r) for r in db.conn.execute(logged))
+        ids = [customer_id for customer_id, _code in written]
+        codes = [code for _id, code in written]
+        marks = ",".join("?" * len(codes))
+        query = f"SELECT id FROM customer_keys WHERE customer_code IN ({marks})"
+        keys = [r[0] for r in db.conn.execute(query, codes)]
+        assert rows == sorted(
+            [("customer_keys", k) for k in keys] + [("customers", i) for i in ids]
+        )
+        results.append(len(rows))
+    assert results == [6, 2 * (bulk.CHANGE_LOG_PER_BATCH_FROM + 7)]
+    assert db.conn.execute(triggers).fetchall() == before
+    with db.write() as tx:
+        tx.execute("DELETE FROM change_log")
+        set_meta(tx, "change_tracking", "0")
+        bulk.insert_customers(tx, db.keys, _new_customers(600), actor="bulk")
+    assert db.conn.execute(logged).fetchall() == []
+    assert audit.verify(db.conn, db.keys).ok
+
+
+def test_a_failed_batch_leaves_nothing_and_keeps_the_triggers(db: Database) -> None:
+    triggers = "SELECT name, sql FROM sqlite_master WHERE type='trigger' ORDER BY name"
+    before = db.conn.execute(triggers).fetchall()
+    customers = _new_customers(bulk.CHUNK + 10)
+    customers[-1].values = {**customers[-1].values, "customer_type": "nonsense"}  # CHECK fails
+    with ThreadPoolExecutor(1) as writer, pytest.raises(sqlite3.IntegrityError), db.write() as tx:
+        bulk.insert_customers(tx, db.keys, customers, actor="bulk", writer=writer)
+    assert db.conn.execute(triggers).fetchall() == before
+    assert db.conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0] == 0
+    assert audit.verify(db.conn, db.keys).ok
 
 
 def test_demo_builds_through_the_bulk_path_with_every_index(tmp_path: Path) -> None:
