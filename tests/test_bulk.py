@@ -3,6 +3,7 @@ customers read back like saved ones, and the demo builder uses it and leaves eve
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -158,3 +159,18 @@ def test_demo_customers_pass_the_forms_rules() -> None:
         values = _customer(pools, rng, serial, [1], dt.date.today())
         values.pop("days_back")
         v.validate_customer(values)
+
+
+def test_nonces_are_never_handed_out_twice_not_even_across_a_fork() -> None:
+    from tui_crm import crypto
+
+    seen = {crypto.random_nonce() for _ in range(3 * crypto.NONCE_POOL_BYTES)}
+    assert len(seen) == 3 * crypto.NONCE_POOL_BYTES
+    crypto.random_nonce()  # the pool now has bytes left that a forked child must not reuse
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, crypto.random_nonce())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 64) != crypto.random_nonce()

@@ -30,7 +30,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .crypto import DecryptionError, KeyRing
+from .crypto import DecryptionError, KeyRing, random_nonce
 from .db import AUDIT_GENESIS, AUDIT_HEAD_KEY, next_row_id, set_meta
 from .i18n import N_, _, ngettext, pgettext
 
@@ -200,7 +200,7 @@ _SEALED_PREFIX = '{"' + SEALED + '"'
 
 
 def _seal(key: bytes, entry_id: int, text: str) -> str:
-    nonce = os.urandom(12)
+    nonce = random_nonce(12)
     blob = nonce + AESGCM(key).encrypt(nonce, text.encode(), f"audit|{entry_id}".encode())
     return f'{{"{SEALED}": "{base64.b64encode(blob).decode()}"}}'
 
