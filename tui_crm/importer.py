@@ -61,7 +61,7 @@ from .import_mapping import (
 )
 from .tabular import ImportFileError, TableSource, file_sha256, iter_rows, open_table
 
-BATCH_ROWS = 10_000
+BATCH_ROWS = 5000
 SHOWN_ROWS = 20
 PARALLEL_FROM_ROWS = 20_000
 STALE_AFTER = dt.timedelta(minutes=10)
@@ -483,7 +483,7 @@ def _cleaned(
         pending: list[tuple[Any, list[tuple[int, list[str]]]]] = []
         for batch in batches:
             pending.append((pool.submit(_clean_remotely, prepared.plan, batch), batch))
-            if len(pending) > workers * 2:
+            if len(pending) > workers:
                 yield _with_cells(*pending.pop(0))
         for future, batch in pending:
             yield _with_cells(future, batch)
