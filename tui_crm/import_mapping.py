@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -308,23 +309,28 @@ def _refuse_doubles(headers: Sequence[str], fields: Sequence[str | None]) -> Non
 
 
 # --- cell values -------------------------------------------------------------------------
+# Each converter is cached: a file repeats the same few words in a column on every row.
 
 
+@functools.lru_cache(maxsize=4096)
 def customer_type(text: str) -> str:
     found = _TYPE.get(fold(text))
     return found.value if found else text
 
 
+@functools.lru_cache(maxsize=4096)
 def customer_kind(text: str) -> str:
     found = _KIND.get(fold(text))
     return found.value if found else text
 
 
+@functools.lru_cache(maxsize=4096)
 def source(text: str) -> str:
     found = _SOURCE.get(fold(text))
     return found.value if found else text
 
 
+@functools.lru_cache(maxsize=4096)
 def industry(text: str) -> str:
     """A section letter from a letter, a GB/T 4754 code (`C13`, `13`, `1311`) or a name."""
     folded = fold(text)
@@ -339,6 +345,7 @@ def industry(text: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=4096)
 def company_size(text: str) -> str:
     """One of the form's size bands from a band, a head count or a range inside one band."""
     cleaned = text.replace(" ", "").replace(",", "")

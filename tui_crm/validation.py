@@ -7,6 +7,7 @@ to the field and the CLI can print it as one line.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -295,6 +296,11 @@ def normalise_phone(value: Any, field: str = "phone", region: str = "CN") -> str
     text = clean_text(value)
     if not text:
         return ""
+    return _plain_mobile(text, region) or _phone_by_rules(text, field, region)
+
+
+@functools.lru_cache(maxsize=8192)
+def _phone_by_rules(text: str, field: str, region: str) -> str:
     try:
         number = phonenumbers.parse(_EXTENSION_WORD.sub(" ext. ", text), region)
     except phonenumbers.NumberParseException:
@@ -322,6 +328,11 @@ def normalise_email(value: Any, field: str = "email") -> str:
     text = clean_text(value)
     if not text:
         return ""
+    return _plain_email(text) or _email_by_rules(text, field)
+
+
+@functools.lru_cache(maxsize=8192)
+def _email_by_rules(text: str, field: str) -> str:
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError:
@@ -468,3 +479,65 @@ def today() -> str:
 
 def now() -> str:
     return dt.datetime.now().isoformat(timespec="seconds")
+
+
+# --- fast paths: the same results as the rules above, for the values files are full of ---
+# An import validates hundreds of thousands of phones and emails; these answer the common
+# shapes without running phonenumbers or email-validator per value. Rejections always go
+# through the rules (so their messages are the rules' own), and tests/test_validation.py
+# checks fast == rules over many messy inputs. Failed values are never cached (exceptions
+# are not), so a message is always in the language active when it is raised.
+
+_MOBILE_PREFIXES: dict[str, bool] = {}
+_PLAIN_EMAIL = re.compile(
+    r"([A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
+)
+_PLAIN_EMAIL_MAX = 200  # well under the 254 an address may have, so no length rule applies
+
+
+def _plain_mobile(text: str, region: str) -> str | None:
+    """A mainland mobile typed as its 11 bare digits (1[3-9]...), when known to be valid.
+
+    For such a number, phonenumbers' CN metadata decides validity on the first five digits
+    only (the mobile pattern reads up to `17405`; no fixed-line, shared-cost or carrier-code
+    pattern starts with 1[3-9]), and a valid one normalises to itself. So the rules run once
+    per prefix; every later number of a prefix seen valid is answered here.
+    """
+    if (
+        region != "CN"
+        or len(text) != 11
+        or text[0] != "1"
+        or text[1] not in "3456789"
+        or not (text.isascii() and text.isdigit())
+    ):
+        return None
+    prefix = text[:5]
+    if _MOBILE_PREFIXES.get(prefix):
+        return text
+    if prefix not in _MOBILE_PREFIXES:
+        try:
+            _MOBILE_PREFIXES[prefix] = _phone_by_rules(text, "phone", region) == text
+        except ValidationError:
+            _MOBILE_PREFIXES[prefix] = False
+        return text if _MOBILE_PREFIXES[prefix] else None
+    return None
+
+
+def _plain_email(text: str) -> str | None:
+    """An ASCII dot-atom address (letters, digits, `_+-` and single dots) at a domain that
+    validated before: email-validator checks the part before the @ and the domain apart, and
+    such a local part is valid as typed, so only the domain needs its rules (once)."""
+    match = _PLAIN_EMAIL.fullmatch(text)
+    if match is None or len(text) > _PLAIN_EMAIL_MAX or len(match[1]) > 64:
+        return None
+    domain = _email_domain(match[2])
+    return f"{match[1]}@{domain}".lower() if domain else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _email_domain(domain: str) -> str:
+    """A domain as email-validator normalises it, "" when it rejects it."""
+    try:
+        return validate_email(f"a@{domain}", check_deliverability=False).domain
+    except EmailNotValidError:
+        return ""
