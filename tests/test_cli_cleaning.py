@@ -131,8 +131,8 @@ def test_merge_asks_shows_and_merges(env: dict[str, str]) -> None:
 
 def test_merge_json_with_a_bare_take(env: dict[str, str]) -> None:
     survivor, merged = (
-        code_of(env, "Acme Trading Co., Ltd"),
-        code_of(env, "ＡＣＭＥ Ｔｒａｄｉｎｇ"),
+        code_of(env, "Acme Trading Co., Ltd."),  # stored as typed (issue 14 item 4)
+        code_of(env, "ＡＣＭＥ Ｔｒａｄｉｎｇ"),  # the ideographic space: one space
     )
     code, out = run(env, "merge", survivor, merged, "--take", "owner", "--yes", "--json")
     assert code == 0, out
