@@ -9,7 +9,17 @@ from __future__ import annotations
 import argparse
 import importlib
 
-SUITES = ("foundation", "search", "detail", "admin", "quality", "analytics", "imports", "attacks")
+SUITES = (
+    "foundation",
+    "search",
+    "detail",
+    "admin",
+    "quality",
+    "analytics",
+    "imports",
+    "exports",
+    "attacks",
+)
 
 
 def main() -> None:

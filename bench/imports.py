@@ -12,17 +12,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import os
 import random
-import resource
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 from bench.common import OUT, build_seconds, copy_of, open_db, print_table
-from tui_crm import audit, importer
 from tui_crm.demo import _customer, _mobile, _Pools
 
 ROWS = 100_000
@@ -75,68 +70,9 @@ def write_csv(path: Path, rows: int, messy: bool, existing: list[str], seed: int
             )  # fmt: skip
 
 
-def _descendants_rss_mb() -> float:
-    """The resident memory of every process below this one (the cleaning workers)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
-    total, stack = 0, list(children.get(os.getpid(), []))
-    while stack:
-        pid = stack.pop()
-        stack += children.get(pid, [])
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        total += next((int(line.split()[1]) for line in status.splitlines()
-                       if line.startswith("VmRSS:")), 0)  # fmt: skip
-    return total / 1024
-
-
-def measure(db_path: Path, key_path: Path, csv_path: Path) -> dict[str, float]:
-    """One import, in this process: rows/s end to end, CPU seconds of this process, and peak
-    RSS of this process and (sampled twice a second) of its worker processes together."""
-    db = open_db(db_path, key_path)
-    options = importer.ImportOptions(legal_basis="contract", source="bench")
-    peak_workers = 0.0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak_workers
-        while not done.wait(0.5):
-            peak_workers = max(peak_workers, _descendants_rss_mb())
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    started, cpu = time.perf_counter(), time.process_time()
-    summary = importer.run_import(db, csv_path, options, actor="bench")
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    done.set()
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    ok = audit.verify(db.conn, db.keys).ok if summary.rows <= ROWS else True
-    db.close()
-    return {
-        "rows": summary.rows,
-        "seconds": seconds,
-        "created": summary.created,
-        "updated": summary.updated,
-        "skipped": summary.skipped,
-        "rejected": summary.rejected,
-        "cpu": cpu,
-        "rss_mb": own,
-        "worker_rss_mb": peak_workers,
-        "audit_ok": ok,
-    }
-
-
 def _in_subprocess(db_path: Path, key_path: Path, csv_path: Path) -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, "-m", "bench.imports", str(db_path), str(key_path), str(csv_path)],
+        [sys.executable, "-m", "bench.import_run", str(db_path), str(key_path), str(csv_path)],
         check=True,
         stdout=subprocess.PIPE,
     )
@@ -180,7 +116,3 @@ def run(sizes: list[int]) -> None:
             [[result["rows"], result["seconds"], result["rows"] / result["seconds"],
               result["cpu"], result["rss_mb"], result["worker_rss_mb"]]],
         )  # fmt: skip
-
-
-if __name__ == "__main__":
-    print(json.dumps(measure(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))))

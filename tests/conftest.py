@@ -47,9 +47,21 @@ def english_without_config(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("LANG", "C.UTF-8")
     monkeypatch.setenv("TUI_CRM_CONFIG", os.devnull)
+    monkeypatch.delenv("NO_COLOR", raising=False)
     i18n.activate("en")
     yield
     i18n.activate("en")
+
+
+@pytest.fixture(params=["colour", "NO_COLOR"])
+def colour_modes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a Pilot test twice: in colour and with NO_COLOR set, as many terminals do.
+    Textual reads NO_COLOR when the App is created and then draws every line through its
+    monochrome filter, so the variable is set before the test builds its app.
+    A module opts in with `pytestmark = pytest.mark.usefixtures("colour_modes")`."""
+    if request.param == "NO_COLOR":
+        monkeypatch.setenv("NO_COLOR", "1")
+    return request.param
 
 
 def make_database(folder: Path) -> Database:

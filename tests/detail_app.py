@@ -11,12 +11,21 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
 
+from tui_crm.app import CrmApp
 from tui_crm.screens.customer_detail import CustomerDetailScreen
 from tui_crm.service import Service
+from tui_crm.widgets.ordered_keys import OrderedKeys
 
 
-class DetailTestApp(App[None]):
-    """Pushes `first` on start and offers `open_customer`, as the app shell does."""
+class DetailTestApp(OrderedKeys, App[None]):
+    """Pushes `first` on start and offers `open_customer`, help, quit and the palette's
+    commands, as the app shell does."""
+
+    BINDINGS = CrmApp.BINDINGS
+    action_help = CrmApp.action_help
+    get_system_commands = CrmApp.get_system_commands
+
+    KEYS_WAIT_FOR = CrmApp.KEYS_WAIT_FOR
 
     def __init__(self, service: Service, first: Screen[object]) -> None:
         super().__init__()

@@ -17,6 +17,7 @@ from tests.conftest import customer_data, hostile_strings
 from tests.test_retention import insert_customer
 from tests.workers import workers_done
 from tui_crm import audit, throttle
+from tui_crm.app import CrmApp
 from tui_crm.config import Settings
 from tui_crm.db import Database
 from tui_crm.screens.admin import AdminScreen
@@ -28,7 +29,11 @@ SIZE = (120, 34)
 
 
 class AdminTestApp(App[None]):
-    """Opens the admin screen as the app shell does on `a`."""
+    """Opens the admin screen as the app shell does on `a`, with its help, quit and palette."""
+
+    BINDINGS = CrmApp.BINDINGS
+    action_help = CrmApp.action_help
+    get_system_commands = CrmApp.get_system_commands
 
     def __init__(self, service: Service, settings: Settings) -> None:
         super().__init__()
@@ -336,13 +341,18 @@ def _tab(key: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
     return go
 
 
+@pytest.mark.parametrize("size", [SIZE, (80, 24)], ids=["120x34", "80x24"])
 @pytest.mark.parametrize("tab", ["1", "2", "3", "4", "5"])
 def test_admin_tab_snapshots(
-    snap_compare: Any, db: Database, session: Callable[[str], Service], tab: str
+    snap_compare: Any,
+    db: Database,
+    session: Callable[[str], Service],
+    tab: str,
+    size: tuple[int, int],
 ) -> None:
     fixed_audit(db, 12)
     insert_customer(db, "Faded Lanterns [bold]Co[/bold]", last_interaction_at="2019-05-01")
     insert_customer(db, "长城旧贸易有限公司", last_interaction_at=None, created_at="2018-02-03")
     settings = Settings(backup_dir="/nonexistent/tui-crm-backups")
     app = AdminTestApp(session("admin"), settings)
-    assert snap_compare(app, terminal_size=SIZE, run_before=_tab(tab))
+    assert snap_compare(app, terminal_size=size, run_before=_tab(tab))

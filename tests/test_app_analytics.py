@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from textual.widgets import Input, OptionList, Static
 
 from tests import test_analytics
@@ -22,6 +23,9 @@ from tui_crm.service import Service
 from tui_crm.verification import CHECKED_FIELDS
 from tui_crm.widgets.customer_header import header_text
 from tui_crm.widgets.customer_table import value_mark
+
+# Every flow here also runs with NO_COLOR (see conftest.colour_modes).
+pytestmark = pytest.mark.usefixtures("colour_modes")
 
 shop = test_analytics.shop  # the hand-built customers, as a fixture of this module too
 
@@ -60,11 +64,11 @@ async def test_tier_column_filter_sort_and_churn_filter(
         await pilot.press("v", "v")
         await settle(pilot)
         assert {row.name for row in table.rows} == {"Beta", "Epsilon", "Theta"}
-        await pilot.press("x", "w")
+        await pilot.press("c", "w")
         await settle(pilot)
         assert {row.name for row in table.rows} == {"Beta", "Epsilon", "Theta", "Gamma"}
         assert "churn risk" in status(app)
-        await pilot.press("x")
+        await pilot.press("c")
         app.screen._filter(sort="tier")  # type: ignore[attr-defined]
         await settle(pilot)
         assert [row.name for row in table.rows][:2] == ["Alpha", "Eta"]

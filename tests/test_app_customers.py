@@ -143,7 +143,7 @@ async def test_filters_by_type_and_due(crowd: Database) -> None:
         await pilot.press("t", "t")
         await settle(pilot)
         assert {row.customer_type for row in table.rows} == {"churned"}
-        await pilot.press("x", "f")
+        await pilot.press("c", "f")
         await settle(pilot)
         assert table.rows == [] and "follow-up: today" in status(app)
         await pilot.press("f", "f", "s")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.pilot import Pilot
 
 from tui_crm.db import Database
@@ -15,6 +16,9 @@ from tui_crm.widgets.customer_table import CustomerTable
 from .conftest import customer_data
 from .test_app_customers import settle, signed_in
 from .test_app_login import make_app, run
+
+# Every flow here also runs with NO_COLOR (see conftest.colour_modes).
+pytestmark = pytest.mark.usefixtures("colour_modes")
 
 
 def _customers(db: Database, session) -> None:

@@ -3,13 +3,18 @@ customers read back like saved ones, and the demo builder uses it and leaves eve
 
 from __future__ import annotations
 
+import os
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import customer_data
 from tui_crm import audit, bulk
 from tui_crm import validation as v
 from tui_crm.crypto import load_key_file
-from tui_crm.db import Database
+from tui_crm.db import Database, set_meta
 from tui_crm.demo import build_demo
 
 
@@ -61,6 +66,60 @@ def test_bulk_customers_read_back_like_saved_ones(db: Database, session) -> None
     assert entry.details["extra_contacts"] == [["Phone 2", "+442****0958"]]
 
 
+def _new_customers(count: int) -> list[bulk.NewCustomer]:
+    return [
+        bulk.NewCustomer(
+            v.validate_customer(customer_data(name=f"客户{n}", phone=f"1380013{n:04d}")),
+            extra_contacts=[("Email 2", f"x{n}@example.com")] if n % 3 == 0 else (),
+        )
+        for n in range(count)
+    ]
+
+
+def test_a_big_batch_logs_changes_like_the_triggers_and_keeps_them(db: Database) -> None:
+    """Past `CHANGE_LOG_PER_BATCH_FROM` rows the change-log insert triggers are swapped for
+    one statement per table inside the transaction: same change_log rows, triggers back."""
+    triggers = "SELECT name, sql FROM sqlite_master WHERE type='trigger' ORDER BY name"
+    before = db.conn.execute(triggers).fetchall()
+    logged = "SELECT tbl, row_id FROM change_log WHERE tbl IN ('customers', 'customer_keys')"
+    results = []
+    for count in (3, bulk.CHANGE_LOG_PER_BATCH_FROM + 7):
+        with db.write() as tx:
+            tx.execute("DELETE FROM change_log")
+            set_meta(tx, "change_tracking", "1")
+            written = bulk.insert_customers(tx, db.keys, _new_customers(count), actor="bulk")
+        rows = sorted(tuple(r) for r in db.conn.execute(logged))
+        ids = [customer_id for customer_id, _code in written]
+        codes = [code for _id, code in written]
+        marks = ",".join("?" * len(codes))
+        query = f"SELECT id FROM customer_keys WHERE customer_code IN ({marks})"
+        keys = [r[0] for r in db.conn.execute(query, codes)]
+        assert rows == sorted(
+            [("customer_keys", k) for k in keys] + [("customers", i) for i in ids]
+        )
+        results.append(len(rows))
+    assert results == [6, 2 * (bulk.CHANGE_LOG_PER_BATCH_FROM + 7)]
+    assert db.conn.execute(triggers).fetchall() == before
+    with db.write() as tx:
+        tx.execute("DELETE FROM change_log")
+        set_meta(tx, "change_tracking", "0")
+        bulk.insert_customers(tx, db.keys, _new_customers(600), actor="bulk")
+    assert db.conn.execute(logged).fetchall() == []
+    assert audit.verify(db.conn, db.keys).ok
+
+
+def test_a_failed_batch_leaves_nothing_and_keeps_the_triggers(db: Database) -> None:
+    triggers = "SELECT name, sql FROM sqlite_master WHERE type='trigger' ORDER BY name"
+    before = db.conn.execute(triggers).fetchall()
+    customers = _new_customers(bulk.CHUNK + 10)
+    customers[-1].values = {**customers[-1].values, "customer_type": "nonsense"}  # CHECK fails
+    with ThreadPoolExecutor(1) as writer, pytest.raises(sqlite3.IntegrityError), db.write() as tx:
+        bulk.insert_customers(tx, db.keys, customers, actor="bulk", writer=writer)
+    assert db.conn.execute(triggers).fetchall() == before
+    assert db.conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0] == 0
+    assert audit.verify(db.conn, db.keys).ok
+
+
 def test_demo_builds_through_the_bulk_path_with_every_index(tmp_path: Path) -> None:
     stats = build_demo(tmp_path / "demo.db", tmp_path / "demo.key", customers=1200, seed=3)
     db = Database.open(tmp_path / "demo.db", load_key_file(tmp_path / "demo.key"))
@@ -100,3 +159,18 @@ def test_demo_customers_pass_the_forms_rules() -> None:
         values = _customer(pools, rng, serial, [1], dt.date.today())
         values.pop("days_back")
         v.validate_customer(values)
+
+
+def test_nonces_are_never_handed_out_twice_not_even_across_a_fork() -> None:
+    from tui_crm import crypto
+
+    seen = {crypto.random_nonce() for _ in range(3 * crypto.NONCE_POOL_BYTES)}
+    assert len(seen) == 3 * crypto.NONCE_POOL_BYTES
+    crypto.random_nonce()  # the pool now has bytes left that a forked child must not reuse
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, crypto.random_nonce())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 64) != crypto.random_nonce()

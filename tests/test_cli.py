@@ -142,9 +142,10 @@ def test_broken_config_file_is_one_line(run, tmp_path: Path) -> None:
 
 def test_bad_audit_dates_are_one_line(run) -> None:
     run("init", "--admin", "root", "--password-stdin", stdin=STRONG)
-    assert "--since must be a date" in _one_line_error(
-        run("audit", "list", "--since", "2026-13-01")
-    )
+    error = _one_line_error(run("audit", "list", "--since", "2026-13-01"))
+    assert "'--since'" in error and "2026-13-01 is not a real date" in error
+    error = _one_line_error(run("audit", "list", "--until", "13/01/2026"))
+    assert "'--until'" in error and "must be a date written YYYY-MM-DD" in error
 
 
 def test_paths_also_work_after_the_sub_command(tmp_path: Path) -> None:

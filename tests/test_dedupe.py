@@ -81,7 +81,7 @@ def test_scan_finds_shared_identifiers_and_similar_names(db: Database) -> None:
     result = dedupe.scan(db.conn)
     found = pairs(result)
     assert found[("北京星辰科技有限公司", "北京星辰科技")] == ("phone", "name")
-    assert found[("Acme Trading Co., Ltd", "Zenith Works")] == ("email",)  # name trimmed
+    assert found[("Acme Trading Co., Ltd.", "Zenith Works")] == ("email",)  # name as typed
     assert found[("上海明珠餐饮管理有限公司", "明珠餐饮")] == ("credit_code",)
     assert found[("Hangzhou Westlake Tea Trading", "Hangzhou Westlake Tea Tradng Co")] == ("name",)
     assert not any("Unrelated Widgets" in pair for pair in found)

@@ -28,6 +28,9 @@ from tui_crm.widgets.timeline import PAGE, Timeline
 
 Session = Callable[[str], Service]
 
+# Every flow here also runs with NO_COLOR (see conftest.colour_modes).
+pytestmark = pytest.mark.usefixtures("colour_modes")
+
 
 def _app(service: Service, customer: Customer) -> DetailTestApp:
     return DetailTestApp(service, CustomerDetailScreen(service, customer.id))

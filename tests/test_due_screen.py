@@ -18,6 +18,9 @@ from tui_crm.service import PermissionDenied, Service
 
 Session = Callable[[str], Service]
 
+# Every flow here also runs with NO_COLOR (see conftest.colour_modes).
+pytestmark = pytest.mark.usefixtures("colour_modes")
+
 
 def _plan(service: Service, customer_id: int, day: str) -> None:
     """A follow-up planned for `day` (set directly: the service refuses past dates)."""

@@ -91,11 +91,18 @@ async def test_palette_switches_language_remembers_it_and_redraws_the_list(
     assert audited.fetchone()[0] == 2
 
 
-def test_other_screens_do_not_offer_the_switch(
+@run
+async def test_other_screens_do_not_offer_the_switch(
     db: Database, session: Callable[[str], Service]
 ) -> None:
     """Only the customer list offers it: elsewhere a redraw could lose what was typed."""
     app = make_app(db)
-    app.service = session("sales1")
-    due = DueScreen(app.service)
-    assert not any("简体中文" in str(c.title) for c in app.get_system_commands(due))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "sales1", PASSWORD)
+        app.show_due()
+        await workers_done(app)
+        await pilot.pause()
+        assert isinstance(app.screen, DueScreen)
+        titles = [str(c.title) for c in app.get_system_commands(app.screen)]
+        assert titles  # the due list's own commands
+        assert not any("简体中文" in title for title in titles)

@@ -206,6 +206,9 @@ def test_bad_files_refused_with_one_line_and_nothing_written(
         run(db, path, opts=opts)
     assert "\n" not in str(caught.value) and len(str(caught.value)) < 300
     assert table_counts(db) == before
+    if case not in ("wrong_encoding", "no_contact", "no_type"):  # found by the run's read
+        with pytest.raises(ImportFileError, match=message):
+            importer.inspect_file(path, opts)  # the Import screen's first step
 
 
 def test_unknown_columns_listed_and_overrides_by_header_or_position(
@@ -298,6 +301,23 @@ def test_ambiguous_dates_must_be_declared(db: Database, tmp_path: Path) -> None:
     with_time = "Name,Phone,Type,Created\nT,13500135000,prospect,2021年3月4日 09:30\n"
     run(db, write(tmp_path / "cn.csv", with_time))
     assert customers(db)[-1]["created_at"] == "2021-03-04T09:30:00"
+
+
+def test_scan_dates_says_which_columns_must_be_declared(tmp_path: Path) -> None:
+    text = (
+        "Name,Phone,Type,创建日期,Last contact\n"
+        "A,13800138000,prospect,04/05/2021,2021-03-04\n"
+        "B,13900139000,prospect,03/02/2020,\n"
+    )
+    path = write(tmp_path / "dates.csv", text)
+    assert importer.scan_dates(path, options()) == {"创建日期": "ambiguous", "Last contact": "ymd"}
+    clear = write(tmp_path / "clear.csv", text.replace("03/02/2020", "13/02/2020"))
+    assert importer.scan_dates(clear, options())["创建日期"] == "dmy"
+    mixed = write(tmp_path / "mixed.csv", text.replace("03/02/2020", "13/02/2020")
+                  + "C,13700137000,prospect,12/25/2020,\n")  # fmt: skip
+    assert importer.scan_dates(mixed, options())["创建日期"] == "mixed"
+    ignored = options(mapping={"创建日期": "", "Last contact": ""})
+    assert importer.scan_dates(path, ignored) == {}
 
 
 def test_hostile_strings_stored_as_plain_text(db: Database, tmp_path: Path) -> None:
@@ -514,6 +534,26 @@ def test_worker_processes_clean_the_same_as_inline(db: Database, tmp_path: Path)
     parallel = run(db, path, opts=options(workers=2, batch_rows=50))
     assert (parallel.created, parallel.rejected) == (inline.created, inline.rejected) == (299, 1)
     assert parallel.rejected_rows == inline.rejected_rows
+
+
+def test_without_a_real_stderr_rows_are_cleaned_inline(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside the app Textual captures stderr (fileno -1), which multiprocessing's resource
+    tracker cannot be handed: the run cleans inline instead of failing."""
+
+    class Captured:
+        def write(self, text: str) -> int:
+            return len(text)
+
+        def fileno(self) -> int:
+            return -1
+
+    rows = ["客户名称,手机,客户类型"] + [f"公司{i},1390013{i:04d},潜在" for i in range(60)]
+    path = write(tmp_path / "app.csv", "\n".join(rows) + "\n")
+    monkeypatch.setattr(sys, "stderr", Captured())
+    summary = run(db, path, opts=options(workers=1, batch_rows=20))
+    assert summary.created == 60
 
 
 def test_run_record_holds_source_legal_basis_and_file_hash(db: Database, tmp_path: Path) -> None:

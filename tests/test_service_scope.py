@@ -63,7 +63,15 @@ TABLE: dict[str, tuple[Action | None, Call]] = {
         Action.CUSTOMER_UPDATE,
         lambda s, t, p: s.customers.update(t.id, {}, t.version),
     ),
+    "customers.set_legal_hold": (
+        Action.LEGAL_HOLD,
+        lambda s, t, p: s.customers.set_legal_hold(t.id, True, "probe"),
+    ),
     "duplicates.find": (None, lambda s, t, p: s.duplicates.find({"phone": FOREIGN["phone"]})),
+    "duplicates.described": (
+        Action.CUSTOMER_CREATE,
+        lambda s, t, p: s.duplicates.described({"phone": FOREIGN["phone"]}),
+    ),
     "duplicates.hints": (
         Action.CUSTOMER_CREATE,
         lambda s, t, p: s.duplicates.hints({"phone": FOREIGN["phone"]}),
@@ -137,6 +145,10 @@ TABLE: dict[str, tuple[Action | None, Call]] = {
         Action.IMPORT,
         lambda s, t, p: s.imports.preview(p / "none.csv", ImportOptions("consent")),
     ),
+    "imports.scan_dates": (
+        Action.IMPORT,
+        lambda s, t, p: s.imports.scan_dates(p / "none.csv", ImportOptions("consent")),
+    ),
     "imports.run": (
         Action.IMPORT,
         lambda s, t, p: s.imports.run(p / "none.csv", ImportOptions("consent"), dry_run=True),
@@ -150,6 +162,18 @@ TABLE: dict[str, tuple[Action | None, Call]] = {
     ),
     "imports.load_mapping": (Action.IMPORT, lambda s, t, p: s.imports.load_mapping("probe")),
     "imports.mappings": (Action.IMPORT, lambda s, t, p: s.imports.mappings()),
+    "cleaning.scan": (Action.CUSTOMER_MERGE, lambda s, t, p: s.cleaning.scan()),
+    "cleaning.side_by_side": (
+        Action.CUSTOMER_MERGE,
+        lambda s, t, p: s.cleaning.side_by_side(t.id, t.code),
+    ),
+    "cleaning.merge": (Action.CUSTOMER_MERGE, lambda s, t, p: s.cleaning.merge(t.id, t.code)),
+    "cleaning.report": (Action.QUALITY_REPORT, lambda s, t, p: s.cleaning.report()),
+    "exports.customers": (
+        Action.EXPORT,
+        lambda s, t, p: s.exports.customers(CustomerQuery(text=t.code), p / "export.csv"),
+    ),
+    "exports.may_reveal": (None, lambda s, t, p: s.exports.may_reveal()),
 }
 # Reports a sales rep may run over their own customers: scoped, not refused.
 OWN_SCOPED_READS = {
@@ -159,6 +183,7 @@ OWN_SCOPED_READS = {
     "analytics.funnel",
     "analytics.activity",
     "analytics.dashboard",
+    "cleaning.scan",  # pairs among the rep's own customers only
 }
 # Sessions' own methods that touch no customer row.
 SESSION_METHODS = {

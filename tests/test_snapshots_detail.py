@@ -29,6 +29,7 @@ def _fixed_customer(session: Callable[[str], Service]) -> int:
             name="Xiamen Harbour Pumps [Co] Ltd",
             contact_name="Lin Wei",
             contact_title="Purchasing [manager]",
+            email="lin.wei@harbour-pumps.cn",
             notes="Prefers calls after 3 pm.\nBuys via the Fuzhou office; [red]no[/] markup.",
             credit_code="91350100M000100Y43",
             province="Fujian",
@@ -115,6 +116,62 @@ def test_detail_snapshots(
     manager = session("manager")
     app = DetailTestApp(manager, CustomerDetailScreen(manager, customer_id, today=TODAY))
     assert snap_compare(app, terminal_size=size, run_before=_keys(*SCENES[scene]))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_revealed_snapshot(
+    snap_compare: Any, session: Callable[[str], Service], size: tuple[int, int]
+) -> None:
+    """Phone and email revealed: each reads whole, the long one on a line of its own."""
+    customer_id = _fixed_customer(session)
+    manager = session("manager")
+    screen = CustomerDetailScreen(manager, customer_id, today=TODAY)
+    app = DetailTestApp(manager, screen)
+
+    async def reveal(pilot: Pilot[Any]) -> None:
+        await _keys("r")(pilot)
+        screen.contact.action_select(1)
+        await _keys("r")(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=reveal)
+
+
+def _edited_then(*keys: str, meanwhile: Callable[[], object] | None = None):
+    """Open the edit form, change the city, let someone else save (if given), press keys."""
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await _keys("e")(pilot)
+        if meanwhile is not None:
+            meanwhile()
+        pilot.app.screen.query_one("#f-city", Input).value = "Fuzhou"
+        await pilot.press(*keys)
+        await pilot.pause()
+        await workers_done(pilot.app)
+        await pilot.pause()
+
+    return run
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("dialog", ["confirm_discard", "conflict"])
+def test_dialog_snapshots(
+    snap_compare: Any, session: Callable[[str], Service], dialog: str, size: tuple[int, int]
+) -> None:
+    """Esc on a changed form asks before discarding; a save over someone else's shows both."""
+    customer_id = _fixed_customer(session)
+    manager, rep = session("manager"), session("sales1")
+    app = DetailTestApp(manager, CustomerDetailScreen(manager, customer_id, today=TODAY))
+
+    def rep_saves() -> None:
+        current = rep.customers.get(customer_id)
+        rep.customers.update(customer_id, {"city": "Quanzhou"}, current.version)
+
+    run = (
+        _edited_then("escape")
+        if dialog == "confirm_discard"
+        else _edited_then("ctrl+s", meanwhile=rep_saves)
+    )
+    assert snap_compare(app, terminal_size=size, run_before=run)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

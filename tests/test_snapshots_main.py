@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from tests.workers import workers_done
 from tui_crm.app import CrmApp
@@ -65,13 +66,36 @@ def test_login_screen_with_pinned_operator(snap_compare: Any, db: Database) -> N
     assert snap_compare(_app(db, operator="sales1"), terminal_size=(80, 24))
 
 
+async def _signed_in(pilot: Pilot[None], *keys: str) -> None:
+    await pilot.pause()
+    await pilot.press(*"manager", "enter", *PASSWORD, "enter")
+    for _ in range(4):
+        await workers_done(pilot.app)
+        await pilot.pause()
+    if keys:
+        await pilot.press(*keys)
+        await workers_done(pilot.app)
+        await pilot.pause()
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
+    await pilot.pause()
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_customer_list(snap_compare: Any, fixed_list: Database, size: tuple[int, int]) -> None:
-    async def sign_in(pilot: Pilot[None]) -> None:
-        await pilot.pause()
-        await pilot.press(*"manager", "enter", *PASSWORD, "enter")
-        for _ in range(4):
-            await workers_done(pilot.app)
-            await pilot.pause()
+    assert snap_compare(_app(fixed_list), terminal_size=size, run_before=_signed_in)
 
-    assert snap_compare(_app(fixed_list), terminal_size=size, run_before=sign_in)
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("scene", ["help", "new_customer"])
+def test_list_overlays(
+    snap_compare: Any, fixed_list: Database, scene: str, size: tuple[int, int]
+) -> None:
+    """The help screen over the list (every key with its id) and the empty new-customer form
+    (its keys in view however long the form)."""
+    key = {"help": "question_mark", "new_customer": "n"}[scene]
+
+    async def run(pilot: Pilot[None]) -> None:
+        await _signed_in(pilot, key)
+
+    assert snap_compare(_app(fixed_list), terminal_size=size, run_before=run)

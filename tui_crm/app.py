@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable
+from pathlib import Path
 from typing import ClassVar
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
@@ -21,24 +23,32 @@ from .roles import Action, scope_of
 from .screens.admin import AdminScreen
 from .screens.checks import ChecksScreen
 from .screens.choice import ChoiceScreen
+from .screens.cleaning_report import CleaningReportScreen
 from .screens.customer_detail import CustomerDetailScreen
 from .screens.customer_form import CustomerFormScreen
 from .screens.customers import CustomersScreen
 from .screens.dashboard import DashboardScreen
 from .screens.due import DueScreen
+from .screens.duplicates import DuplicatesScreen
 from .screens.help import HelpScreen
+from .screens.import_runs import ImportRunsScreen
+from .screens.import_screen import ImportScreen
 from .screens.login import LoginScreen
 from .service import Customer, Service, ServiceError
 from .validation import ValidationError
+from .widgets.ordered_keys import OrderedKeys
+from .widgets.palette import palette_commands
 
 
-class CrmApp(App[None]):
+class CrmApp(OrderedKeys, App[None]):
     """tui-crm in the terminal; keys are remappable by binding id from config.toml."""
 
     TITLE = "tui-crm"
+    # Keys typed ahead wait for these results: sign-in, the list a search shows, the due list.
+    KEYS_WAIT_FOR = frozenset({"login", "customers.load", "due"})
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", N_("Quit"), id="app.quit", priority=True),
         Binding("question_mark,f1", "help", N_("Help"), id="app.help"),
+        Binding("ctrl+q", "quit", N_("Quit"), id="app.quit", priority=True),
     ]
 
     def __init__(
@@ -73,6 +83,8 @@ class CrmApp(App[None]):
         i18n.activate(service.language(self.settings))
         self._show_user()
         self.push_screen(CustomersScreen(service))
+        if service.can(Action.IMPORT):
+            self._tell_of_cut_short_imports(service)
         # Startup objects live as long as the app: frozen out of the collector's sight,
         # they no longer make full collections pause the list while the operator types.
         self.call_after_refresh(gc.freeze)
@@ -117,11 +129,57 @@ class CrmApp(App[None]):
             return
         self.push_screen(DashboardScreen(self.session))
 
+    def show_duplicates(self) -> None:
+        if scope_of(self.session.user.role, Action.CUSTOMER_MERGE) is None:
+            self.notify(_("Your role may not merge customers."), severity="warning")
+            return
+        self.push_screen(DuplicatesScreen(self.session), self._after_duplicates)
+
+    def _after_duplicates(self, _result: None = None) -> None:
+        if isinstance(self.screen, CustomersScreen):
+            self.screen.reload()  # merged-away customers leave the list
+
+    def show_cleaning_report(self) -> None:
+        if not self.session.can(Action.QUALITY_REPORT):
+            self.notify(_("The cleaning report is for managers and admins."), severity="warning")
+            return
+        self.push_screen(CleaningReportScreen(self.session))
+
     def open_admin(self) -> None:
         if not self.session.can(Action.BACKUP):
             self.notify(_("Administration is for admins only."), severity="warning", markup=False)
             return
         self.push_screen(AdminScreen(self.session))
+
+    def open_import(self) -> None:
+        if not self.session.can(Action.IMPORT):
+            self.notify(_("Importing is for managers and admins."), severity="warning")
+            return
+        self.push_screen(ImportScreen(self.session), self._back_from_import)
+
+    def _back_from_import(self, _result: None) -> None:
+        if isinstance(self.screen, CustomersScreen):
+            self.screen.reload()
+
+    def open_import_runs(self, last_path: Path | None = None) -> None:
+        if not self.session.can(Action.IMPORT):
+            self.notify(_("Importing is for managers and admins."), severity="warning")
+            return
+        self.push_screen(ImportRunsScreen(self.session, last_path))
+
+    @work(thread=True, group="app.imports")
+    def _tell_of_cut_short_imports(self, service: Service) -> None:
+        """Runs cut short (a kill, a crash) are named at sign-in with how to finish them."""
+        service.imports.interrupted()
+        for run in service.imports.runs():
+            if run.status == "interrupted":
+                message = _(
+                    "Import run {id} ({file}) was cut short after line {line}. Finish it"
+                    " (r) or undo it (u) in Import runs: ctrl+p, Import runs."
+                ).format(id=run.id, file=run.file_name, line=run.last_line)
+                self.call_from_thread(
+                    self.notify, message, severity="warning", timeout=30, markup=False
+                )
 
     # --- help and command palette -------------------------------------------------------------
 
@@ -129,8 +187,8 @@ class CrmApp(App[None]):
         if isinstance(self.screen, HelpScreen):
             return
         groups: dict[str, tuple[list[str], str]] = {}
-        for active in self.screen.active_bindings.values():
-            binding = active.binding
+        bindings = [active.binding for active in self.screen.active_bindings.values()]
+        for binding in sorted(bindings, key=_help_rank):
             if not binding.description:
                 continue
             keys, _text = groups.setdefault(binding.id or binding.action, ([], binding.description))
@@ -146,13 +204,10 @@ class CrmApp(App[None]):
             )
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The screen's own commands, then help, language and quit. Textual's defaults
-        (theme, keys panel, maximize, screenshot) are left out: their words cannot be
-        translated, and a screenshot would write customer data to a file."""
-        commands = getattr(screen, "palette_commands", None)
-        if commands is not None:
-            yield from commands()
-        yield SystemCommand(_("Help"), _("Every key binding (? or F1)"), self.action_help)
+        """The screen's own commands and the app's Help and Quit; none of Textual's defaults
+        (theme, key panel, maximise, and a screenshot that would write revealed values). The
+        customer list adds the interface language."""
+        yield from palette_commands(screen)
         if self.service is not None and isinstance(screen, CustomersScreen):
             names = " / ".join(i18n.LANGUAGE_NAMES[code] for code in i18n.LANGUAGES)
             yield SystemCommand(
@@ -160,7 +215,6 @@ class CrmApp(App[None]):
                 _("The language of the interface, remembered for you"),
                 self.choose_language,
             )
-        yield SystemCommand(_("Quit"), _("Leave tui-crm (ctrl+q)"), self.exit)
 
     # --- interface language -------------------------------------------------------------------
 
@@ -204,3 +258,27 @@ class CrmApp(App[None]):
             ),
             markup=False,
         )
+
+    # --- no screenshots ------------------------------------------------------------------------
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """No key, click or command writes the screen to a file: it may show revealed values."""
+        self.notify(
+            _("Screenshots are turned off: the screen may show revealed contact details."),
+            severity="warning",
+            markup=False,
+        )
+
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
+        """Textual's screenshot delivery, refused like the action that leads to it."""
+        self.action_screenshot()
+        return None
+
+
+def _help_rank(binding: Binding) -> int:
+    """The screen's commands first, then cursor movement, then Textual's own keys."""
+    if not binding.id:
+        return 2
+    return 1 if binding.system else 0

@@ -23,14 +23,14 @@ import base64
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .crypto import DecryptionError, KeyRing
+from .crypto import DecryptionError, KeyRing, random_nonce
 from .db import AUDIT_GENESIS, AUDIT_HEAD_KEY, next_row_id, set_meta
 from .i18n import N_, _, ngettext, pgettext
 
@@ -200,7 +200,7 @@ _SEALED_PREFIX = '{"' + SEALED + '"'
 
 
 def _seal(key: bytes, entry_id: int, text: str) -> str:
-    nonce = os.urandom(12)
+    nonce = random_nonce(12)
     blob = nonce + AESGCM(key).encrypt(nonce, text.encode(), f"audit|{entry_id}".encode())
     return f'{{"{SEALED}": "{base64.b64encode(blob).decode()}"}}'
 
@@ -340,39 +340,86 @@ def append_many(
     """
     if not entries:
         return []
-    last = conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
-    prev_hash = last["hash"] if last else GENESIS
-    entry_id = last["id"] if last else 0
+    end = chain_end(conn)
     subject = subject_keys(
         conn, keys, (e.customer_code for e in entries if e.sealed and e.customer_code), create=True
     )
+    rows, end = chain_rows(keys, entries, subject, end, at=at, actor=actor)
+    conn.executemany(INSERT_ENTRY, rows)
+    write_head(conn, keys, end)
+    return [row[0] for row in rows]
+
+
+INSERT_ENTRY = (
+    "INSERT INTO audit_log(id, at, actor, action, entity, entity_id, customer_code, details,"
+    " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_SUBJECT_KEY = "INSERT INTO customer_keys(id, customer_code, wrapped) VALUES (?, ?, ?)"
+
+
+def chain_end(conn: sqlite3.Connection) -> tuple[int, str]:
+    """(id, hash) of the log's last entry, (0, GENESIS) for an empty log."""
+    last = conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    return (last[0], last[1]) if last else (0, GENESIS)
+
+
+def write_head(conn: sqlite3.Connection, keys: KeyRing, end: tuple[int, str]) -> None:
+    set_meta(conn, HEAD_KEY, keys.sign_audit_head(end[0], end[0], end[1]))
+
+
+def new_subject_keys(
+    keys: KeyRing, customer_codes: Sequence[str], first_row_id: int
+) -> tuple[dict[str, bytes], list[tuple[int, str, bytes | None]]]:
+    """Log keys for customers that have none yet (codes just handed out), and their
+    `customer_keys` rows from `first_row_id` on: what `subject_keys(create=True)` makes for
+    them, without its lookup, for a bulk writer that runs its statements elsewhere."""
+    found: dict[str, bytes] = {}
     rows = []
+    material = os.urandom(32 * len(customer_codes))
+    for offset, code in enumerate(customer_codes):
+        key = material[32 * offset : 32 * offset + 32]
+        row_id = first_row_id + offset
+        wrapped = keys.encrypt(
+            base64.b64encode(key).decode(), "customer_keys", "wrapped", row_id, bound_to=code
+        )
+        rows.append((row_id, code, wrapped))
+        found[code] = key
+    return found, rows
+
+
+def chain_rows(
+    keys: KeyRing,
+    entries: Sequence[Entry],
+    subject: Mapping[str, bytes],
+    end: tuple[int, str],
+    *,
+    at: str,
+    actor: str,
+) -> tuple[list[tuple[Any, ...]], tuple[int, str]]:
+    """The `INSERT_ENTRY` rows of entries following `end`, and the new end. Pure: the
+    customers' keys for sealed entries are in `subject`."""
+    entry_id, prev_hash = end
+    rows = []
+    encode = _DETAILS.encode
     for entry in entries:
         entry_id += 1
-        text = _DETAILS.encode(entry.details or {})
+        text = encode(entry.details or {})
         if entry.sealed and entry.customer_code:
             text = _seal(subject[entry.customer_code], entry_id, text)
-        row = {
-            "id": entry_id,
-            "at": at,
-            "actor": actor,
-            "action": entry.action,
-            "entity": entry.entity,
-            "entity_id": entry.entity_id,
-            "customer_code": entry.customer_code,
-            "details": text,
-        }
-        row["prev_hash"] = prev_hash
-        prev_hash = row["hash"] = _mac(keys, prev_hash, _fields(row))
-        rows.append(row)
-    conn.executemany(
-        "INSERT INTO audit_log(id, at, actor, action, entity, entity_id, customer_code, details,"
-        " prev_hash, hash) VALUES (:id, :at, :actor, :action, :entity, :entity_id,"
-        " :customer_code, :details, :prev_hash, :hash)",
-        rows,
-    )
-    set_meta(conn, HEAD_KEY, keys.sign_audit_head(entry_id, entry_id, prev_hash))
-    return [row["id"] for row in rows]
+        fields = (
+            entry_id,
+            at,
+            actor,
+            entry.action,
+            entry.entity,
+            entry.entity_id,
+            entry.customer_code,
+            text,
+        )
+        entry_hash = _mac(keys, prev_hash, fields)
+        rows.append((*fields, prev_hash, entry_hash))
+        prev_hash = entry_hash
+    return rows, (entry_id, prev_hash)
 
 
 def verify(

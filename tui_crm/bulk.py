@@ -10,10 +10,12 @@ audit chain is extended with `audit.append_many` (one read of its end, one head 
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,7 +67,8 @@ class NewCustomer:
     """A validated customer to insert; `values` holds `CUSTOMER_FIELDS` (missing = empty).
 
     `extra_contacts` are further (label, value) pairs such as ("Phone 2", "+44...") kept
-    encrypted; `audit_details` is added to the customer's create entry (e.g. run and line).
+    encrypted; `audit_details` is added to the customer's create entry (e.g. run and line);
+    `blind_indexes`, when the caller has them already, are those of phone, email and ID number.
     """
 
     values: Mapping[str, Any]
@@ -78,6 +81,7 @@ class NewCustomer:
     import_run_id: int | None = None
     extra_contacts: Sequence[tuple[str, str]] = ()
     audit_details: Mapping[str, Any] = field(default_factory=dict)
+    blind_indexes: Mapping[str, bytes | None] | None = None
 
 
 @dataclass
@@ -178,16 +182,129 @@ def insert_customers(
     actor: str,
     at: str | None = None,
     year: int | None = None,
+    writer: Executor | None = None,
 ) -> list[tuple[int, str]]:
     """Insert validated customers with consecutive new ids and codes; returns (id, code) each.
 
-    Call inside a write transaction (ids are reserved from the table's end).
+    Call inside a write transaction (ids are reserved from the table's end). With `writer`
+    (one thread), each chunk's statements run there while this thread encrypts and seals
+    the next chunk: SQLite lets go of the GIL while it writes, so the two share the cores.
     """
     if not customers:
         return []
     at = at or now()
     first_id = next_row_id(conn, "customers")
     codes = next_customer_codes(conn, year or dt.date.today().year, len(customers))
+    end = audit.chain_end(conn)
+    first_key_id = next_row_id(conn, "customer_keys")
+    logged = {"customers": first_id, "customer_keys": first_key_id}
+    with _change_log_per_batch(conn, logged, len(customers)), _Statements(conn, writer) as run:
+        for start in range(0, len(customers), CHUNK):
+            chunk = customers[start : start + CHUNK]
+            chunk_codes = codes[start : start + CHUNK]
+            rows, docs, entries = _insert_rows(keys, chunk, first_id + start, chunk_codes, at)
+            subject, key_rows = audit.new_subject_keys(keys, chunk_codes, first_key_id + start)
+            entry_rows, end = audit.chain_rows(keys, entries, subject, end, at=at, actor=actor)
+            run(
+                (INSERT_CUSTOMER, rows),
+                (INSERT_SEARCH, docs),
+                (audit.INSERT_SUBJECT_KEY, key_rows),
+                (audit.INSERT_ENTRY, entry_rows),
+            )
+    audit.write_head(conn, keys, end)
+    return [(first_id + offset, code) for offset, code in enumerate(codes)]
+
+
+CHUNK = 1000
+CHANGE_LOG_PER_BATCH_FROM = 500
+
+
+@contextmanager
+def _change_log_per_batch(
+    conn: sqlite3.Connection, first_ids: Mapping[str, int], count: int
+) -> Iterator[None]:
+    """Insert `count` rows with consecutive ids from `first_ids[table]` into each table with
+    its change-log insert trigger off, and log them with one statement per table instead.
+
+    The trigger (see `db._change_triggers`) costs a sub-program run per row, a tenth of a
+    bulk insert. It is dropped and created again inside the caller's transaction, so no other
+    connection ever sees it missing, and `change_log` gets the same (table, id) rows. A few
+    rows (a form's save) keep the trigger: DDL costs more than it saves there.
+    """
+    names = [f"change_{table}_insert" for table in first_ids]
+    found = (
+        conn.execute(
+            f"SELECT name, sql FROM sqlite_master WHERE type='trigger'"
+            f" AND name IN ({','.join('?' * len(names))})",
+            names,
+        ).fetchall()
+        if count >= CHANGE_LOG_PER_BATCH_FROM
+        else []
+    )
+    for name, _sql in found:
+        conn.execute(f"DROP TRIGGER {name}")
+    try:
+        yield
+    finally:
+        for _name, sql in found:
+            conn.execute(sql)
+    tracking = conn.execute("SELECT value FROM meta WHERE key = 'change_tracking'").fetchone()
+    for name, _sql in found:
+        table = name.removeprefix("change_").removesuffix("_insert")
+        if tracking is not None and tracking[0] == "1":
+            conn.execute(
+                f"INSERT INTO change_log(tbl, row_id) SELECT ?, id FROM {table}"
+                " WHERE id >= ? AND id < ? ORDER BY id",
+                (table, first_ids[table], first_ids[table] + count),
+            )
+
+
+class _Statements:
+    """Runs chunks of statements in order, on a writer thread when there is one (at most
+    one chunk waiting, so memory stays flat) or at once. Leaving waits for the writer, so
+    the caller's transaction never ends while a statement of it still runs."""
+
+    def __init__(self, conn: sqlite3.Connection, writer: Executor | None) -> None:
+        self.conn = conn
+        self.writer = writer
+        self.pending: Future[None] | None = None
+
+    def __enter__(self) -> _Statements:
+        return self
+
+    def __call__(self, *statements: tuple[str, list[Any]]) -> None:
+        if self.writer is None:
+            _execute(self.conn, statements)
+            return
+        self._wait()
+        self.pending = self.writer.submit(_execute, self.conn, statements)
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if error is None:
+            self._wait()
+        elif self.pending is not None:
+            concurrent.futures.wait([self.pending])
+
+    def _wait(self) -> None:
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+
+def _execute(conn: sqlite3.Connection, statements: Sequence[tuple[str, list[Any]]]) -> None:
+    for sql, rows in statements:
+        if rows:
+            conn.executemany(sql, rows)
+
+
+def _insert_rows(
+    keys: KeyRing,
+    customers: Sequence[NewCustomer],
+    first_id: int,
+    codes: Sequence[str],
+    at: str,
+) -> tuple[list[tuple[Any, ...]], list[tuple[int, str]], list[audit.Entry]]:
+    """The customers, search and (unsealed) audit rows of consecutive new customers."""
     rows, docs, entries = [], [], []
     encrypt, blind_index = keys.encrypt, keys.blind_index
     for offset, customer in enumerate(customers):
@@ -196,6 +313,13 @@ def insert_customers(
         phone = v.get("phone") or None
         email = v.get("email") or None
         id_number = v.get("id_number") or None
+        indexes = customer.blind_indexes
+        if indexes is None:
+            indexes = {
+                "phone": blind_index("phone", phone),
+                "email": blind_index("email", email),
+                "id_number": blind_index("id_number", id_number),
+            }
         created = customer.created_at or at
         rows.append(
             (
@@ -214,12 +338,12 @@ def insert_customers(
                 v.get("source", ""),
                 v.get("notes", ""),
                 encrypt(phone, "customers", "phone_enc", row_id),
-                blind_index("phone", phone),
+                indexes["phone"],
                 phone_last4(phone),
                 encrypt(email, "customers", "email_enc", row_id),
-                blind_index("email", email),
+                indexes["email"],
                 encrypt(id_number, "customers", "id_number_enc", row_id),
-                blind_index("id_number", id_number),
+                indexes["id_number"],
                 encrypt(v.get("address") or None, "customers", "address_enc", row_id),
                 encrypt_extra_contacts(keys, row_id, customer.extra_contacts),
                 customer.owner_id,
@@ -241,10 +365,7 @@ def insert_customers(
                 [label, _mask_extra(label, value)] for label, value in customer.extra_contacts
             ]
         entries.append(audit.Entry("customer.create", "customer", row_id, code, details, True))
-    conn.executemany(INSERT_CUSTOMER, rows)
-    conn.executemany(INSERT_SEARCH, docs)
-    audit.append_many(conn, keys, entries, at=at, actor=actor)
-    return [(first_id + offset, code) for offset, code in enumerate(codes)]
+    return rows, docs, entries
 
 
 def update_customers(

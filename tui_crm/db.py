@@ -21,6 +21,7 @@ from .crypto import DecryptionError, KeyFileError, KeyRing
 from .files import create_private_empty
 from .i18n import _
 from .search_text import search_document
+from .validation import tag_key
 
 BUSY_TIMEOUT_MS = 15_000
 
@@ -117,6 +118,31 @@ def _authenticate_audit_head(conn: sqlite3.Connection, keys: KeyRing) -> None:
             "UPDATE customer_keys SET wrapped=? WHERE id=?",
             (keys.encrypt(key, "customer_keys", "wrapped", row_id, bound_to=code), row_id),
         )
+
+
+def _one_tag_per_name_in_any_case(conn: sqlite3.Connection, keys: KeyRing) -> None:
+    """Merge tags of one type whose names differ only in case or width (`vip`, `VIP`),
+    as the service now matches them: the most used one (the oldest on a tie) keeps its
+    name and takes the others' customers. (Not audited: the audit module builds on this
+    one; the README's upgrade note says what this step does.)"""
+    groups: dict[tuple[str, str], list[sqlite3.Row]] = {}
+    for row in conn.execute(
+        "SELECT t.id, t.tag_type, t.name,"
+        " (SELECT COUNT(*) FROM customer_tags ct WHERE ct.tag_id = t.id) AS used"
+        " FROM tags t ORDER BY t.id"
+    ).fetchall():
+        groups.setdefault((row["tag_type"], tag_key(row["name"])), []).append(row)
+    for members in groups.values():
+        kept = max(members, key=lambda r: (r["used"], -r["id"]))
+        for other in members:
+            if other["id"] == kept["id"]:
+                continue
+            conn.execute(
+                "UPDATE OR IGNORE customer_tags SET tag_id = ? WHERE tag_id = ?",
+                (kept["id"], other["id"]),
+            )
+            conn.execute("DELETE FROM customer_tags WHERE tag_id = ?", (other["id"],))
+            conn.execute("DELETE FROM tags WHERE id = ?", (other["id"],))
 
 
 def _change_triggers(*tables: str) -> str:
@@ -620,6 +646,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     ALTER TABLE customers ADD COLUMN extra_contacts_enc BLOB;
     """
     + _change_triggers("import_runs", "import_rows", "import_mappings"),
+    # (issue 14): a tag is the same tag in any case or width; tags stored twice merge.
+    _one_tag_per_name_in_any_case,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from .i18n import _
 from .search_text import search_query
@@ -69,7 +69,7 @@ _SUFFIX_WORDS = frozenset(
     ]
 )
 _CJK_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "集团", "公司")
-_NON_WORD = re.compile(r"[\W_]+")
+_WORD = re.compile(r"[^\W_]+")  # what splitting on runs of [\W_] leaves
 _INITIALS = re.compile(r"\b(?:[A-Za-z]\.){2,}")  # L.L.C., S.A.: one word
 
 
@@ -169,12 +169,19 @@ class _Pairs:
 def name_words(name: str, *, sort: bool = False) -> list[str]:
     """A name's words, width- and case-folded, without punctuation or company suffixes
     (有限公司, 股份有限公司, Co., Ltd., Inc, GmbH ...); a suffix that is the whole name stays."""
-    text = _INITIALS.sub(lambda m: m[0].replace(".", ""), unicodedata.normalize("NFKC", name))
-    words = [w for w in _NON_WORD.split(text.casefold()) if w]
+    text = unicodedata.normalize("NFKC", name)
+    if "." in text:
+        text = _INITIALS.sub(lambda m: m[0].replace(".", ""), text)
+    words = _WORD.findall(text.casefold())
     while len(words) > 1 and words[-1] in _SUFFIX_WORDS:
         words.pop()
     stripped = True
-    while stripped and words and not (len(words) == 1 and words[0] in _CJK_SUFFIXES):
+    while (
+        stripped
+        and words
+        and words[-1].endswith(_CJK_SUFFIXES)
+        and not (len(words) == 1 and words[0] in _CJK_SUFFIXES)
+    ):
         stripped = False
         for suffix in _CJK_SUFFIXES:
             last = words[-1]
@@ -329,17 +336,22 @@ def _scan(
 def _neighbours(keys: list[str], options: ScanOptions) -> Iterator[tuple[str, str, float]]:
     """Near-identical distinct keys within `window` of each other, sorted front to back
     and back to front."""
-    cutoff = options.name_threshold
+    cutoff, window = options.name_threshold, options.window
     seen: set[tuple[str, str]] = set()
     for order in (sorted(keys), sorted(keys, key=lambda k: k[::-1])):
         for i, key in enumerate(order):
-            for other in order[i + 1 : i + 1 + options.window]:
-                score = fuzz.ratio(key, other, score_cutoff=cutoff)
-                if score:
-                    pair = (key, other) if key < other else (other, key)
-                    if pair not in seen:
-                        seen.add(pair)
-                        yield key, other, float(score)
+            # one call per key for its whole window: half the time of a call per pair
+            for other, score, _index in process.extract(
+                key,
+                order[i + 1 : i + 1 + window],
+                scorer=fuzz.ratio,
+                score_cutoff=cutoff,
+                limit=None,
+            ):
+                pair = (key, other) if key < other else (other, key)
+                if pair not in seen:
+                    seen.add(pair)
+                    yield key, other, float(score)
 
 
 def _refs(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, CustomerRef]:

@@ -9,52 +9,61 @@ Formula injection. A spreadsheet runs a cell beginning with = + - @ (or tab, CR,
 a formula: `=HYPERLINK("http://x","y")`, `=cmd|' /C calc'!A0`. So:
 
 - CSV: such a cell, and a cell already beginning with an apostrophe, is written with one
-  apostrophe in front (`neutralise`). The importer reverses it exactly with `restore`:
-  it drops one leading apostrophe when the next character is one of those or another
-  apostrophe, which no neutralised cell lacks and no other cell has, so a file
-  re-imports unchanged (a foreign file's `'t Hooft` is left alone).
+  apostrophe in front (`neutralise`). The importer reverses it exactly with `restore`
+  for every CSV cell it reads: it drops one leading apostrophe when the next character
+  is one of those or another apostrophe, which no neutralised cell lacks and no other
+  cell has, so a file re-imports unchanged (a foreign file's `'t Hooft` is left alone).
+  Both live in `tabular.py`, beside the importer's reader, so the two sides agree.
 - XLSX: every value is written as a string cell, never a formula; cells beginning with a
   trigger also carry Excel's quote prefix, so editing one does not turn it into a
-  formula. The value itself is unchanged and needs no restoring.
+  formula. The value itself is unchanged and needs no restoring. The workbook is
+  streamed into the file by `_write_xlsx`, a page of rows at a time.
 
-Masked cells (`138****5678`, `z***@example.com`) hold `MASK_MARK`; an importer should
-treat such a cell of a sensitive column as "not given" (`is_masked`).
+Masked cells (`138****5678`, `z***@example.com`) hold `MASK_MARK`; the importer treats
+such a cell of a sensitive column as "not given" (`is_masked`), so re-importing a masked
+export never overwrites a real value with its mask.
 
 Headers are the English or Chinese field names below, which the importer's synonym table
 maps back to fields; Code (客户编号) identifies the customer.
 
 The file is created with O_CREAT|O_EXCL|O_NOFOLLOW and mode 0600: an existing file or a
 symlink is refused; with `force` an existing regular file is replaced by writing a new
-file beside it and renaming it over (a symlink is refused even then).
+file beside it and renaming it over (a symlink is refused even then). `on_written` runs
+once every row is on disk and before the file is put in place: the service audits the
+export there, and if that fails no file is left.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
+import re
 import secrets
 import sqlite3
 import stat
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
 from . import listing
 from .crypto import MASKERS, SENSITIVE_FIELDS, KeyRing
 from .i18n import _
+from .tabular import (
+    ESCAPE,
+    FORMULA_TRIGGERS,
+    GUARDED_STARTS,
+    MASK_MARK,
+    is_masked,
+    neutralise,
+    restore,
+)
 
 Format = Literal["csv", "xlsx"]
-FORMULA_TRIGGERS = frozenset("=+-@\t\r\n")
-ESCAPE = "'"
-_GUARDED = FORMULA_TRIGGERS | {ESCAPE}  # first characters `neutralise` escapes
-MASK_MARK = "***"
 PAGE = 1000
 
 
@@ -91,6 +100,27 @@ COLUMNS = (
 )
 
 
+__all__ = [
+    "COLUMNS",
+    "ESCAPE",
+    "FORMULA_TRIGGERS",
+    "MASK_MARK",
+    "Column",
+    "ExportError",
+    "ExportResult",
+    "Format",
+    "customer_rows",
+    "export_customers",
+    "export_format",
+    "headers",
+    "is_masked",
+    "neutralise",
+    "private_file",
+    "restore",
+    "write_table",
+]
+
+
 class ExportError(Exception):
     """An export refused before anything was written; the message is one line to show."""
 
@@ -103,25 +133,18 @@ class ExportResult:
     revealed: bool
 
 
-def neutralise(text: str) -> str:
-    """A CSV cell no spreadsheet runs as a formula (see the module's notes)."""
-    return ESCAPE + text if text and text[0] in _GUARDED else text
-
-
-def restore(text: str) -> str:
-    """The exact inverse of `neutralise`, for the importer."""
-    if len(text) > 1 and text[0] == ESCAPE and text[1] in _GUARDED:
-        return text[1:]
-    return text
-
-
-def is_masked(text: str) -> bool:
-    """Whether an exported sensitive cell holds a masked value rather than the value."""
-    return MASK_MARK in text
-
-
 def headers(language: str = "en") -> list[str]:
     return [c.zh if language.startswith("zh") else c.en for c in COLUMNS]
+
+
+def export_format(out: Path, fmt: str | None = None) -> Format:
+    """`fmt` when given, else the file's suffix (.xlsx), else CSV."""
+    chosen = (fmt or ("xlsx" if Path(out).suffix.lower() == ".xlsx" else "csv")).lower()
+    if chosen not in ("csv", "xlsx"):
+        raise ExportError(
+            _("unknown export format {format}: use csv or xlsx").format(format=chosen)
+        )
+    return "xlsx" if chosen == "xlsx" else "csv"
 
 
 def export_customers(
@@ -136,12 +159,21 @@ def export_customers(
     force: bool = False,
     language: str = "en",
     progress: Callable[[int], None] | None = None,
+    on_written: Callable[[int], None] | None = None,
 ) -> ExportResult:
-    """Write the customers `query` lists (scoped to `scope_owner_id` when given) to `out`;
-    the format is `fmt`, else the file's suffix (.xlsx), else CSV."""
-    kind: Format = fmt or ("xlsx" if Path(out).suffix.lower() == ".xlsx" else "csv")
+    """Write the customers `query` lists (scoped to `scope_owner_id` when given) to `out`
+    in `export_format(out, fmt)`; `on_written(rows)` as for `write_table`."""
+    kind = export_format(out, fmt)
     rows = customer_rows(conn, keys, query or listing.CustomerQuery(), scope_owner_id, reveal)
-    written = write_table(out, headers(language), rows, fmt=kind, force=force, progress=progress)
+    written = write_table(
+        out,
+        headers(language),
+        rows,
+        fmt=kind,
+        force=force,
+        progress=progress,
+        on_written=on_written,
+    )
     return ExportResult(Path(out), written, kind, reveal)
 
 
@@ -199,13 +231,22 @@ def write_table(
     fmt: Format = "csv",
     force: bool = False,
     progress: Callable[[int], None] | None = None,
+    on_written: Callable[[int], None] | None = None,
 ) -> int:
-    """Stream `rows` under `header` into a new owner-only file; returns the row count."""
+    """Stream `rows` under `header` into a new owner-only file; returns the row count.
+
+    `on_written(rows)` is called once every row is on disk, before the file is put in
+    place; if it raises, the new file is removed (an old one `force` would replace stays).
+    """
     if fmt not in ("csv", "xlsx"):
         raise ExportError(_("unknown export format {format}: use csv or xlsx").format(format=fmt))
     counted = _Counted(rows, progress or (lambda rows: None))
     with private_file(Path(out), force=force) as handle:
         (_write_csv if fmt == "csv" else _write_xlsx)(handle, header, counted)
+        handle.flush()
+        os.fsync(handle.fileno())
+        if on_written is not None:
+            on_written(counted.count)
     counted.report(counted.count)
     return counted.count
 
@@ -234,7 +275,7 @@ def _write_csv(handle: IO[bytes], header: Sequence[str], rows: Iterable[Sequence
         for row in rows:
             writer.writerow(
                 [
-                    ESCAPE + cell if cell and (cell[0] in _GUARDED) else cell
+                    ESCAPE + cell if cell and cell[0] in GUARDED_STARTS else cell
                     for cell in ("" if c is None else str(c) for c in row)
                 ]
             )
@@ -244,24 +285,106 @@ def _write_csv(handle: IO[bytes], header: Sequence[str], rows: Iterable[Sequence
 
 
 def _write_xlsx(handle: IO[bytes], header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("customers")
+    """A one-sheet workbook streamed straight into the file: every cell an inline string
+    (never a formula), cells beginning with a formula trigger with Excel's quote prefix.
 
-    def cell(value: Any) -> Any:
-        text = ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value))
-        if not text:
-            return None  # no cell at all: an empty file cell reads back as ""
-        if text[0] not in FORMULA_TRIGGERS:
-            return text
-        guarded = WriteOnlyCell(sheet, value=text)
-        guarded.data_type = "s"  # a string, never a formula
-        guarded.quotePrefix = True  # and Excel keeps it one when the cell is edited
-        return guarded
+    Written by hand rather than with openpyxl, whose write-only mode is ~10x slower here
+    and first spools the sheet, plaintext included, to a temporary file elsewhere.
+    """
+    with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
+        for name, text in _XLSX_PARTS.items():
+            book.writestr(name, text)
+        with book.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as raw:
+            sheet = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+            sheet.write(_SHEET_START)
+            columns: list[str] = []
+            for number, row in enumerate(itertools.chain([header], rows), start=1):
+                if len(columns) < len(row):
+                    columns = [_column_name(i) for i in range(len(row))]
+                texts = ["" if value is None else str(value) for value in row]
+                if _XML_SPECIAL.search("\t".join(texts)):  # rare: one look per row
+                    texts = [_xml_text(text) for text in texts]
+                cells = []
+                for column, text in zip(columns, texts, strict=False):
+                    if not text:
+                        continue  # no cell at all: an empty file cell reads back as ""
+                    style = ' s="1"' if text[0] in FORMULA_TRIGGERS else ""
+                    cells.append(
+                        f'<c r="{column}{number}" t="inlineStr"{style}><is>'
+                        f'<t xml:space="preserve">{text}</t></is></c>'
+                    )
+                sheet.write(f'<row r="{number}">{"".join(cells)}</row>')
+            sheet.write("</sheetData></worksheet>")
+            sheet.flush()
+            sheet.detach()
 
-    sheet.append([cell(h) for h in header])
-    for row in rows:
-        sheet.append([cell(value) for value in row])
-    book.save(handle)
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_XML_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    """`text` as XML character data, without the characters XML cannot hold."""
+    text = _NOT_XML.sub("", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _column_name(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_DOC = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_SHEET_START = f'{_XML}<worksheet xmlns="{_MAIN}"><sheetData>'
+_XLSX_PARTS = {
+    "[Content_Types].xml": (
+        f'{_XML}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+        'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+        'officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.'
+        'openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-'
+        'officedocument.spreadsheetml.styles+xml"/></Types>'
+    ),
+    "_rels/.rels": (
+        f'{_XML}<Relationships xmlns="{_RELS}"><Relationship Id="rId1" Type="{_DOC}/'
+        'officeDocument" Target="xl/workbook.xml"/></Relationships>'
+    ),
+    "xl/workbook.xml": (
+        f'{_XML}<workbook xmlns="{_MAIN}" xmlns:r="{_DOC}"><sheets>'
+        '<sheet name="customers" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    ),
+    "xl/_rels/workbook.xml.rels": (
+        f'{_XML}<Relationships xmlns="{_RELS}">'
+        f'<Relationship Id="rId1" Type="{_DOC}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{_DOC}/styles" Target="styles.xml"/></Relationships>'
+    ),
+    # Style 1: text format with the quote prefix, for cells a formula trigger begins.
+    "xl/styles.xml": (
+        f'{_XML}<styleSheet xmlns="{_MAIN}">'
+        '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+        '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+        '<fill><patternFill patternType="gray125"/></fill></fills>'
+        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border>'
+        "</borders>"
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
+        "</cellStyleXfs>"
+        '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+        '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1"'
+        ' applyNumberFormat="1"/></cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+        "</styleSheet>"
+    ),
+}
 
 
 @contextmanager
@@ -293,6 +416,12 @@ def private_file(path: Path, *, force: bool = False) -> Iterator[IO[bytes]]:
     except FileExistsError:
         raise ExportError(
             _("{path} already exists; use --force to replace it").format(path=path)
+        ) from None
+    except FileNotFoundError:
+        raise ExportError(
+            _("folder {folder} does not exist; create it or choose another").format(
+                folder=path.parent
+            )
         ) from None
     except OSError as exc:
         raise ExportError(

@@ -5,12 +5,18 @@ Cell values an old system writes in its own words (客户类型 成交, industry
 GB/T 4754 division number, size 50-249人) are turned into the codes the form accepts, and
 then every row goes through the form's own `validate_customer`, so an import accepts
 exactly what a person could type. Dates take one order per column (see `detect_date_order`).
+
+A file we exported ourselves reads back as it was written: CSV cells lose the apostrophe
+the export put before a would-be formula (`tabular.restore`), and a masked phone, email,
+ID number or address (`138****5678`) counts as not given, so it never overwrites the
+real value or becomes one.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,8 +25,9 @@ from typing import Any
 
 from . import validation as v
 from .bulk import CUSTOMER_FIELDS
+from .crypto import SENSITIVE_FIELDS
 from .i18n import _
-from .tabular import ImportFileError
+from .tabular import ImportFileError, is_masked, restore
 
 # Fields a column can feed beyond the customer's own: parts combined into one field, a
 # repeatable extra phone or email (kept encrypted), dates and the owner's user name.
@@ -74,7 +81,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "客户类型", "客户状态", "客户阶段", "类型", "状态", "type", "customer type", "status",
         "stage", "lifecycle stage",
     ),
-    "kind": ("客户性质", "主体类型", "个人企业", "kind", "entity type", "account type"),
+    "kind": ("客户性质", "客户类别", "主体类型", "个人企业", "kind", "entity type", "account type"),
     "owner": (
         "负责人", "销售", "业务员", "客户经理", "所属销售", "跟进人", "owner", "account owner",
         "sales rep", "assigned to",
@@ -90,7 +97,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "created at", "created date", "date added", "customer since", "subscription date",
     ),
     "last_interaction_at": (
-        "最后联系时间", "最后联系日期", "最近联系时间", "最近联系", "最后跟进时间",
+        "最后联系时间", "最后联系日期", "最近联系时间", "最近联系", "最近互动", "最后跟进时间",
         "last contact", "last contacted", "last activity", "last interaction",
     ),
 }  # fmt: skip
@@ -302,23 +309,28 @@ def _refuse_doubles(headers: Sequence[str], fields: Sequence[str | None]) -> Non
 
 
 # --- cell values -------------------------------------------------------------------------
+# Each converter is cached: a file repeats the same few words in a column on every row.
 
 
+@functools.lru_cache(maxsize=4096)
 def customer_type(text: str) -> str:
     found = _TYPE.get(fold(text))
     return found.value if found else text
 
 
+@functools.lru_cache(maxsize=4096)
 def customer_kind(text: str) -> str:
     found = _KIND.get(fold(text))
     return found.value if found else text
 
 
+@functools.lru_cache(maxsize=4096)
 def source(text: str) -> str:
     found = _SOURCE.get(fold(text))
     return found.value if found else text
 
 
+@functools.lru_cache(maxsize=4096)
 def industry(text: str) -> str:
     """A section letter from a letter, a GB/T 4754 code (`C13`, `13`, `1311`) or a name."""
     folded = fold(text)
@@ -333,6 +345,7 @@ def industry(text: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=4096)
 def company_size(text: str) -> str:
     """One of the form's size bands from a band, a head count or a range inside one band."""
     cleaned = text.replace(" ", "").replace(",", "")
@@ -476,6 +489,7 @@ class RowPlan:
     default_kind: str = v.CustomerKind.COMPANY
     owners: Mapping[str, int] = dataclasses.field(default_factory=dict)
     default_owner_id: int | None = None
+    escaped: bool = False  # CSV: cells may carry the apostrophe `tabular.neutralise` adds
 
 
 @dataclass
@@ -483,7 +497,8 @@ class CleanRow:
     """One row after mapping and validation: values to write, or the reasons it cannot be.
 
     `given` names the fields the file itself filled in (an update overwrites only those);
-    `inferred` values (a default type, a kind read from the ID number) count for a create.
+    `inferred` values (a default type, a kind read from the ID number) count for a create;
+    `masked` names sensitive fields whose cell held a masked value (not given either).
     """
 
     line: int
@@ -495,6 +510,7 @@ class CleanRow:
     created_at: str | None = None
     last_interaction_at: str | None = None
     errors: dict[str, str] = dataclasses.field(default_factory=dict)
+    masked: frozenset[str] = frozenset()
 
 
 def clean_rows(plan: RowPlan, rows: Sequence[tuple[int, list[str]]]) -> list[CleanRow]:
@@ -507,11 +523,16 @@ def clean_row(plan: RowPlan, line: int, cells: list[str]) -> CleanRow:
     data: dict[str, str] = {}
     parts: dict[str, list[str]] = {}
     extras: list[tuple[str, str, str]] = []
+    masked: set[str] = set()
     for index, name in enumerate(plan.fields):
         if name is None or index >= len(cells):
             continue
-        text = v.clean_text(cells[index], multiline=name == "notes")
+        cell = restore(cells[index]) if plan.escaped else cells[index]
+        text = v.clean_text(cell, multiline=name == "notes")
         if not text:
+            continue
+        if name in SENSITIVE_FIELDS and is_masked(text):
+            masked.add(name)
             continue
         if name in ("extra_phone", "extra_email"):
             extras.append((name, plan.headers[index] or f"#{index + 1}", text))
@@ -534,6 +555,7 @@ def clean_row(plan: RowPlan, line: int, cells: list[str]) -> CleanRow:
     except v.FormErrors as exc:
         row.errors.update(exc.errors)
     row.given = given
+    row.masked = frozenset(masked)
     for name, label, text in extras:
         try:
             if name == "extra_phone":
@@ -601,5 +623,8 @@ def missing_for_create(row: CleanRow) -> dict[str, str]:
     if not row.values.get("customer_type"):
         errors["customer_type"] = _("is required (map a column or give a default type)")
     if not row.values.get("phone") and not row.values.get("email"):
-        errors["phone"] = _("a phone or an email is required")
+        if row.masked & {"phone", "email"}:
+            errors["phone"] = _("is masked in the file: export with reveal to import it")
+        else:
+            errors["phone"] = _("a phone or an email is required")
     return errors

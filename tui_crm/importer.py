@@ -24,15 +24,18 @@ import contextlib
 import csv
 import dataclasses
 import datetime as dt
+import gc
 import hashlib
 import json
 import multiprocessing
 import os
 import shutil
 import sqlite3
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -59,7 +62,7 @@ from .import_mapping import (
 )
 from .tabular import ImportFileError, TableSource, file_sha256, iter_rows, open_table
 
-BATCH_ROWS = 2000
+BATCH_ROWS = 5000
 SHOWN_ROWS = 20
 PARALLEL_FROM_ROWS = 20_000
 STALE_AFTER = dt.timedelta(minutes=10)
@@ -85,6 +88,7 @@ __all__ = [
     "review_rows",
     "run_import",
     "save_mapping",
+    "scan_dates",
     "undo_run",
 ]
 
@@ -373,11 +377,57 @@ def review_rows(db: Database, run_id: int) -> list[tuple[int, str, str]]:
 
 
 def inspect_file(path: Path, options: ImportOptions) -> FilePreview:
-    """The file's headers and the mapping a run would use, with unknown columns listed."""
+    """The file's headers and the mapping a run would use, with unknown columns listed;
+    a file with nothing under its header is refused here already."""
     source = open_table(
         path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet
     )
+    if not any(line > source.header_line for line, _cells in iter_rows(source)):
+        raise ImportFileError(f"{Path(path).name}: only a header row, no customers")
     return FilePreview(source, suggest_mapping(source.headers, options.mapping))
+
+
+# What `scan_dates` says of a date column: its dates read in one order, or the order must
+# be declared (every date reads both day-first and month-first, or the column mixes them).
+DATES_AMBIGUOUS = "ambiguous"
+DATES_MIXED = "mixed"
+
+
+def scan_dates(path: Path, options: ImportOptions) -> dict[str, str]:
+    """Each column the mapping feeds a date with, by its header: the order its dates read
+    in (`ymd`, `dmy`, `mdy`), "" without a date, or `DATES_AMBIGUOUS` / `DATES_MIXED` when a
+    run would refuse it until a date format is declared. Reads the whole file once."""
+    source = open_table(
+        path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet
+    )
+    mapping = suggest_mapping(source.headers, options.mapping)
+    columns = {
+        index: source.headers[index] or f"#{index + 1}"
+        for index, name in enumerate(mapping.fields)
+        if name in DATE_FIELDS
+    }
+    detectors = {index: DateOrderDetector(header) for index, header in columns.items()}
+    mixed: set[int] = set()
+    if detectors:
+        for line, cells in iter_rows(source):
+            if line <= source.header_line:
+                continue
+            for index, detector in detectors.items():
+                if index < len(cells) and index not in mixed:
+                    try:
+                        detector.feed(v.clean_text(cells[index]))
+                    except ImportFileError:
+                        mixed.add(index)
+    found = {}
+    for index, header in columns.items():
+        if index in mixed:
+            found[header] = DATES_MIXED
+            continue
+        try:
+            found[header] = detectors[index].order() or ""
+        except ImportFileError:
+            found[header] = DATES_AMBIGUOUS
+    return found
 
 
 @dataclass
@@ -442,6 +492,7 @@ def _prepare(db: Database, path: Path, options: ImportOptions) -> _Prepared:
         default_kind=options.default_kind,
         owners=owners,
         default_owner_id=options.default_owner_id,
+        escaped=source.kind == "csv",
     )
     sha = hasher.hexdigest() if source.kind == "csv" else file_sha256(path)
     return _Prepared(source, mapping, plan, sha, rows)
@@ -472,7 +523,7 @@ def _cleaned(
         # One worker keeps up: validating a row costs about half of what deciding and
         # writing it costs here, and each worker holds its own ~65 MB of interpreter.
         workers = 1 if prepared.rows >= PARALLEL_FROM_ROWS and (os.cpu_count() or 1) > 1 else 0
-    if workers <= 0:
+    if workers <= 0 or not _has_real_stderr():
         for batch in batches:
             yield clean_rows(prepared.plan, batch)
         return
@@ -481,18 +532,47 @@ def _cleaned(
         pending: list[tuple[Any, list[tuple[int, list[str]]]]] = []
         for batch in batches:
             pending.append((pool.submit(_clean_remotely, prepared.plan, batch), batch))
-            if len(pending) > workers * 2:
+            if len(pending) > workers:
                 yield _with_cells(*pending.pop(0))
         for future, batch in pending:
             yield _with_cells(future, batch)
 
 
+def _has_real_stderr() -> bool:
+    """Worker processes start multiprocessing's resource tracker, which is handed stderr's
+    file descriptor. Inside the app Textual captures stderr (no descriptor): clean inline."""
+    try:
+        return sys.stderr is not None and sys.stderr.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
 def _clean_remotely(plan: RowPlan, batch: Sequence[tuple[int, list[str]]]) -> list[CleanRow]:
     """Clean rows in a worker; the cells stay behind (the parent still has them)."""
-    rows = clean_rows(plan, batch)
-    for row in rows:
-        row.cells = []
+    with _young_collections_only() as collect:
+        rows = clean_rows(plan, batch)
+        for row in rows:
+            row.cells = []
+        collect()
     return rows
+
+
+@contextlib.contextmanager
+def _young_collections_only() -> Iterator[Callable[[], None]]:
+    """The cycle collector paused, but for young objects when the caller says (per batch).
+
+    A batch keeps ~100k objects alive until it is written, so left to itself the collector
+    walks the whole heap again and again (pypinyin's dictionaries alone are millions of
+    objects): a fifth of an import's time. Young garbage (a rejected row's exception) is
+    still collected each batch, and everything else once the collector is back on.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield lambda: gc.collect(1)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _with_cells(future: Any, batch: Sequence[tuple[int, list[str]]]) -> list[CleanRow]:
@@ -578,6 +658,7 @@ class _Decision:
     changes: dict[str, Any] = field(default_factory=dict)
     extra_contacts: list[tuple[str, str]] | None = None
     review: str = ""
+    match_keys: list[tuple[str, Any]] = field(default_factory=list)
 
 
 _KEY_COLUMNS = {
@@ -630,6 +711,7 @@ class _Planner:
             decision = self._decide_row(
                 conn, row, row_keys[row.line], seen_keys, batch_keys, existing
             )
+            decision.match_keys = row_keys[row.line]
             decisions.append(decision)
             if decision.action in ("create", "update"):
                 for _kind, key in row_keys[row.line]:
@@ -871,19 +953,22 @@ def run_import(
     cache_size = db.conn.execute("PRAGMA cache_size").fetchone()[0]
     db.conn.execute(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}").close()
     done = summary.created + summary.updated + summary.skipped + summary.rejected
+    writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="import-writer")
     try:
-        for rows in _cleaned(prepared, options, resume.last_line if resume else 0):
-            if dry_run:
-                with db.read() as conn:
-                    decisions = planner.decide(conn, rows)
-                planner.remember({})
-                _count(summary, decisions, report)
-            else:
-                assert run_id is not None
-                _write_batch(db, planner, rows, run_id, actor, summary, report)
-            done += len(rows)
-            if progress:
-                progress(_progress(done, prepared.rows, started, summary))
+        with _young_collections_only() as collect:
+            for rows in _cleaned(prepared, options, resume.last_line if resume else 0):
+                if dry_run:
+                    with db.read() as conn:
+                        decisions = planner.decide(conn, rows)
+                    planner.remember({})
+                    _count(summary, decisions, report)
+                else:
+                    assert run_id is not None
+                    _write_batch(db, planner, rows, run_id, actor, summary, report, writer)
+                done += len(rows)
+                collect()
+                if progress:
+                    progress(_progress(done, prepared.rows, started, summary))
     except BaseException:
         if run_id is not None:
             # If even this fails (disk full), the run stays `running` with a dead process,
@@ -892,6 +977,7 @@ def run_import(
                 _set_status(db, run_id, "interrupted", actor)
         raise
     finally:
+        writer.shutdown()
         db.conn.execute(f"PRAGMA cache_size={int(cache_size)}").close()
         scratch.close()
         if report:
@@ -939,13 +1025,14 @@ def _write_batch(
     actor: str,
     summary: ImportSummary,
     report: _Report | None,
+    writer: Executor | None = None,
 ) -> None:
     """Decide and write one batch in one transaction with its records, audit and counters."""
     at = v.now()
     before = (summary.created, summary.updated, summary.skipped, summary.rejected, summary.review)
     with db.write() as tx:
         decisions = planner.decide(tx, rows)
-        refs = _apply(tx, db, decisions, run_id, actor, at)
+        refs = _apply(tx, db, decisions, run_id, actor, at, writer)
         _count(summary, decisions, report)
         report_bytes = report.flush() if report else 0
         after = (
@@ -972,6 +1059,7 @@ def _apply(
     run_id: int,
     actor: str,
     at: str,
+    writer: Executor | None = None,
 ) -> dict[int, int]:
     """Write a batch's creates and updates; returns planned refs mapped to written ids.
 
@@ -995,12 +1083,14 @@ def _apply(
                 import_run_id=run_id,
                 extra_contacts=row.extra_contacts,
                 audit_details={"import_run": run_id, "line": row.line},
+                blind_indexes=_blind_indexes(d.match_keys),
             )
             reviews[d.ref] = d.review
             lines[d.ref] = [row.line]
         elif d.action == "update" and d.ref in creates:
             planned = creates[d.ref]
             planned.values = {**planned.values, **d.changes}
+            planned.blind_indexes = None
             if d.extra_contacts is not None:
                 planned.extra_contacts = d.extra_contacts
             lines[d.ref].append(row.line)
@@ -1012,7 +1102,9 @@ def _apply(
             update_lines.setdefault(d.ref, []).append(row.line)
     refs: dict[int, int] = {}
     if creates:
-        written = bulk.insert_customers(tx, db.keys, list(creates.values()), actor=actor, at=at)
+        written = bulk.insert_customers(
+            tx, db.keys, list(creates.values()), actor=actor, at=at, writer=writer
+        )
         for ref, (customer_id, _code) in zip(creates, written, strict=True):
             refs[ref] = customer_id
         tx.executemany(
@@ -1023,6 +1115,12 @@ def _apply(
     if updates:
         _apply_updates(tx, db, run_id, actor, at, updates, update_extras, update_lines)
     return refs
+
+
+def _blind_indexes(match_keys: Sequence[tuple[str, Any]]) -> dict[str, bytes | None]:
+    """A new customer's blind indexes, as its row was matched by (each computed once)."""
+    found = dict(match_keys)
+    return {name: found.get(name) for name in BLIND_INDEXED}
 
 
 def _apply_updates(

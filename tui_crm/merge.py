@@ -26,6 +26,7 @@ from . import audit
 from . import validation as v
 from .bulk import BASE_FIELDS
 from .crypto import MASKERS, SENSITIVE_FIELDS, KeyRing, customer_columns
+from .i18n import _
 from .search_text import search_document
 
 Side = Literal["survivor", "merged"]
@@ -112,11 +113,17 @@ def merge_customers(
     unknown = set(choices or {}) - set(MERGE_FIELDS)
     bad_sides = {f for f, side in (choices or {}).items() if side not in SIDES}
     if unknown or bad_sides:
-        raise MergeError(f"cannot merge by field(s) {', '.join(sorted(unknown | bad_sides))}")
+        raise MergeError(
+            _("cannot merge by field(s) {fields}").format(
+                fields=", ".join(sorted(unknown | bad_sides))
+            )
+        )
     survivor, merged = _pair(tx, survivor_id, merged_id)
     if expected_versions and expected_versions != (survivor["version"], merged["version"]):
         raise MergeConflict(
-            f"{survivor['code']} or {merged['code']} was changed by someone else; reload both"
+            _("{survivor} or {merged} was changed by someone else; reload both").format(
+                survivor=survivor["code"], merged=merged["code"]
+            )
         )
     before, other = _values(keys, survivor), _values(keys, merged)
     sides = {**default_choices(before, other), **(choices or {})}
@@ -207,7 +214,7 @@ def merge_customers(
 
 def _pair(conn: sqlite3.Connection, survivor_id: int, merged_id: int) -> tuple[Any, Any]:
     if survivor_id == merged_id:
-        raise MergeError("a customer cannot be merged with itself")
+        raise MergeError(_("a customer cannot be merged with itself"))
     rows = {
         r["id"]: r
         for r in conn.execute(
@@ -216,7 +223,7 @@ def _pair(conn: sqlite3.Connection, survivor_id: int, merged_id: int) -> tuple[A
     }
     missing = [str(i) for i in (survivor_id, merged_id) if i not in rows]
     if missing:
-        raise MergeError(f"no customer with id {', '.join(missing)}")
+        raise MergeError(_("no customer with id {ids}").format(ids=", ".join(missing)))
     return rows[survivor_id], rows[merged_id]
 
 

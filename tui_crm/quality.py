@@ -11,6 +11,9 @@ customers, is.
   that customer's other orders;
 - customers with no contact method (neither phone nor email).
 
+After an import, the same report runs over that run's customers (`run_id`): those it
+created and those it updated (`import_rows`).
+
 `QualityReport.to_dict()` is the JSON form (`tui-crm quality report --json`).
 """
 
@@ -78,6 +81,7 @@ class QualityReport:
     anomalies: tuple[Anomaly, ...]
     no_contact: int
     no_contact_examples: tuple[str, ...] = field(default=())
+    run_id: int | None = None  # the import run reported on; None: the whole base
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -94,14 +98,18 @@ def quality_report(
     keys: KeyRing,
     *,
     customer_ids: Iterable[int] | None = None,
+    run_id: int | None = None,
     owner_id: int | None = None,
     scan_options: dedupe.ScanOptions | None = None,
     examples: int = 20,
     progress: Progress | None = None,
 ) -> QualityReport:
-    """The report over every customer, or only `customer_ids` (an import run's), or only
-    `owner_id`'s; `examples` bounds each list of example codes and anomalies."""
+    """The report over every customer, or only `customer_ids`, or only import run
+    `run_id`'s, or only `owner_id`'s; `examples` bounds each list of example codes and
+    anomalies."""
     report = progress or (lambda fraction, message: None)
+    if run_id is not None:
+        customer_ids = run_customer_ids(conn, run_id)
     ids = None if customer_ids is None else frozenset(customer_ids)
     scope_table = f"quality_scope_{secrets.token_hex(4)}"
     if ids is not None:
@@ -154,7 +162,19 @@ def quality_report(
         anomalies=anomalies,
         no_contact=len(no_contact),
         no_contact_examples=tuple(r[0] for r in no_contact[:examples]),
+        run_id=run_id,
     )
+
+
+def run_customer_ids(conn: sqlite3.Connection, run_id: int) -> list[int]:
+    """The customers an import run created or updated that are still there."""
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT customer_id FROM import_rows WHERE run_id=? ORDER BY customer_id",
+            (run_id,),
+        )
+    ]
 
 
 @dataclass(frozen=True)

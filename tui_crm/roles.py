@@ -36,6 +36,7 @@ class Action(StrEnum):
     PURGE = "purge"
     CONFIG = "config"
     IMPORT = "import"
+    QUALITY_REPORT = "quality.report"  # the cleaning report over the whole base or a run
 
 
 class Scope(StrEnum):
@@ -60,6 +61,7 @@ PERMISSIONS: dict[Role, dict[Action, Scope]] = {
         Action.EXPORT: _A,
         Action.ANALYTICS: _A,
         Action.IMPORT: _A,
+        Action.QUALITY_REPORT: _A,
     },
     Role.SALES: {
         Action.CUSTOMER_READ: _O,

@@ -30,6 +30,33 @@ MAX_CELL = 128 * 1024
 csv.field_size_limit(MAX_CELL)
 
 
+# A spreadsheet runs a cell beginning with one of these as a formula.
+FORMULA_TRIGGERS = frozenset("=+-@\t\r\n")
+ESCAPE = "'"
+GUARDED_STARTS = FORMULA_TRIGGERS | {ESCAPE}  # first characters `neutralise` escapes
+MASK_MARK = "***"  # every masked sensitive value holds it (`crypto.MASKERS`)
+
+
+def neutralise(text: str) -> str:
+    """A CSV cell no spreadsheet runs as a formula: an apostrophe before a cell beginning
+    with a formula trigger or with an apostrophe itself."""
+    return ESCAPE + text if text and text[0] in GUARDED_STARTS else text
+
+
+def restore(text: str) -> str:
+    """The exact inverse of `neutralise`: one leading apostrophe goes when the next
+    character is a trigger or another apostrophe, which no neutralised cell lacks and no
+    other cell has (a foreign file's `'t Hooft` is left alone)."""
+    if len(text) > 1 and text[0] == ESCAPE and text[1] in GUARDED_STARTS:
+        return text[1:]
+    return text
+
+
+def is_masked(text: str) -> bool:
+    """Whether an exported sensitive cell holds a masked value rather than the value."""
+    return MASK_MARK in text
+
+
 class ImportFileError(Exception):
     """A file, mapping or option that cannot be imported; the message is one line to show."""
 

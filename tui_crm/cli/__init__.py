@@ -4,7 +4,19 @@
 module of its own that adds its commands to the root group when imported here.
 """
 
-from . import analytics, audit, backups, customers, database, doctor, imports, retention, users
+from . import (
+    analytics,
+    audit,
+    backups,
+    cleaning,
+    customers,
+    database,
+    doctor,
+    exports,
+    imports,
+    retention,
+    users,
+)
 from .root import accept_paths_everywhere, main
 
 accept_paths_everywhere(main)
@@ -13,9 +25,11 @@ __all__ = [
     "analytics",
     "audit",
     "backups",
+    "cleaning",
     "customers",
     "database",
     "doctor",
+    "exports",
     "imports",
     "main",
     "retention",

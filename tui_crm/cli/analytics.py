@@ -18,13 +18,11 @@ from ..analytics import BREAKDOWNS, Breakdown
 from ..i18n import N_, _
 from ..i18n.formats import format_date, format_money, format_number, format_percent, pad
 from ..labels import label
-from .root import Paths, emit, main, pass_paths
-
-DAY = click.DateTime(formats=["%Y-%m-%d"])
+from .root import Paths, day_option, emit, main, pass_paths
 
 
-def _day(value: dt.datetime | None) -> dt.date | None:
-    return None if value is None else value.date()
+def _day(value: str | None) -> dt.date | None:
+    return None if value is None else dt.date.fromisoformat(value)
 
 
 def _share(fraction: float | None) -> str:
@@ -50,8 +48,12 @@ def _formats(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _period(command: Callable[..., Any]) -> Callable[..., Any]:
-    command = click.option("--until", type=DAY, help=N_("Up to this day, YYYY-MM-DD."))(command)
-    return click.option("--since", type=DAY, help=N_("From this day, YYYY-MM-DD."))(command)
+    command = click.option("--until", callback=day_option, help=N_("Up to this day, YYYY-MM-DD."))(
+        command
+    )
+    return click.option("--since", callback=day_option, help=N_("From this day, YYYY-MM-DD."))(
+        command
+    )
 
 
 @main.group("report", help=N_("Value tiers, churn risk, the sales funnel and activity."))
@@ -123,8 +125,8 @@ def churn(paths: Paths, as_json: bool, as_csv: bool) -> None:
 @pass_paths
 def funnel(
     paths: Paths,
-    since: dt.datetime | None,
-    until: dt.datetime | None,
+    since: str | None,
+    until: str | None,
     by: Breakdown | None,
     as_json: bool,
     as_csv: bool,
@@ -153,8 +155,8 @@ def funnel(
 @pass_paths
 def activity(
     paths: Paths,
-    since: dt.datetime | None,
-    until: dt.datetime | None,
+    since: str | None,
+    until: str | None,
     as_json: bool,
     as_csv: bool,
 ) -> None:

@@ -14,8 +14,7 @@ import click
 from .. import audit
 from ..config import Settings
 from ..i18n import N_, _, ngettext
-from ..validation import ValidationError, parse_date
-from .root import Paths, emit, main, pass_paths
+from .root import Paths, day_option, emit, main, pass_paths
 
 
 @main.group("audit", help=N_("Verify and read the audit log."))
@@ -75,17 +74,6 @@ def audit_head(paths: Paths) -> None:
         raise click.ClickException(str(exc)) from None
 
 
-def _date_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return parse_date(value, f"--{param.name}")
-    except ValidationError as exc:
-        raise click.ClickException(
-            _("{option} {problem}").format(option=exc.field, problem=exc.message)
-        ) from None
-
-
 def audit_filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The filters of an audit view, the same for listing and exporting."""
     for option in reversed(
@@ -99,13 +87,13 @@ def audit_filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 "--since",
                 default=None,
                 help=N_("From this day, YYYY-MM-DD."),
-                callback=_date_option,
+                callback=day_option,
             ),
             click.option(
                 "--until",
                 default=None,
                 help=N_("Up to this day, YYYY-MM-DD."),
-                callback=_date_option,
+                callback=day_option,
             ),
             click.option("--text", default=None, help=N_("Free text in the details.")),
         )

@@ -11,8 +11,8 @@ import click
 from ..i18n import N_, _, pgettext
 from ..i18n.formats import format_datetime, pad
 from ..labels import LabelKind, field_label, industry_label, label
-from ..service import Customer
-from ..validation import CustomerKind, CustomerType
+from ..service import Customer, Service
+from ..validation import CustomerKind, CustomerType, validate_customer
 from .root import Paths, emit, main, pass_paths
 
 
@@ -50,17 +50,66 @@ def customer() -> None:
 @click.option("--size", "company_size", default="", help=N_("Company size, e.g. 10-49."))
 @click.option("--notes", default="", help=N_("Notes."))
 @click.option("--owner", default=None, help=N_("Username of the responsible sales rep."))
+@click.option(
+    "--allow-duplicate",
+    is_flag=True,
+    help=N_("Add it even if a customer with the same phone, email or credit code exists."),
+)
 @click.option("--json", "as_json", is_flag=True, help=N_("Print JSON."))
 @pass_paths
-def customer_add(paths: Paths, as_json: bool, contact: str, title: str, **fields: Any) -> None:
-    created = paths.service().customers.create(
-        {**fields, "contact_name": contact, "contact_title": title}
-    )
+def customer_add(
+    paths: Paths, as_json: bool, contact: str, title: str, allow_duplicate: bool, **fields: Any
+) -> None:
+    service = paths.service()
+    data = {**fields, "contact_name": contact, "contact_title": title}
+    validate_customer(data)
+    if not allow_duplicate:
+        _refuse_duplicates(service, data)
+    created = service.customers.create(data)
     emit(
         _customer_json(created),
         as_json,
         lambda: click.echo(_("Added {code} {name}").format(code=created.code, name=created.name)),
     )
+
+
+def _refuse_duplicates(service: Service, data: dict[str, Any]) -> None:
+    """The form's duplicate rule: a phone, email or credit code another customer has is
+    refused, naming that customer (as far as the caller may be told of it)."""
+    found = service.duplicates.described(data)
+    if not found:
+        return
+    listed = pgettext("separator", "; ").join(
+        _("{code} (same {fields}, owner {owner})").format(
+            code=hint.code,
+            fields=pgettext("separator", ", ").join(
+                field_label(field.replace(" ", "_")) for field in hint.matched
+            ),
+            owner=hint.owner or pgettext("owner", "none"),
+        )
+        for hint in found
+    )
+    raise click.ClickException(
+        _(
+            "not added: likely a duplicate of {customers}; add it anyway with --allow-duplicate"
+        ).format(customers=listed)
+    )
+
+
+@customer.command("hold", help=N_("Put a customer under legal hold (never purged) or lift it."))
+@click.argument("code")
+@click.option("--on/--off", "on", default=None, help=N_("Set or lift the legal hold."))
+@click.option("--reason", required=True, help=N_("Why (kept in the audit log)."))
+@pass_paths
+def customer_hold(paths: Paths, code: str, on: bool | None, reason: str) -> None:
+    if on is None:
+        raise click.UsageError(_("say --on or --off"))
+    service = paths.service()
+    held = service.customers.set_legal_hold(service.customers.get(code).id, on, reason)
+    if held.legal_hold:
+        click.echo(_("{code} is under legal hold.").format(code=held.code))
+    else:
+        click.echo(_("{code} is not under legal hold.").format(code=held.code))
 
 
 def _customer_json(c: Customer) -> dict[str, Any]:

@@ -59,7 +59,13 @@ def init(paths: Paths, admin_name: str, password_stdin: bool) -> None:
         "Build a fresh demo database (users admin, manager, service, sales1.. ; password demo)."
     )
 )
-@click.option("--customers", default=5000, show_default=True, help=N_("How many customers."))
+@click.option(
+    "--customers",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help=N_("How many customers."),
+)
 @click.option("--seed", default=2026, show_default=True, help=N_("Random seed."))
 @click.option("--no-run", is_flag=True, help=N_("Build the database only; do not open the app."))
 @click.pass_context

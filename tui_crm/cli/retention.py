@@ -22,6 +22,8 @@ from .root import Paths, emit, main, pass_paths, progress_printer
 @click.option("--json", "as_json", is_flag=True, help=N_("Print JSON."))
 @pass_paths
 def purge(paths: Paths, dry_run: bool, yes: bool, as_json: bool) -> None:
+    if dry_run and yes:
+        raise click.UsageError(_("--dry-run and --yes exclude each other"))
     service = paths.service()
     candidates = service.retention.preview()
 
@@ -42,9 +44,14 @@ def purge(paths: Paths, dry_run: bool, yes: bool, as_json: bool) -> None:
     count = len(candidates)
     if not yes:
         text()
-        typed = click.prompt(
-            _("Type {count} to purge them").format(count=count), default="", show_default=False
-        )
+        try:
+            typed = click.prompt(
+                _("Type {count} to purge them").format(count=count), default="", show_default=False
+            )
+        except click.Abort:
+            raise click.ClickException(
+                _("nothing was typed, so nothing was purged (--yes purges without asking)")
+            ) from None
         if typed.strip() != str(count):
             raise click.ClickException(_("confirmation did not match; nothing was purged"))
     purged = service.retention.purge(count, progress=progress_printer())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from ..i18n.formats import pad
 from ..importer import ImportFileError, ImportRunError
 from ..retention import RetentionError
 from ..service import Service, ServiceError
-from ..validation import FormErrors, ValidationError
+from ..validation import FormErrors, ValidationError, parse_date
 from .speaking import TranslatedHelp, cli_language, speaking
 
 USER_ERRORS = (
@@ -49,23 +50,70 @@ USER_ERRORS = (
 )
 
 
+class OneLineUsageError(click.ClickException):
+    """A command used wrongly (a bad option value, options that exclude each other): one
+    line, as every other error, with where to read more; exit status 2 as click's own."""
+
+    exit_code = 2
+
+    def __init__(self, error: click.UsageError) -> None:
+        message = " ".join(error.format_message().split())  # click's lists span lines
+        ctx = error.ctx
+        if ctx is not None and ctx.command.get_help_option(ctx) is not None:
+            message = _("{problem} (see '{command} --help')").format(
+                problem=message, command=ctx.command_path
+            )
+        super().__init__(message)
+
+
 class CrmGroup(TranslatedHelp, click.Group):
-    """Turns every error a user can cause into one line and exit status 1; speaks the
-    configured language; its commands and groups are its own kind."""
+    """Turns every error a user can cause into one line (exit status 1, 2 for a command
+    used wrongly); speaks the configured language; its commands and groups are its own kind.
+
+    When the reader of standard output goes away (`tui-crm audit list | head`), it exits
+    quietly with status 1, as Python advises, instead of printing "Broken pipe"."""
 
     command_class = TranslatedHelp
     group_class = type
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         with speaking(cli_language()):
-            return super().main(*args, **kwargs)
+            try:
+                return super().main(*args, **kwargs)
+            finally:
+                _flush_or_leave_quietly()
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            raise  # click's main leaves quietly
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # the help text itself
+        except click.UsageError as exc:
+            raise OneLineUsageError(exc) from None
         except USER_ERRORS as exc:
-            message = getattr(exc, "strerror", None) if isinstance(exc, OSError) else None
-            raise click.ClickException(message or str(exc)) from None
+            raise click.ClickException(user_message(exc)) from None
+
+
+def user_message(error: Exception) -> str:
+    """The one line an error a user can cause is told as; a file error names its path."""
+    if isinstance(error, OSError) and error.strerror:
+        if error.filename is not None:
+            return _("{path}: {problem}").format(path=error.filename, problem=error.strerror)
+        return error.strerror
+    return str(error)
+
+
+def _flush_or_leave_quietly() -> None:
+    """Flush standard output now; if its reader has gone, point it at /dev/null so the
+    interpreter's own flush at exit has nothing to complain about, and exit 1."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
 
 
 @dataclasses.dataclass
@@ -95,7 +143,29 @@ def read_password(from_stdin: bool, prompt: str | None = None) -> str:
         if not line:
             raise click.ClickException(_("no password on standard input"))
         return line.rstrip("\r\n")
+    require_terminal(_("the password"), "--password-stdin")
     return click.prompt(prompt or _("Password"), hide_input=True, confirmation_prompt=True)
+
+
+def require_terminal(what: str, instead: str) -> None:
+    """Refuse, in one line, to ask for something when nobody is at a terminal to type it
+    (input piped or from cron): name the option that gives it instead."""
+    if not sys.stdin.isatty():
+        raise click.ClickException(
+            _("no terminal to ask for {what} on; give it with {option}").format(
+                what=what, option=instead
+            )
+        )
+
+
+def day_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A `--since`/`--until` day: written YYYY-MM-DD and on the calendar (as in the forms)."""
+    if value is None:
+        return None
+    try:
+        return parse_date(value, param.name or "date")
+    except ValidationError as exc:
+        raise click.BadParameter(exc.message, ctx, param) from None
 
 
 def password_prompt(username: str, *, new: bool = False) -> str:
@@ -166,7 +236,10 @@ def main(
 def run_app(db: Database, operator: str | None = None) -> None:
     from ..app import CrmApp
 
-    CrmApp(db, operator=operator).run()
+    app = CrmApp(db, operator=operator)
+    app.run()
+    if app.return_code:  # Textual printed the crash; the shell must see it too
+        raise SystemExit(app.return_code)
 
 
 def _override_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:

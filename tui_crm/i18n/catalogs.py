@@ -62,11 +62,17 @@ def extract_messages() -> Catalog:
     return catalog
 
 
+# click looks these up through a variable (`_(extra["required"])`), so no extractor sees them.
+CLICK_LOOKED_UP = ("required",)
+
+
 def click_messages() -> Catalog:
     """click's own messages, which it looks up through the standard library's gettext."""
     catalog = Catalog(project="tui-crm", domain=DOMAIN)
     found = extract_from_dir(CLICK_DIR, [("**.py", "python")], {}, DEFAULT_KEYWORDS)
     _add(catalog, found, prefix=f"{CLICK_LOCATION}/")
+    for message in CLICK_LOOKED_UP:
+        catalog.add(message, None, [(f"{CLICK_LOCATION}/core.py", 0)])
     return catalog
 
 

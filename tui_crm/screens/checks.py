@@ -14,7 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -25,6 +25,7 @@ from ..labels import label
 from ..roles import Action
 from ..service import Customer, Service, ServiceError
 from ..verification import CHECKED_FIELDS, Item, ItemStatus
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.translated_bindings import TranslatedBindings
 from .customer_form import CustomerFormScreen
 from .wrong_fields import WrongFieldsScreen
@@ -42,7 +43,7 @@ def item_label(item: Item) -> Text:
     status = pad(label("check_outcome", item.status), 13)
     text = Text(status, STATUS_STYLES.get(item.status, ""))
     text.append(f"{item.code:<12}", "cyan")
-    text.append(fit(v.clean_text(item.name), 31) + " ")
+    text.append(fit(v.clean_text(item.name), 32) + " ")
     text.append(v.clean_text(item.owner) or _("unassigned"), "dim")
     return text
 
@@ -51,7 +52,7 @@ class ChecksScreen(TranslatedBindings, Screen[None]):
     """The signed-in user's checks in the newest sample (an admin's: everyone's)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", N_("Back"), id="checks.back"),
+        Binding("escape", "back", N_("Back"), show=False, id="checks.back"),
         Binding("v", "mark('verified')", N_("Verified"), id="checks.verified"),
         Binding("c", "correct", N_("Corrected"), id="checks.corrected"),
         Binding("u", "mark('unreachable')", N_("Unreachable"), id="checks.unreachable"),
@@ -73,7 +74,7 @@ class ChecksScreen(TranslatedBindings, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(_("Loading checks…"), id="checks-title", markup=False)
         yield OptionList(id="checks-list")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()

@@ -13,12 +13,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from .. import validation as v
 from ..roles import Action
 from ..service import Customer, PermissionDenied, Service, ServiceError
 from ..widgets.customer_header import CustomerHeader
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.masked_field import MaskedFields
 from ..widgets.tags_panel import TagsPanel
 from ..widgets.timeline import Timeline
@@ -27,6 +28,14 @@ from .followup_form import FollowUpFormScreen
 from .interaction_form import InteractionFormScreen
 from .tag_editor import TagEditorScreen
 
+# What each key needs on this customer; the palette offers only what the user may do.
+PALETTE_NEEDS = {
+    "detail.reveal": Action.REVEAL,
+    "detail.followup": Action.FOLLOWUP_ADD,
+    "detail.interaction": Action.INTERACTION_ADD,
+    "detail.tags": Action.TAG_EDIT,
+    "detail.edit": Action.CUSTOMER_UPDATE,
+}
 TIMELINE_FILTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("all entries", ()),
     ("follow-ups", ("followup",)),
@@ -42,13 +51,14 @@ class CustomerDetailScreen(Screen[None]):
     """Opened from the list with Enter; Esc returns to the list where it was."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="detail.back"),
+        Binding("escape", "back", "Back", show=False, id="detail.back"),
         Binding("r", "reveal", "Reveal", id="detail.reveal"),
         Binding("f", "followup", "Follow-up", id="detail.followup"),
         Binding("i", "interaction", "Interaction", id="detail.interaction"),
         Binding("t", "tags", "Tags", id="detail.tags"),
         Binding("e", "edit", "Edit", id="detail.edit"),
         Binding("k", "filter", "Filter", id="detail.filter"),
+        Binding("ctrl+r,f5", "refresh", "Refresh", show=False, id="detail.refresh"),
     ]
 
     DEFAULT_CSS = """
@@ -89,7 +99,7 @@ class CustomerDetailScreen(Screen[None]):
                 yield self.tags
                 yield self.notes_box
             yield self.timeline
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.contact.border_subtitle = (
@@ -117,6 +127,17 @@ class CustomerDetailScreen(Screen[None]):
         self.tags.show(self.customer.tags)
         self._show_notes()
         self.timeline.reload(self.customer.next_followup_at or "")
+
+    def action_refresh(self) -> None:
+        """Show what is saved now (a colleague may have changed the customer meanwhile)."""
+        try:
+            self.reload()
+        except ServiceError as exc:  # deleted, merged away or out of this user's scope now
+            self.notify(str(exc), severity="warning", markup=False)
+
+    def palette_offers(self, binding_id: str) -> bool:
+        needs = PALETTE_NEEDS.get(binding_id)
+        return needs is None or self.service.can(needs, self.customer)
 
     def on_screen_suspend(self) -> None:
         self.contact.mask_all()
@@ -147,8 +168,10 @@ class CustomerDetailScreen(Screen[None]):
             return
 
         def saved(customer: Customer | None) -> None:
+            # Reloaded even when nothing was saved: the form may have met a colleague's
+            # newer version (a conflict), which this screen must not keep hiding.
+            self.reload()
             if customer is not None:
-                self.reload()
                 self.notify("Saved.", markup=False)
 
         self.app.push_screen(CustomerFormScreen(self.service, self.customer), saved)
@@ -159,9 +182,10 @@ class CustomerDetailScreen(Screen[None]):
 
     def action_followup(self) -> None:
         if not self._refuse_unless(Action.FOLLOWUP_ADD):
-            self.app.push_screen(
-                FollowUpFormScreen(self.service, self.customer_id), self._reload_if
+            form = FollowUpFormScreen(
+                self.service, self.customer_id, plan=self.customer.next_followup_at
             )
+            self.app.push_screen(form, self._reload_if)
 
     def action_interaction(self) -> None:
         if not self._refuse_unless(Action.INTERACTION_ADD):

@@ -30,6 +30,9 @@ from .form_base import FormScreen
 
 CLEAR = "-"
 DUPLICATE_KEYS = {"phone", "email", "credit_code"}
+# Free text stored as typed but for `validation.clean_line`'s changes, which the form
+# shows under the field before saving; the other fields are normalised as numbers/codes.
+HINTED_FIELDS = ("name", "contact_name", "contact_title", "province", "city", "address")
 
 TEXT_FIELDS = {
     "name": "Name *",
@@ -106,7 +109,10 @@ class CustomerFormScreen(FormScreen["Customer | None"]):
                     f"unchanged: {masked[name]} · type {CLEAR} to clear" if masked.get(name) else ""
                 )
                 yield from self.field(
-                    name, label, Input(start.get(name, ""), placeholder=placeholder)
+                    name,
+                    label,
+                    Input(start.get(name, ""), placeholder=placeholder),
+                    hint=name in HINTED_FIELDS,
                 )
             yield from self.field(
                 "kind",
@@ -161,6 +167,20 @@ class CustomerFormScreen(FormScreen["Customer | None"]):
                     Checkbox("Under legal hold (never purged)", start.get("legal_hold", False)),
                 )
             yield self.footer()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Say what will be saved when it differs from what is typed by more than the
+        spaces around it (a tab, a double space, an invisible or bidi character)."""
+        name = (event.input.id or "").removeprefix("f-")
+        if name not in HINTED_FIELDS:
+            return
+        stored = v.stored_form(event.value)
+        if stored == event.value.strip() or event.value.strip() == CLEAR:
+            self.show_hint(name, None)
+        elif stored:
+            self.show_hint(name, Text.assemble(("Will be saved as: ", "italic"), stored))
+        else:
+            self.show_hint(name, Text("Will be saved as: (nothing)", "italic"))
 
     def changes(self) -> dict[str, Any]:
         """What the operator changed; on create, everything filled in."""

@@ -16,18 +16,30 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from .. import validation as v
+from ..export import ExportResult
+from ..i18n import N_, _, ngettext
+from ..i18n.formats import format_number
 from ..listing import SORT_LABELS, SORTS, CustomerQuery, SortKey, sort_label
+from ..roles import Action
 from ..service import CustomerRow, FilterChoices, Service
 from ..widgets.customer_table import PAGE, CustomerTable
+from ..widgets.keys_footer import KeysFooter
 from .choice import ChoiceScreen
+from .export_dialog import ExportDialog
 
 COUNT_CAP = 10_000
 TYPES = (None, "prospect", "customer", "churned")
 DUES = (None, "today", "overdue")
 TIERS = (None, "high", "medium", "low", "none")
+# Bindings the palette offers only to roles that may do what they lead to.
+PALETTE_NEEDS = {
+    "customers.new": Action.CUSTOMER_CREATE,
+    "customers.dashboard": Action.ANALYTICS,
+    "customers.admin": Action.BACKUP,
+}
 
 
 class CustomersScreen(Screen[None]):
@@ -35,13 +47,14 @@ class CustomersScreen(Screen[None]):
 
     DEFAULT_CSS = """
     CustomersScreen #search { border: tall $border-blurred; height: 3; }
-    CustomersScreen #search:focus { border: tall $border; }
+    CustomersScreen #search:focus { border: heavy $border; }  /* seen without colour too */
     CustomersScreen #status { height: 1; background: $panel; padding: 0 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_search", "Search", id="customers.search"),
         Binding("escape", "clear_search", "Clear", show=False, id="customers.clear_search"),
         Binding("n", "new_customer", "New", id="customers.new"),
+        Binding("d", "due_list", "Due list", id="customers.due_list"),
         Binding("t", "cycle_type", "Type", id="customers.filter_type"),
         Binding("i", "pick_industry", "Industry", id="customers.filter_industry"),
         Binding("o", "pick_owner", "Owner", id="customers.filter_owner"),
@@ -51,10 +64,12 @@ class CustomersScreen(Screen[None]):
         Binding("w", "toggle_churn", "Churn risk", show=False, id="customers.filter_churn"),
         Binding("s", "cycle_sort", "Sort", id="customers.sort"),
         Binding("r", "reverse_sort", "Reverse", show=False, id="customers.reverse"),
-        Binding("x", "clear_filters", "Clear filters", show=False, id="customers.clear_filters"),
-        Binding("d", "due_list", "Due list", show=False, id="customers.due_list"),
+        Binding("c", "clear_filters", "Clear filters", show=False, id="customers.clear_filters"),
+        Binding("x", "export", "Export", show=False, id="customers.export"),
         Binding("g", "dashboard", "Dashboard", show=False, id="customers.dashboard"),
         Binding("a", "admin", "Admin", show=False, id="customers.admin"),
+        Binding("D", "duplicates", "Duplicates", show=False, id="customers.duplicates"),
+        Binding("I", "import_customers", N_("Import"), show=False, id="customers.import"),
     ]
 
     def __init__(self, service: Service) -> None:
@@ -65,6 +80,7 @@ class CustomersScreen(Screen[None]):
         self.generation = 0
         self.count_text = "counting…"
         self._choices: FilterChoices | None = None
+        self.status_text = Text()
 
     def compose(self) -> ComposeResult:
         yield Input(
@@ -73,7 +89,7 @@ class CustomersScreen(Screen[None]):
         )
         yield CustomerTable(self._fetch, id="customers")
         yield Static("", id="status")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(CustomerTable).focus()
@@ -137,6 +153,7 @@ class CustomersScreen(Screen[None]):
         status.append(f"  sort: {sort_label(query)}")
         if sort_label(query) == SORT_LABELS[query.sort]:
             status.append(f" {arrow}")
+        self.status_text = status
         self.query_one("#status", Static).update(status)
 
     def _filter_labels(self) -> list[str]:
@@ -274,19 +291,75 @@ class CustomersScreen(Screen[None]):
     def action_admin(self) -> None:
         self.app.open_admin()  # type: ignore[attr-defined]
 
-    def palette_commands(self) -> Iterable[SystemCommand]:
-        """This screen's commands for the command palette (ctrl+p)."""
-        yield SystemCommand("New customer", "Create a customer (n)", self.action_new_customer)
-        yield SystemCommand("Search", "Focus the search box (/)", self.action_focus_search)
-        yield SystemCommand("Follow-ups due", "Due today and overdue (d)", self.action_due_list)
-        yield SystemCommand(
-            "Dashboard", "Value tiers, churn, funnel, activity (g)", self.action_dashboard
+    def palette_offers(self, binding_id: str) -> bool:
+        """The palette leaves out what this user's role may not do (the key still explains)."""
+        needs = PALETTE_NEEDS.get(binding_id)
+        return needs is None or self.service.can(needs)
+
+    def action_duplicates(self) -> None:
+        self.app.show_duplicates()  # type: ignore[attr-defined]
+
+    def action_cleaning_report(self) -> None:
+        self.app.show_cleaning_report()  # type: ignore[attr-defined]
+
+    def action_export(self) -> None:
+        """Export exactly what the list shows now (search, filters, sort)."""
+        if not self.service.can(Action.EXPORT):
+            self.notify(_("Your role may not export customers."), severity="warning", markup=False)
+            return
+        self.app.push_screen(
+            ExportDialog(self.service, self.list_query, self._view_summary()), self._exported
         )
+
+    def action_import_customers(self) -> None:
+        self.app.open_import()  # type: ignore[attr-defined]
+
+    def action_import_runs(self) -> None:
+        self.app.open_import_runs()  # type: ignore[attr-defined]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("import_customers", "import_runs"):
+            return self.service.can(Action.IMPORT)
+        return True
+
+
+    def _view_summary(self) -> Text:
+        summary = Text(_("Export this view: "), style="bold")
+        summary.append_text(self.status_text)
+        return summary
+
+    def _exported(self, result: ExportResult | None) -> None:
+        if result is None:
+            return
+        message = ngettext(
+            "Exported {count} customer to {path}.",
+            "Exported {count} customers to {path}.",
+            result.rows,
+        ).format(count=format_number(result.rows), path=result.path)
+        self.notify(message, markup=False, timeout=10)
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        """Commands with no key of their own, for the command palette (ctrl+p)."""
         yield SystemCommand(
             "Verification checks", "The monthly sample's calls assigned to me", self.action_checks
         )
-        yield SystemCommand("Clear filters", "Show every customer (x)", self.action_clear_filters)
-        yield SystemCommand("Reverse sort", "Flip the sort order (r)", self.action_reverse_sort)
+        yield SystemCommand(
+            _("Find duplicates"),
+            _("Pairs that may be one customer, to merge (D)"),
+            self.action_duplicates,
+        )
+        if self.service.can(Action.QUALITY_REPORT):
+            yield SystemCommand(
+                _("Cleaning report"),
+                _("Duplicates, missing and invalid values, anomalies"),
+                self.action_cleaning_report,
+            )
+        if self.service.can(Action.EXPORT):
+            yield SystemCommand(
+                _("Export this view"),
+                _("These customers to a CSV or XLSX file (x)"),
+                self.action_export,
+            )
         for sort, label in ((s, SORT_LABELS[s]) for s in SORTS):
             yield SystemCommand(
                 f"Sort by {label}", "Order the list", lambda s=sort: self._filter(sort=s)
@@ -301,9 +374,6 @@ class CustomersScreen(Screen[None]):
             yield SystemCommand(
                 f"Filter: value tier {tier}", "Value tier (v)", lambda t=tier: self._filter(tier=t)
             )
-        yield SystemCommand(
-            "Filter: churn risk", "Customers with a churn warning (w)", self.action_toggle_churn
-        )
         for due in DUES[1:]:
             yield SystemCommand(
                 f"Filter: follow-up due {due}", "Next follow-up", lambda d=due: self._filter(due=d)
@@ -315,8 +385,15 @@ class CustomersScreen(Screen[None]):
                 lambda c=code: self._filter(industry=c),
                 discover=False,
             )
-        if self.service.user.role == "admin":
-            yield SystemCommand("Administration", "Users, backups, audit (a)", self.action_admin)
+        if self.service.can(Action.IMPORT):
+            yield SystemCommand(
+                _("Import customers"),
+                _("From a CSV or XLSX file, with a dry run first (I)"),
+                self.action_import_customers,
+            )
+            yield SystemCommand(
+                _("Import runs"), _("Past imports: undo or finish one"), self.action_import_runs
+            )
 
 
 def _next(values: tuple[str | None, ...], current: str | None) -> str | None:

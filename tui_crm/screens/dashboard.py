@@ -10,13 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -26,6 +27,7 @@ from ..i18n import N_, _, pgettext
 from ..i18n.formats import fit, format_number, format_percent, pad
 from ..labels import label
 from ..service import DueCount, Service, ServiceError
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.translated_bindings import TranslatedBindings
 
 BAR = 20
@@ -219,7 +221,7 @@ class DashboardScreen(TranslatedBindings, Screen[None]):
                 yield Static(_("Loading…"), id="funnel-text", markup=False)
             with TabPane(_("Activity"), id="activity"), VerticalScroll():
                 yield Static(_("Loading…"), id="activity-text", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.action_reload()
@@ -253,11 +255,16 @@ class DashboardScreen(TranslatedBindings, Screen[None]):
         self.query_one("#churn-title", Static).update(churn_title(board))
         worklist = self.query_one("#churn-list", OptionList)
         worklist.clear_options()
+        room = worklist.scrollable_content_region.width
         for customer in board.worklist:
             line = Text(f"{customer.code:<12}")
             line.append(fit(v.clean_text(customer.name), 28) + " ")
             line.append(pad(label("value_tier", customer.tier) or "–", 13))
-            line.append(", ".join(w.rule for w in customer.warnings), "bold")
+            rules = ", ".join(w.rule for w in customer.warnings)
+            if line.cell_len + cell_len(rules) > room:  # one rule a line, under each other
+                rules = ",\n".join(w.rule for w in customer.warnings)
+                rules = rules.replace("\n", "\n" + " " * line.cell_len)
+            line.append(rules, "bold")
             worklist.add_option(Option(line, id=str(customer.id)))
         if not board.worklist:
             worklist.add_option(Option(Text(_("Nobody at risk."), "dim"), disabled=True))

@@ -10,7 +10,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -18,6 +18,7 @@ from .. import validation as v
 from ..i18n import N_, _, ngettext
 from ..i18n.formats import pad
 from ..service import DueCount, DueFollowup, Service, ServiceError
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.translated_bindings import TranslatedBindings
 
 DUE_LIMIT = 500
@@ -75,7 +76,7 @@ class DueScreen(TranslatedBindings, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("", id="due-title", markup=False)
         yield OptionList(id="due-list")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#due-title", Static).update(_("Loading follow-ups due…"))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Input, Select, TextArea
+from textual.widgets import Checkbox, Input, Select, Static, TextArea
 
 from .. import validation as v
+from ..i18n import _
 from ..service import Service
 from .form_base import FormScreen
 
@@ -33,16 +35,31 @@ def quick_date(choice: str, today: dt.date) -> str:
 
 
 class FollowUpFormScreen(FormScreen[int | None]):
-    """Channel, what was discussed, the result and the next date; dismisses with the new id."""
+    """Channel, what was discussed, the result and the next date; dismisses with the new id.
+
+    The customer's planned follow-up is shown; a blank date keeps it, and only the
+    "clear" box drops it."""
 
     title_text = "Log a follow-up"
     field_names = ("channel", "content", "result", "next_followup_date")
+    first_field = "content"  # the channel is usually right: the cursor starts on the talk
 
-    def __init__(self, service: Service, customer_id: int, today: dt.date | None = None) -> None:
+    def __init__(
+        self,
+        service: Service,
+        customer_id: int,
+        today: dt.date | None = None,
+        *,
+        plan: str | None = None,
+    ) -> None:
+        """`plan`: the customer's planned follow-up (`next_followup_at`), if any."""
         super().__init__()
         self.service = service
         self.customer_id = customer_id
         self.today = today or dt.date.today()
+        self.plan = (plan or "")[:10]
+        if self.plan:  # only a plan can be cleared
+            self.field_names = (*self.field_names, "clear_plan")
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="form"):
@@ -67,8 +84,16 @@ class FollowUpFormScreen(FormScreen[int | None]):
             yield from self.field(
                 "next_followup_date",
                 "Next follow-up date (YYYY-MM-DD)",
-                Input(placeholder="none planned"),
+                Input(placeholder=_("keep {date}").format(date=self.plan) if self.plan else ""),
             )
+            if self.plan:
+                yield Static(
+                    Text(_("Planned: {date}. Left blank, the plan stays.").format(date=self.plan)),
+                    id="current-plan",
+                )
+                yield from self.field(
+                    "clear_plan", "", Checkbox(_("Clear the planned follow-up"), compact=True)
+                )
             yield self.footer()
 
     @on(Select.Changed, "#quick")
@@ -89,5 +114,6 @@ class FollowUpFormScreen(FormScreen[int | None]):
                 content=values["content"],
                 result=values["result"],
                 next_followup_date=values["next_followup_date"],
+                clear_plan=bool(values.get("clear_plan")),
             )
         )

@@ -51,11 +51,20 @@ class FormScreen(ModalScreen[ResultT]):
     }
     FormScreen .form-field { height: auto; }
     FormScreen .form-field Label { color: $text-muted; }
+    /* The field being typed in shows by more than colour (NO_COLOR, monochrome): its label
+       is drawn reversed. Textual restyles on a focus change only the nodes a :focus-within
+       rule targets itself, hence the rule on the field box. */
+    FormScreen .form-field:focus-within { height: auto; }
+    FormScreen .form-field:focus-within > Label { color: $text; text-style: bold reverse; }
+    FormScreen Select:focus-within SelectCurrent { text-style: bold reverse; }
     FormScreen .form-error { color: $error; height: auto; }
     FormScreen .form-error.-empty { display: none; }
+    FormScreen .form-hint { color: $text-muted; height: auto; }
+    FormScreen .form-hint.-empty { display: none; }
     FormScreen #form-message { color: $error; height: auto; }
     FormScreen #form-message.-empty { display: none; }
     FormScreen .form-keys { color: $text-muted; }
+    FormScreen VerticalScroll.form > .form-keys { dock: bottom; background: $surface; }
     FormScreen Input { background: $boost; }
     FormScreen TextArea { height: 4; border: none; background: $boost; }
     FormScreen .-invalid { background: $error 30%; }
@@ -63,20 +72,32 @@ class FormScreen(ModalScreen[ResultT]):
 
     title_text = "Form"
     field_names: tuple[str, ...] = ()
+    # The field the cursor starts in (the first that needs input); None: the first field.
+    first_field: str | None = None
 
     def __init__(self) -> None:
         super().__init__()
         self._initial: dict[str, Any] = {}
 
-    def field(self, name: str, label: str, widget: Widget) -> ComposeResult:
-        """A label, the input (id `f-<name>`) and the line its error message goes to."""
+    def field(self, name: str, label: str, widget: Widget, *, hint: bool = False) -> ComposeResult:
+        """A label, the input (id `f-<name>`) and the line its error message goes to; with
+        `hint`, a line (id `hint-<name>`) for `show_hint`."""
         widget.id = f"f-{name}"
         if isinstance(widget, (Input, Select)):
             widget.compact = True
         with Vertical(classes="form-field"):
-            yield Label(label)
+            if label:
+                yield Label(label)
             yield widget
+            if hint:
+                yield Static("", id=f"hint-{name}", classes="form-hint -empty", markup=False)
             yield Static("", id=f"err-{name}", classes="form-error -empty", markup=False)
+
+    def show_hint(self, name: str, text: Text | None) -> None:
+        """Show (or, with None, hide) the line under a field made with `hint=True`."""
+        line = self.query_one(f"#hint-{name}", Static)
+        line.update(text or "")
+        line.set_class(text is None, "-empty")
 
     def header(self) -> Iterator[Widget]:
         yield Static(Text(self.title_text, "bold"))
@@ -86,6 +107,8 @@ class FormScreen(ModalScreen[ResultT]):
         return Static("ctrl+s save    Esc cancel    Tab next field", classes="form-keys")
 
     def on_mount(self) -> None:
+        if self.first_field is not None:
+            self.query_one(f"#f-{self.first_field}").focus()
         self.call_after_refresh(self.mark_clean)
 
     def mark_clean(self) -> None:

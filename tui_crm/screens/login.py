@@ -14,11 +14,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
 from ..db import Database
 from ..service import AuthError, Service
 from ..throttle import source_from_env
+from ..widgets.keys_footer import KeysFooter
 
 
 class LoginScreen(Screen[Service]):
@@ -31,6 +32,7 @@ class LoginScreen(Screen[Service]):
     }
     LoginScreen #login-title { text-style: bold; margin-bottom: 1; }
     LoginScreen Input { margin-bottom: 1; }
+    LoginScreen Input:focus { border: heavy $border; }  /* seen without colour too */
     LoginScreen #operator { margin-bottom: 1; padding: 0 1; }
     LoginScreen #demo-hint { color: $text-muted; margin-bottom: 1; }
     LoginScreen #login-message { color: $error; height: auto; min-height: 1; }
@@ -63,7 +65,7 @@ class LoginScreen(Screen[Service]):
             yield Input(placeholder="Password", password=True, id="password")
             yield Static("", id="login-message")
             yield Button("Log in", id="login", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         if self.operator is not None:

@@ -110,11 +110,27 @@ class TagEditorScreen(ModalScreen[bool]):
         label.update(text)
         label.set_class(error, "form-error")
 
+    @on(Input.Changed, "#tag-name")
+    def point_to_existing(self, event: Input.Changed) -> None:
+        """A name typed in another case (or width) than an existing tag is that tag: say so
+        before it is added, so nobody thinks they are making a new one."""
+        typed = v.clean_line(event.value)
+        if not typed:
+            return  # emptied after an add: the note on what was added stays
+        matches = self.service.tags.suggest(typed, self.tag_type or None, limit=1)
+        if matches and v.tag_key(matches[0].name) == v.tag_key(typed) and matches[0].name != typed:
+            note = Text("Existing tag ")
+            note.append(tag_label(matches[0]))
+            note.append(" — Enter adds it")
+            self.message(note)
+        else:
+            self.message(Text(""))
+
     @on(Input.Submitted, "#tag-name")
     def action_add(self) -> None:
         name_input = self.query_one("#tag-name", Input)
         existing = {
-            t.name for t in self.service.tags.suggest(name_input.value, self.tag_type or None)
+            t.id for t in self.service.tags.suggest(name_input.value, self.tag_type or None)
         }
         try:
             tag = self.service.tags.add(self.customer_id, self.tag_type, name_input.value)
@@ -125,7 +141,7 @@ class TagEditorScreen(ModalScreen[bool]):
             self.message(Text(str(exc)), error=True)
             return
         self.changed = True
-        note = Text("Added " if tag.name in existing else "Created and added ")
+        note = Text("Added " if tag.id in existing else "Created and added ")
         note.append(tag_label(tag))
         self.message(note)
         name_input.value = ""

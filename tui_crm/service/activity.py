@@ -30,8 +30,12 @@ class Activity:
         content: str,
         result: str = "",
         next_followup_date: str = "",
+        clear_plan: bool = False,
         at: str | None = None,
     ) -> int:
+        """Log a follow-up. The customer's planned follow-up moves to `next_followup_date`
+        when one is given and is dropped only with `clear_plan`: logging an inbound call
+        without a date keeps the plan a colleague made."""
         errors: dict[str, str] = {}
         values = v.collect(
             errors,
@@ -46,15 +50,20 @@ class Activity:
         )
         if values.get("next_followup_date") and values["next_followup_date"] < v.today():
             errors["next_followup_date"] = _("must be today or later")
+        if clear_plan and values.get("next_followup_date"):
+            errors["next_followup_date"] = _("give a next date or clear the plan, not both")
         if errors:
             raise v.FormErrors(errors)
+        plan: dict[str, str | None] = {}
+        if values["next_followup_date"] or clear_plan:
+            plan["next_followup_at"] = values["next_followup_date"] or None
         return self._add_child(
             customer_id,
             Action.FOLLOWUP_ADD,
             "followups",
             {**values, "next_followup_date": values["next_followup_date"] or None},
             at,
-            next_followup_at=values["next_followup_date"] or None,
+            **plan,
         )
 
     def add_interaction(
@@ -122,7 +131,14 @@ class Activity:
                 entity=table.removesuffix("s"),
                 entity_id=cursor.lastrowid,
                 customer_code=row["code"],
-                details={"fields": diff({}, values)},
+                details={
+                    "fields": diff({}, values),
+                    **(
+                        {"customer": diff({k: row[k] for k in customer_updates}, customer_updates)}
+                        if customer_updates
+                        else {}
+                    ),
+                },
             )
             return int(cursor.lastrowid or 0)
 

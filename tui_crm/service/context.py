@@ -96,4 +96,5 @@ def describe(action: Action) -> str:
         Action.PURGE: _("purge customers"),
         Action.CONFIG: _("change the configuration"),
         Action.IMPORT: _("import customers from files"),
+        Action.QUALITY_REPORT: _("see the cleaning report"),
     }.get(action, action.value)

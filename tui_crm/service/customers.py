@@ -16,7 +16,7 @@ from .. import validation as v
 from ..bulk import BASE_FIELDS, audit_fields, audit_view
 from ..bulk import reindex as index_for_search
 from ..crypto import customer_columns
-from ..db import next_customer_codes, next_row_id
+from ..db import next_customer_codes, next_row_id, resolve_code
 from ..i18n import _
 from ..roles import Action, Role
 from .context import UNSET, Context
@@ -39,17 +39,16 @@ class Customers:
         self.db = context.db
 
     def get(self, key: int | str) -> Customer:
-        """By id or by code; sales reps get only their own."""
+        """By id or by code (a merged-away code names its survivor); sales reps get only
+        their own."""
         self.context.require(Action.CUSTOMER_READ)
         with self.db.read() as conn:
             if isinstance(key, str):
-                row = conn.execute(
-                    "SELECT * FROM customers WHERE code=?", (key.strip().upper(),)
-                ).fetchone()
-                if row is None:
+                found = resolve_code(conn, key)
+                if found is None:
                     raise NotFound(_("No customer with code {code}.").format(code=key))
-            else:
-                row = customer_row(conn, key)
+                key = found
+            row = customer_row(conn, key)
             self.context.require(Action.CUSTOMER_READ, row["owner_id"])
             return to_customer(conn, self.db.keys, row)
 
@@ -133,6 +132,30 @@ class Customers:
         if owner in (None, ""):
             return user.id if user.role is Role.MANAGER else None
         return active_user_id(self.db.conn, owner)
+
+    def set_legal_hold(self, customer_id: int, on: bool, reason: str) -> Customer:
+        """Put a customer under legal hold (never purged) or lift it; admins only. The
+        reason is required and audited with the change."""
+        self.context.require(Action.LEGAL_HOLD)
+        why = v.clean_name(reason, "reason")
+        with self.db.write() as tx:
+            row = customer_row(tx, customer_id)
+            if bool(row["legal_hold"]) == on:
+                return to_customer(tx, self.db.keys, row)
+            tx.execute(
+                "UPDATE customers SET legal_hold = ?, updated_at = ?, version = version + 1"
+                " WHERE id = ?",
+                (int(on), v.now(), customer_id),
+            )
+            self.context.audit(
+                tx,
+                "customer.legal_hold",
+                entity="customer",
+                entity_id=customer_id,
+                customer_code=row["code"],
+                details={"fields": {"legal_hold": [not on, on]}, "reason": why},
+            )
+            return to_customer(tx, self.db.keys, customer_row(tx, customer_id))
 
     def update(
         self, customer_id: int, changes: Mapping[str, Any], expected_version: int

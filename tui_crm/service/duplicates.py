@@ -65,6 +65,31 @@ class Duplicates:
                 if scope is Scope.ALL or r["owner_id"] == me
             ]
 
+    def described(
+        self, data: Mapping[str, Any], exclude_id: int | None = None
+    ) -> list[DuplicateHint]:
+        """Every likely duplicate the caller may be told of, as code, owner and the fields
+        that matched: the ones they may read, then (for a rep) a colleague's, as `hints`
+        tells them. What the command line names when it refuses a duplicate; like `hints`,
+        for those who may create customers."""
+        self.context.require(Action.CUSTOMER_CREATE)
+        scope = self.context.require(Action.CUSTOMER_READ)
+        me = self.context.user.id
+        with self.db.read() as conn:
+            matches = self._matches(conn, data, exclude_id)
+            readable = []
+            for customer_id in sorted(matches):
+                row = conn.execute(
+                    "SELECT c.code, c.owner_id, COALESCE(u.username, '') AS owner FROM customers c"
+                    " LEFT JOIN users u ON u.id = c.owner_id WHERE c.id=?",
+                    (customer_id,),
+                ).fetchone()
+                if scope is Scope.ALL or row["owner_id"] == me:
+                    readable.append(
+                        DuplicateHint(row["code"], row["owner"], tuple(matches[customer_id]))
+                    )
+        return readable if scope is Scope.ALL else readable + self.hints(data, exclude_id)
+
     def hints(self, data: Mapping[str, Any], exclude_id: int | None = None) -> list[DuplicateHint]:
         """Likely duplicates the caller may NOT read (a colleague's customer), so a sales
         rep is warned before creating a second record for someone a colleague already has.

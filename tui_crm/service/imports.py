@@ -30,6 +30,11 @@ class Imports:
         self.context.require(Action.IMPORT)
         return importer.inspect_file(path, options.checked())
 
+    def scan_dates(self, path: Path, options: ImportOptions) -> dict[str, str]:
+        """Each mapped date column's order, or whether it must be declared (reads the file)."""
+        self.context.require(Action.IMPORT)
+        return importer.scan_dates(path, options.checked())
+
     def run(
         self,
         path: Path,

@@ -3,7 +3,7 @@
 `Service.login` checks a password (repeated failures back off per name and source, every
 attempt audited); `Service.for_cli` is the command line's session. A session reaches each
 domain as an attribute: `service.customers.update(...)`, `service.activity.add_followup`,
-`service.users.add(...)`, and so on.
+`service.users.add(...)`, `service.exports.customers(...)`, and so on.
 """
 
 from __future__ import annotations
@@ -24,12 +24,14 @@ from .activity import Activity
 from .analytics import Analytics
 from .audit_log import AuditLog
 from .backups import Backups
+from .cleaning import Cleaning
 from .context import Context
 from .customer_list import CustomerList
 from .customers import Customers
 from .due import DueLists
 from .duplicates import Duplicates
 from .errors import AuthError
+from .exports import Exports
 from .imports import Imports
 from .models import UserInfo
 from .retention import Retention
@@ -60,6 +62,8 @@ class Service(Context):
         self.analytics = Analytics(self)
         self.verification = Verification(self)
         self.imports = Imports(self)
+        self.cleaning = Cleaning(self)
+        self.exports = Exports(self)
 
     @classmethod
     def login(

@@ -1,4 +1,8 @@
-"""Tags on customers: completion from existing tags, adding and removing, audited."""
+"""Tags on customers: completion from existing tags, adding and removing, audited.
+
+A tag is the same tag whatever the case (or width) it is typed in (`validation.tag_key`):
+adding `vip` where `VIP` exists adds `VIP`, so one customer base never holds both.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +18,26 @@ from .records import customer_row
 def suggest_tags(
     conn: Any, prefix: str = "", tag_type: str | None = None, limit: int = 50
 ) -> list[Tag]:
-    sql = "SELECT * FROM tags WHERE name LIKE ? || '%'"
-    params: list[Any] = [v.clean_text(prefix)]
+    """Existing tags whose name starts with `prefix` in any case, an exact match first."""
+    key = v.tag_key(prefix)
+    sql = "SELECT * FROM tags"
+    params: list[Any] = []
     if tag_type:
-        sql += " AND tag_type = ?"
+        sql += " WHERE tag_type = ?"
         params.append(tag_type)
-    rows = conn.execute(sql + " ORDER BY tag_type, name LIMIT ?", [*params, limit])
-    return [Tag(r["id"], r["tag_type"], r["name"]) for r in rows.fetchall()]
+    rows = conn.execute(sql + " ORDER BY tag_type, name", params).fetchall()
+    found = [r for r in rows if v.tag_key(r["name"]).startswith(key)]
+    found.sort(key=lambda r: v.tag_key(r["name"]) != key)
+    return [Tag(r["id"], r["tag_type"], r["name"]) for r in found[:limit]]
+
+
+def same_tag(conn: Any, tag_type: str, name: str) -> Any:
+    """The stored tag of this type that `name` is (case and width aside), or None."""
+    key = v.tag_key(name)
+    for row in conn.execute("SELECT * FROM tags WHERE tag_type = ? ORDER BY id", (tag_type,)):
+        if v.tag_key(row["name"]) == key:
+            return row
+    return None
 
 
 class Tags:
@@ -33,12 +50,14 @@ class Tags:
         return suggest_tags(self.db.conn, prefix, tag_type, limit)
 
     def add(self, customer_id: int, tag_type: str, name: str) -> Tag:
+        """Put the tag on the customer: the existing one when its name differs only in
+        case or width, else a new tag; returns the tag as stored."""
         errors: dict[str, str] = {}
         values = v.collect(
             errors,
             {
                 "tag_type": lambda: v.choice(tag_type, "tag_type", v.TagType),
-                "tag_name": lambda: v.required_text(name, "tag_name", 50),
+                "tag_name": lambda: v.clean_name(name, "tag_name", 50),
             },
         )
         if errors:
@@ -46,14 +65,12 @@ class Tags:
         with self.db.write() as tx:
             row = customer_row(tx, customer_id)
             self.context.require(Action.TAG_EDIT, row["owner_id"])
-            tx.execute(
-                "INSERT OR IGNORE INTO tags(tag_type, name) VALUES (?, ?)",
-                (values["tag_type"], values["tag_name"]),
-            )
-            tag = tx.execute(
-                "SELECT * FROM tags WHERE tag_type=? AND name=?",
-                (values["tag_type"], values["tag_name"]),
-            ).fetchone()
+            tag = same_tag(tx, values["tag_type"], values["tag_name"])
+            if tag is None:
+                tag = tx.execute(
+                    "INSERT INTO tags(tag_type, name) VALUES (?, ?) RETURNING *",
+                    (values["tag_type"], values["tag_name"]),
+                ).fetchone()
             added = tx.execute(
                 "INSERT OR IGNORE INTO customer_tags(customer_id, tag_id, set_at, set_by)"
                 " VALUES (?, ?, ?, ?)",

@@ -117,12 +117,12 @@ class CustomerTable(ScrollView, can_focus=True):
     CustomerTable > .customer-table--empty { color: $text-muted; text-style: italic; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "cursor_down", "Down", show=False, id="list.down"),
-        Binding("up,k", "cursor_up", "Up", show=False, id="list.up"),
-        Binding("pagedown", "page_down", "Page down", show=False, id="list.page_down"),
-        Binding("pageup", "page_up", "Page up", show=False, id="list.page_up"),
-        Binding("home", "first", "First", show=False, id="list.first"),
-        Binding("end,G", "last", "Last", show=False, id="list.last"),
+        Binding("down,j", "cursor_down", "Down", show=False, system=True, id="list.down"),
+        Binding("up,k", "cursor_up", "Up", show=False, system=True, id="list.up"),
+        Binding("pagedown", "page_down", "Page down", show=False, system=True, id="list.page_down"),
+        Binding("pageup", "page_up", "Page up", show=False, system=True, id="list.page_up"),
+        Binding("home", "first", "First", show=False, system=True, id="list.first"),
+        Binding("end,G", "last", "Last", show=False, system=True, id="list.last"),
         Binding("enter", "open", "Open", id="list.open"),
     ]
 

@@ -15,7 +15,7 @@ class JobProgress(Horizontal):
 
     DEFAULT_CSS = """
     JobProgress { height: 1; }
-    JobProgress ProgressBar { width: 34; }
+    JobProgress ProgressBar { width: auto; }
     JobProgress .job-status { width: 1fr; margin-left: 1; color: $text-muted; }
     """
 

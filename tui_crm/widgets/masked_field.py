@@ -23,14 +23,17 @@ LABELS = {
     "address": N_("Address"),
 }
 REVEAL_SECONDS = 30.0
+LABEL_WIDTH = 8  # at least: the longest English label and a space
 
 
 class MaskedFields(Widget, can_focus=True):
     """Up/down choose a field; `reveal_selected` asks the service (which audits the reveal)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "select(-1)", N_("Previous field"), show=False, id="contact.previous"),
-        Binding("down", "select(1)", N_("Next field"), show=False, id="contact.next"),
+        Binding(
+            "up", "select(-1)", N_("Previous field"), show=False, system=True, id="contact.previous"
+        ),
+        Binding("down", "select(1)", N_("Next field"), show=False, system=True, id="contact.next"),
     ]
 
     DEFAULT_CSS = """
@@ -85,18 +88,21 @@ class MaskedFields(Widget, can_focus=True):
     def render(self) -> Text:
         text = Text(no_wrap=False)
         labels = {name: _(LABELS[name]) for name in self.fields}
-        width = max(cell_len(shown) for shown in labels.values()) + 1
+        width = max(LABEL_WIDTH, *(cell_len(shown) + 1 for shown in labels.values()))
         for index, name in enumerate(self.fields):
             marker = "▸ " if index == self.selected and self.has_focus else "  "
             text.append(marker, "bold")
             text.append(pad(labels[name], width), "dim")
-            if name in self.revealed:
-                text.append(v.clean_text(self.revealed[name]) or "—", "bold yellow")
-                text.append(" " + _("(shown)"), "italic dim")
-            else:
-                text.append(v.clean_text(getattr(self.customer, name)) or "—")
+            shown = name in self.revealed
+            value = v.clean_text(self.revealed[name] if shown else getattr(self.customer, name))
+            if cell_len(value) > self.size.width - len(marker) - width:
+                text.append("\n  ")  # a long value gets a line of its own, not a ragged wrap
+            text.append(value or "—", "bold yellow" if shown else "")
             if index < len(self.fields) - 1:
                 text.append("\n")
+        if self.revealed:
+            seconds = round(REVEAL_SECONDS)
+            text.append("\n" + _("(shown for {seconds} s)").format(seconds=seconds), "italic dim")
         return text
 
     def on_focus(self) -> None:

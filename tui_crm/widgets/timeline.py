@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -56,12 +57,16 @@ class Timeline(ScrollView, can_focus=True):
     """Follow-ups and interactions merged; `set_kinds` filters; the cursor row is highlighted."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "move(-1)", N_("Up"), show=False, id="timeline.up"),
-        Binding("down", "move(1)", N_("Down"), show=False, id="timeline.down"),
-        Binding("pageup", "page(-1)", N_("Page up"), show=False, id="timeline.page_up"),
-        Binding("pagedown", "page(1)", N_("Page down"), show=False, id="timeline.page_down"),
-        Binding("home", "first", N_("First"), show=False, id="timeline.first"),
-        Binding("end", "last", N_("Last"), show=False, id="timeline.last"),
+        Binding("up", "move(-1)", N_("Up"), show=False, system=True, id="timeline.up"),
+        Binding("down", "move(1)", N_("Down"), show=False, system=True, id="timeline.down"),
+        Binding(
+            "pageup", "page(-1)", N_("Page up"), show=False, system=True, id="timeline.page_up"
+        ),
+        Binding(
+            "pagedown", "page(1)", N_("Page down"), show=False, system=True, id="timeline.page_down"
+        ),
+        Binding("home", "first", N_("First"), show=False, system=True, id="timeline.first"),
+        Binding("end", "last", N_("Last"), show=False, system=True, id="timeline.last"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"timeline--cursor"}
@@ -164,7 +169,10 @@ class Timeline(ScrollView, can_focus=True):
             entry = self.entries[index]
             text = entry_lines(entry, self.is_overdue(entry))[row % LINES_PER_ENTRY]
             text.truncate(width, overflow="ellipsis")
-        return Strip(text.render(self.app.console)).crop_extend(0, width, base)
+        # Every segment carries the widget's style: a segment of unstyled text would otherwise
+        # have none, drawn in the terminal's colours and fatal to Textual's NO_COLOR filter.
+        segments = Segment.apply_style(text.render(self.app.console), base)
+        return Strip(segments).crop_extend(0, width, base)
 
     def watch_cursor(self, old: int, new: int) -> None:
         for index in (old, new):

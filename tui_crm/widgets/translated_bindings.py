@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from functools import cache
+from typing import TYPE_CHECKING
 
 from textual.binding import ActiveBinding, Binding
 from textual.screen import Screen
@@ -96,7 +97,14 @@ def translated_binding(binding: Binding) -> Binding:
     return _translated(binding, active_language())
 
 
-class TranslatedBindings(Screen):
+if TYPE_CHECKING:
+    _ScreenMixin = Screen
+else:
+    _ScreenMixin = object  # a plain mixin: as a Screen base, Screen's opaque background
+    # would outrank a ModalScreen's see-through one in the CSS (Textual's base order)
+
+
+class TranslatedBindings(_ScreenMixin):
     """Put first among a screen's bases: `class CustomersScreen(TranslatedBindings, Screen)`."""
 
     @property

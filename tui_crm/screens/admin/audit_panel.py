@@ -25,19 +25,29 @@ from ...i18n import N_, _, ngettext
 from ...i18n.formats import format_number
 from ...labels import field_label, label
 from ...service import Service, ServiceError
+from ...widgets.fitted_table import Column, FittedTable
 from .audit_entry import AuditEntryScreen
 
 PAGE = 100
+# Narrow, the entry number goes (Enter shows it) and times end at the minute; the details
+# take what is left, and the highlighted entry's details show in full under the table.
+COLUMNS = (
+    Column("id", "#", 6, narrow=0),
+    Column("at", N_("When"), 19, narrow=16),
+    Column("actor", N_("Who"), 10, narrow=8),
+    Column("action", N_("Action"), 17, narrow=15),
+    Column("customer", N_("Customer"), 11),
+    Column("details", N_("Details"), least=16),
+)
 PREFETCH = 20
 FILTERS = (
     ("actor", N_("user")),
-    ("action", N_("action code")),
-    ("customer_code", N_("customer code")),
-    ("since", N_("from YYYY-MM-DD")),
-    ("until", N_("to YYYY-MM-DD")),
-    ("text", N_("free text")),
+    ("action", N_("action")),
+    ("customer_code", N_("customer")),
+    ("since", N_("since")),
+    ("until", N_("until")),
+    ("text", N_("any text")),
 )
-COLUMNS = ("#", N_("When"), N_("Who"), N_("Action"), N_("Customer"), N_("Details"))
 
 
 class AuditPanel(Vertical):
@@ -54,6 +64,7 @@ class AuditPanel(Vertical):
     AuditPanel .audit-filters { height: 3; }
     AuditPanel .audit-filters Input { width: 1fr; }
     AuditPanel DataTable { height: 1fr; }
+    AuditPanel .audit-preview { height: auto; max-height: 2; }
     AuditPanel .audit-status { height: 1; color: $text-muted; }
     """
 
@@ -72,11 +83,11 @@ class AuditPanel(Vertical):
         with Horizontal(classes="audit-filters"):
             for name, placeholder in FILTERS:
                 yield Input(placeholder=_(placeholder), id=f"audit-{name}")
-        yield DataTable(cursor_type="row", zebra_stripes=True)
+        yield FittedTable(COLUMNS)
+        yield Static(Text(""), classes="audit-preview")
         yield Static(Text(""), classes="audit-status")
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(*(_(title) for title in COLUMNS))
         self.action_reload()
 
     def _read_filter(self) -> AuditFilter:
@@ -105,7 +116,8 @@ class AuditPanel(Vertical):
         self.entries.clear()
         self.oldest_id = None
         self.exhausted = False
-        self.query_one(DataTable).clear()
+        self.query_one(FittedTable).show(())
+        self._preview(None)
         self._load_page(self.filter, None)
 
     @work(thread=True, exclusive=True, group="admin-audit-page")
@@ -120,20 +132,9 @@ class AuditPanel(Vertical):
     def _add_page(self, flt: AuditFilter, page: list[AuditEntry]) -> None:
         if flt != self.filter:
             return
-        table = self.query_one(DataTable)
-        for e in page:
-            if e.id in self.entries:
-                continue
-            self.entries[e.id] = e
-            table.add_row(
-                Text(str(e.id), justify="right"),
-                Text(e.at.replace("T", " ")),
-                Text(e.actor),
-                Text(label("audit_action", e.action)),
-                Text(e.customer_code),
-                Text(_summary(e), overflow="ellipsis", no_wrap=True),
-                key=str(e.id),
-            )
+        fresh = [e for e in page if e.id not in self.entries]
+        self.entries.update((e.id, e) for e in fresh)
+        self.query_one(FittedTable).extend((str(e.id), _cells(e)) for e in fresh)
         if page:
             self.oldest_id = page[-1].id
         self.exhausted = len(page) < PAGE
@@ -147,8 +148,21 @@ class AuditPanel(Vertical):
     def _status(self, text: Text) -> None:
         self.query_one(".audit-status", Static).update(text)
 
+    def _preview(self, entry: AuditEntry | None) -> None:
+        """The highlighted entry's details in full, however narrow the table's column is."""
+        preview = Text()
+        if entry is not None:
+            preview.append(f"#{entry.id} {entry.action}", style="bold")
+            if entry.customer_code:
+                preview.append(f" {entry.customer_code}")
+            summary = _summary(entry)
+            if summary:
+                preview.append(f": {summary}")
+        self.query_one(".audit-preview", Static).update(preview)
+
     @on(DataTable.RowHighlighted)
     def _maybe_load_more(self, event: DataTable.RowHighlighted) -> None:
+        self._preview(self.entries.get(int(str(event.row_key.value))))
         table = self.query_one(DataTable)
         if not self.exhausted and event.cursor_row >= table.row_count - PREFETCH:
             self._load_page(self.filter, self.oldest_id)
@@ -190,6 +204,17 @@ class AuditPanel(Vertical):
             "Exported {count} entry to {path}", "Exported {count} entries to {path}", written
         ).format(count=format_number(written), path=out)
         self.app.call_from_thread(self.app.notify, message, markup=False)
+
+
+def _cells(entry: AuditEntry) -> dict[str, Text]:
+    return {
+        "id": Text(str(entry.id), justify="right"),
+        "at": Text(entry.at.replace("T", " "), overflow="crop"),  # narrow: to the minute
+        "actor": Text(entry.actor),
+        "action": Text(label("audit_action", entry.action)),
+        "customer": Text(entry.customer_code),
+        "details": Text(_summary(entry)),
+    }
 
 
 def _summary(entry: AuditEntry) -> str:

@@ -18,12 +18,20 @@ from ...i18n import N_, _, ngettext
 from ...i18n.formats import format_number
 from ...labels import label
 from ...service import Service, ServiceError
+from ...widgets.fitted_table import Column, FittedTable
 from ...widgets.job_progress import JobProgress
 
 JOB_ERRORS = (ServiceError, BackupError, OSError)
-
-
-COLUMNS = (N_("Backup"), N_("Kind"), N_("Taken"), N_("Size"), N_("Customers"), N_("Parent"))
+# A backup's id holds its time and kind, so a narrow table leaves those columns out and
+# keeps room for the parent (the backup an incremental one builds on).
+COLUMNS = (
+    Column("id", N_("Backup"), 20),
+    Column("kind", N_("Kind"), 11, narrow=0),
+    Column("taken", N_("Taken"), 19, narrow=0),
+    Column("size", N_("Size"), 9),
+    Column("customers", N_("Customers"), 9),
+    Column("parent", N_("Parent"), least=20),
+)
 
 
 def _size(n: int) -> str:
@@ -57,29 +65,31 @@ class BackupsPanel(Vertical):
         self.settings = settings
 
     def compose(self) -> ComposeResult:
-        yield DataTable(cursor_type="row", zebra_stripes=True)
+        yield FittedTable(COLUMNS)
         yield Static(Text(""), classes="backups-result")
         yield JobProgress()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns(*(_(title) for title in COLUMNS))
         self.refresh_list()
 
     def refresh_list(self) -> None:
-        table = self.query_one(DataTable)
-        table.clear()
         manifests = self.service.backups.list(self.settings)
-        for m in reversed(manifests):
-            table.add_row(
-                Text(m.id),
-                Text(label("backup_kind", m.kind)),
-                Text(m.created_at[:19].replace("T", " ")),
-                Text(_size(m.size), justify="right"),
-                Text(format_number(m.row_counts.get("customers", 0)), justify="right"),
-                Text(m.parent or "-"),
-                key=m.id,
+        self.query_one(FittedTable).show(
+            (
+                m.id,
+                {
+                    "id": Text(m.id),
+                    "kind": Text(label("backup_kind", m.kind)),
+                    "taken": Text(m.created_at[:19].replace("T", " ")),
+                    "size": Text(_size(m.size), justify="right"),
+                    "customers": Text(
+                        format_number(m.row_counts.get("customers", 0)), justify="right"
+                    ),
+                    "parent": Text(m.parent or "-"),
+                },
             )
+            for m in reversed(manifests)
+        )
         where = self.service.backups.store(self.settings).directory
         shown = ngettext(
             "{count} backup in {path}", "{count} backups in {path}", len(manifests)

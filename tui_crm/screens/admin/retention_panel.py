@@ -10,17 +10,25 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Input, Static
+from textual.widgets import Button, Input, Static
 
 from ...config import Settings
 from ...i18n import N_, _, ngettext
 from ...i18n.formats import format_number
 from ...retention import Candidate, RetentionError
 from ...service import Service, ServiceError
+from ...widgets.fitted_table import Column, FittedTable
 from ...widgets.job_progress import JobProgress
 
 SHOWN = 500
-COLUMNS = (N_("Code"), N_("Name"), N_("Last activity"), N_("Why"))
+# Every reason restates the policy in the summary above with the last activity's date, so a
+# narrow table leaves it out and gives the room to the name.
+COLUMNS = (
+    Column("code", N_("Code"), 11),
+    Column("name", N_("Name"), least=24),
+    Column("last", N_("Last activity"), 13),
+    Column("why", N_("Why"), narrow=0, least=40),
+)
 
 
 class RetentionPanel(Vertical):
@@ -46,14 +54,13 @@ class RetentionPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(Text(_("Running the dry run…")), classes="retention-summary")
-        yield DataTable(cursor_type="row", zebra_stripes=True)
+        yield FittedTable(COLUMNS)
         with Horizontal(classes="retention-confirm"):
             yield Input(placeholder=_("type the number to purge"), id="retention-count")
             yield Button(_("Purge"), variant="error", id="retention-purge")
         yield JobProgress()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(*(_(title) for title in COLUMNS))
         self.action_preview()
 
     def action_preview(self) -> None:
@@ -70,16 +77,18 @@ class RetentionPanel(Vertical):
 
     def _show(self, found: list[Candidate]) -> None:
         self.candidates = found
-        table = self.query_one(DataTable)
-        table.clear()
-        for c in found[:SHOWN]:
-            table.add_row(
-                Text(c.code),
-                Text(c.name, overflow="ellipsis", no_wrap=True),
-                Text(c.last_activity[:10]),
-                Text(c.reason),
-                key=str(c.id),
+        self.query_one(FittedTable).show(
+            (
+                str(c.id),
+                {
+                    "code": Text(c.code),
+                    "name": Text(c.name),
+                    "last": Text(c.last_activity[:10]),
+                    "why": Text(c.reason),
+                },
             )
+            for c in found[:SHOWN]
+        )
         years = self.service.retention.policy(self.settings).years
         policy = ngettext(
             "Policy: churned, no interaction for {years} year, no legal hold.",

@@ -12,12 +12,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 
 from ...config import Settings
 from ...i18n import N_, _
 from ...roles import Action
 from ...service import Service
+from ...widgets.keys_footer import KeysFooter
 from ...widgets.translated_bindings import TranslatedBindings
 from .audit_panel import AuditPanel
 from .backups_panel import BackupsPanel
@@ -66,7 +67,7 @@ class AdminScreen(TranslatedBindings, Screen[None]):
                     yield UsersPanel(self.service)
                 with TabPane(_("Verification"), id="verification"):
                     yield VerificationPanel(self.service, self.settings)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = _("Administration")

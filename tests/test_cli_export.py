@@ -1,0 +1,113 @@
+"""`tui-crm export`: the list's filters, masked unless --reveal, JSON summary, owner-only
+files, one-line refusals (missing folder, existing file, symlink, unknown owner)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tui_crm.cli import main
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.setenv("TUI_CRM_CONFIG", str(tmp_path / "none.toml"))
+    values = {"TUI_CRM_DB": str(tmp_path / "crm.db"), "TUI_CRM_KEY_FILE": str(tmp_path / "k")}
+    result = CliRunner().invoke(
+        main,
+        ["init", "--admin", "boss", "--password-stdin"],
+        input="Str0ng-pass-word\n",
+        env=values,
+    )
+    assert result.exit_code == 0, result.output
+    for name, kind, phone, extra in (
+        ("北京星辰科技有限公司", "customer", "13800138000", ["--notes", "第一行, 逗号\n第二行"]),
+        ('=HYPERLINK("http://x","y")', "prospect", "13912345678", ["--contact", "@王芳"]),
+        ("Plain Prospect", "prospect", "13700001111", ["--email", "p@example.com"]),
+    ):
+        code, out = run(values, "customer", "add", "--name", name, "--type", kind,
+                        "--phone", phone, *extra)  # fmt: skip
+        assert code == 0, out
+    return values
+
+
+def run(env: dict[str, str], *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), env=env)
+    return result.exit_code, result.output
+
+
+def rows(path: Path) -> list[list[str]]:
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def test_export_masked_then_revealed(env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "all.csv"
+    code, text = run(env, "export", "--out", str(out))
+    assert code == 0, text
+    assert "Exported 3 customers" in text and "masked" in text
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    body = out.read_text(encoding="utf-8-sig")
+    assert "13800138000" not in body and "138****8000" in body
+    assert "'=HYPERLINK" in body and "'@王芳" in body
+    assert '"第一行, 逗号\r\n第二行"' in body or '"第一行, 逗号\n第二行"' in body
+
+    code, text = run(env, "export", "--out", str(out), "--reveal", "--force", "--json")
+    assert code == 0, text
+    assert json.loads(text) == {"path": str(out), "rows": 3, "format": "csv", "revealed": True}
+    assert "13800138000" in out.read_text(encoding="utf-8-sig")
+    code, text = run(env, "audit", "list", "--action", "customer.export", "--json")
+    entries = json.loads(text)
+    assert [e["details"]["revealed"] for e in entries] == [True, False]
+
+
+def test_filters_and_sort_are_the_lists(env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "prospects.xlsx"
+    code, text = run(env, "export", "--out", str(out), "--type", "prospect", "--json")
+    assert code == 0, text
+    assert json.loads(text)["rows"] == 2 and json.loads(text)["format"] == "xlsx"
+    out = tmp_path / "found.csv"
+    code, text = run(env, "export", "--out", str(out), "--search", "星辰")
+    assert code == 0, text
+    assert [r[1] for r in rows(out)[1:]] == ["北京星辰科技有限公司"]
+    out = tmp_path / "sorted.csv"
+    code, text = run(env, "export", "--out", str(out), "--sort", "name", "--desc")
+    assert code == 0, text
+    names = [r[1] for r in rows(out)[1:]]
+    assert names == sorted(names, reverse=True)
+
+
+def test_bad_input_is_one_line_and_writes_nothing(env: dict[str, str], tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-folder" / "x.csv"
+    code, text = run(env, "export", "--out", str(missing))
+    assert code != 0 and "no-such-folder" in text and "Traceback" not in text
+    assert len(text.strip().splitlines()) == 1
+
+    existing = tmp_path / "existing.csv"
+    existing.write_text("keep")
+    code, text = run(env, "export", "--out", str(existing))
+    assert code != 0 and "--force" in text and existing.read_text() == "keep"
+
+    link = tmp_path / "link.csv"
+    link.symlink_to(existing)
+    code, text = run(env, "export", "--out", str(link), "--force")
+    assert code != 0 and "symbolic link" in text and existing.read_text() == "keep"
+
+    for args, words in (
+        (["--owner", "nobody"], "nobody"),
+        (["--tag", "nothing"], "nothing"),
+        (["--industry", "Z"], "A-T"),
+        (["--format", "ods"], "ods"),
+    ):
+        code, text = run(env, "export", "--out", str(tmp_path / "y.csv"), *args)
+        assert code != 0 and words in text, (args, text)
+        assert not (tmp_path / "y.csv").exists()
+    code, text = run(env, "audit", "list", "--action", "customer.export", "--json")
+    assert json.loads(text) == []
