@@ -4,6 +4,7 @@ a messy GB18030 file mapped, dated, dry-run, imported and undone; roles; runs cu
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import csv
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -382,3 +383,46 @@ def test_summary_snapshot(snap_compare: Any, db: Database, fixed_paths: Path) ->
         await settle(pilot)
 
     assert snap_compare(_app(db), terminal_size=(80, 24), run_before=before)
+
+
+@pytest.fixture
+def two_runs(db: Database, messy: Path) -> Database:
+    """One run done and one cut short, with fixed times and report path."""
+    options = ImportOptions("consent", date_format="dmy", mapping={"座机号": ""}, source="展会")
+    importer.run_import(db, messy, options, actor="cli:manager")
+
+    def cut(progress: importer.ImportProgress) -> None:
+        raise KeyboardInterrupt
+
+    cut_options = dataclasses.replace(options, batch_rows=2, legal_basis="contract")
+    with pytest.raises(KeyboardInterrupt):
+        importer.run_import(db, messy, cut_options, actor="cli:manager", progress=cut)
+    with db.write() as tx:
+        tx.execute(
+            "UPDATE import_runs SET started_at = '2026-06-0' || id || 'T09:30:00',"
+            " finished_at = NULL, heartbeat_at = started_at,"
+            " report_path = CASE WHEN rejected THEN '客户.rejected.csv' ELSE '' END"
+        )
+    return db
+
+
+@pytest.mark.parametrize(
+    "size, language", [((80, 24), "en"), ((120, 40), "en"), ((80, 24), "zh_CN")]
+)
+def test_past_runs_snapshot(
+    snap_compare: Any,
+    two_runs: Database,
+    size: tuple[int, int],
+    language: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LANG", f"{language}.UTF-8")
+    i18n.activate(language)
+
+    async def before(pilot: Pilot[Any]) -> None:
+        await sign_in(pilot)
+        pilot.app.clear_notifications()  # the sign-in notice of the cut-short run
+        pilot.app.open_import_runs()  # type: ignore[attr-defined]
+        await settle(pilot)
+
+    assert snap_compare(_app(two_runs), terminal_size=size, run_before=before)
