@@ -4,8 +4,8 @@ a messy GB18030 file mapped, dated, dry-run, imported and undone; roles; runs cu
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import csv
+import dataclasses
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
