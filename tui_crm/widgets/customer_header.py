@@ -14,6 +14,7 @@ from textual.widget import Widget
 
 from .. import validation as v
 from ..i18n import _, pgettext
+from ..i18n.formats import fit_text
 from ..labels import industry_label, label
 from ..service import Customer
 
@@ -67,7 +68,8 @@ def _profile(customer: Customer) -> list[Text]:
 def _contact(customer: Customer) -> list[Text]:
     person = v.clean_text(customer.contact_name)
     title = v.clean_text(customer.contact_title)
-    contact = f"{person}, {title}" if person and title else person or title
+    both = _("{person}, {title}").format(person=person, title=title)
+    contact = both if person and title else person or title
     place = " ".join(filter(None, (v.clean_text(customer.province), v.clean_text(customer.city))))
     if contact or customer.kind == "company":
         items = [_item(pgettext("customer detail", "Contact"), contact)]
@@ -131,7 +133,7 @@ def pack(rows: list[list[Text]], width: int) -> list[Text]:
             line.append_text(item)
         lines.append(line)
     for line in lines:
-        line.truncate(width, overflow="ellipsis")
+        fit_text(line, width)
     return lines
 
 
