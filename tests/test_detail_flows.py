@@ -344,7 +344,7 @@ async def test_the_whole_profile_is_shown_and_fits_80_columns(session: Session) 
                 "91350100M000100Y43",
                 "Fujian Xiamen",
                 "trade show",
-                "50-249",
+                "50–249 staff",  # the size's display name (labels.py), not its stored code
                 "high value",
             ],
         ),

@@ -1,6 +1,7 @@
 """Every screen phase 2 has translated so far, in Chinese at 80x24: double-width text must
 not cut a label mid-word or break a column. (English pictures live beside each screen's
-other tests; the customer list, detail, forms and login follow when they are translated.)"""
+other tests; the forms follow when they are translated.) The login, the customer list and
+the detail screen are pictured at 120x40 too."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from tests.detail_app import DetailTestApp
 from tests.test_admin_screen import AdminTestApp, fixed_audit, settle
 from tests.test_app_analytics import _scored
 from tests.test_retention import insert_customer
-from tests.test_snapshots_detail import TODAY, _fixed_customer
+from tests.test_snapshots_detail import TODAY, _fixed_customer, _keys
+from tests.test_snapshots_main import _app, _signed_in, fixed_list
 from tests.workers import workers_done
 from tui_crm import audit, i18n, verification
 from tui_crm.app import CrmApp
@@ -32,6 +34,7 @@ from tui_crm.screens.checks import ChecksScreen
 from tui_crm.screens.choice import ChoiceScreen
 from tui_crm.screens.confirm import ConfirmScreen
 from tui_crm.screens.conflict import ConflictScreen
+from tui_crm.screens.customer_detail import CustomerDetailScreen
 from tui_crm.screens.dashboard import DashboardScreen
 from tui_crm.screens.due import DueScreen
 from tui_crm.screens.wrong_fields import WrongFieldsScreen
@@ -41,7 +44,9 @@ from tui_crm.verification import CHECKED_FIELDS
 from .conftest import PASSWORD
 
 SIZE = (80, 24)
+SIZES = [(80, 24), (120, 40)]
 shop = test_analytics.shop
+__all__ = ["fixed_list", "shop"]  # fixtures, imported to be found
 
 
 @pytest.fixture(autouse=True)
@@ -187,3 +192,92 @@ def test_dialog(snap_compare: Any, session: Callable[[str], Service], dialog: st
 
     app = DetailTestApp(session("sales1"), screen)
     assert snap_compare(app, terminal_size=SIZE, run_before=still)
+
+
+def _size_id(size: tuple[int, int]) -> str:
+    return f"{size[0]}x{size[1]}"
+
+
+@pytest.mark.parametrize("size", SIZES, ids=_size_id)
+def test_login(snap_compare: Any, db: Database, size: tuple[int, int]) -> None:
+    assert snap_compare(_app(db), terminal_size=size)
+
+
+def test_login_with_pinned_operator(snap_compare: Any, db: Database) -> None:
+    assert snap_compare(_app(db, operator="sales1"), terminal_size=SIZE)
+
+
+def test_login_refused(snap_compare: Any, db: Database) -> None:
+    """A wrong password: the service's refusal, in Chinese, inside the box."""
+
+    async def wrong(pilot: Pilot[Any]) -> None:
+        await pilot.pause()
+        await pilot.press(*"sales1", "enter", *"wrong", "enter")
+        await _settled(pilot)
+        for field in pilot.app.screen.query("Input"):
+            field.cursor_blink = False  # type: ignore[attr-defined]
+        await pilot.pause()
+
+    assert snap_compare(_app(db), terminal_size=SIZE, run_before=wrong)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=_size_id)
+def test_customer_list(snap_compare: Any, fixed_list: Database, size: tuple[int, int]) -> None:
+    assert snap_compare(_app(fixed_list), terminal_size=size, run_before=_signed_in)
+
+
+def test_customer_list_filtered(snap_compare: Any, fixed_list: Database) -> None:
+    """Pinyin initials find 张伟's company; the status line names the search, the type and
+    the value filter (no tiers scored yet, so nothing is left: the empty state)."""
+
+    async def filtered(pilot: Pilot[None]) -> None:
+        await _signed_in(pilot, "slash", *"zw", "enter", "t", "t", "v")
+
+    assert snap_compare(_app(fixed_list), terminal_size=SIZE, run_before=filtered)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=_size_id)
+def test_customer_detail(
+    snap_compare: Any, session: Callable[[str], Service], size: tuple[int, int]
+) -> None:
+    customer_id = _fixed_customer(session)
+    manager = session("manager")
+    app = DetailTestApp(manager, CustomerDetailScreen(manager, customer_id, today=TODAY))
+    assert snap_compare(app, terminal_size=size, run_before=_keys())
+
+
+def test_customer_detail_revealed(snap_compare: Any, session: Callable[[str], Service]) -> None:
+    """Phone revealed, the timeline filtered to follow-ups (k)."""
+    customer_id = _fixed_customer(session)
+    manager = session("manager")
+    app = DetailTestApp(manager, CustomerDetailScreen(manager, customer_id, today=TODAY))
+    assert snap_compare(app, terminal_size=SIZE, run_before=_keys("r", "k"))
+
+
+def test_customer_detail_of_a_person(
+    snap_compare: Any, session: Callable[[str], Service]
+) -> None:
+    """A Chinese person with a churn warning and a legal hold: the badges and labels in one
+    header at 80 columns."""
+    rep = session("sales2")
+    person = rep.customers.create(
+        customer_data(
+            name="欧阳晓明",
+            kind="person",
+            customer_type="customer",
+            contact_name="",
+            province="福建",
+            city="厦门",
+            source="referral",
+        )
+    )
+    with rep.db.write() as tx:
+        tx.execute(
+            "UPDATE customers SET code='C2026000044', created_at='2026-01-05T09:00:00',"
+            " updated_at='2026-01-05T09:00:00', value_tier=1, churn_risk=1, legal_hold=1,"
+            " next_followup_at='2026-02-20' WHERE id=?",
+            (person.id,),
+        )
+    manager = session("manager")
+    app = DetailTestApp(manager, CustomerDetailScreen(manager, person.id, today=TODAY))
+    assert snap_compare(app, terminal_size=SIZE, run_before=_keys())

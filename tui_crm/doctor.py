@@ -29,10 +29,14 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from rich.cells import cell_len
+
 from . import audit
 from .backup import BackupStore, default_dir
 from .config import Settings
 from .crypto import KeyFileError, KeyRing, load_key_file
+from .i18n import N_, _, ngettext, pgettext
+from .i18n.formats import pad
 
 WRAPPER_NAME = "tui-crm-ssh"
 NO_LOGIN_SHELLS = ("nologin", "false")
@@ -60,14 +64,43 @@ class Status(StrEnum):
     WARN = "warn"
     FAIL = "fail"
 
+    def label(self) -> str:
+        """The verdict as the text report writes it, in the active language."""
+        return {
+            Status.OK: pgettext("doctor verdict", "ok"),
+            Status.WARN: pgettext("doctor verdict", "warn"),
+            Status.FAIL: pgettext("doctor verdict", "fail"),
+        }[self]
+
+
+# Each check's display name; `Check.name` stays this English name (the JSON's key, which a
+# monitoring system matches on), the text report shows it translated.
+CHECK_NAMES = (
+    N_("database file"),
+    N_("key file"),
+    N_("key matches database"),
+    N_("database"),
+    N_("audit chain"),
+    N_("newest backup"),
+    N_("newest drill"),
+    N_("disk space"),
+    N_("residue"),
+    N_("service account"),
+)
+
 
 @dataclass(frozen=True)
 class Check:
-    """One verdict: what was checked, how it stands, and one line saying why."""
+    """One verdict: what was checked, how it stands, and one line saying why (in the active
+    language)."""
 
     name: str
     status: Status
     message: str
+
+    def label(self) -> str:
+        """The check's name as the text report shows it (`authorized_keys` is a file name)."""
+        return _(self.name) if self.name in CHECK_NAMES else self.name
 
 
 def run_checks(
@@ -124,8 +157,11 @@ def failed(checks: Sequence[Check]) -> bool:
 
 def format_checks(checks: Sequence[Check]) -> str:
     """One line per check, for a terminal or a cron mail."""
-    width = max((len(c.name) for c in checks), default=0)
-    return "\n".join(f"{c.status.value:<4}  {c.name:<{width}}  {c.message}" for c in checks)
+    verdicts = max(cell_len(status.label()) for status in Status)
+    width = max((cell_len(c.label()) for c in checks), default=0)
+    return "\n".join(
+        f"{pad(c.status.label(), verdicts)}  {pad(c.label(), width)}  {c.message}" for c in checks
+    )
 
 
 def checks_json(checks: Sequence[Check]) -> str:
@@ -155,22 +191,29 @@ def _file_check(
             info = each.lstat()
         except FileNotFoundError:
             if each == path:
-                return Check(name, Status.FAIL, f"{path} does not exist")
+                return Check(name, Status.FAIL, _("{path} does not exist").format(path=path))
             continue
         if not stat.S_ISREG(info.st_mode):
-            problems.append(f"{each.name} is not a regular file")
+            problems.append(_("{file} is not a regular file").format(file=each.name))
             continue
         if info.st_uid != account.pw_uid:
+            owned = _("{file} is owned by {owner}, not {account} (chown {account} {path})")
             problems.append(
-                f"{each.name} is owned by {_owner_name(info.st_uid)}, not {account.pw_name}"
-                f" (chown {account.pw_name} {each})"
+                owned.format(
+                    file=each.name,
+                    owner=_owner_name(info.st_uid),
+                    account=account.pw_name,
+                    path=each,
+                )
             )
         mode = stat.S_IMODE(info.st_mode)
         if mode & 0o177:
-            problems.append(f"{each.name} has mode {mode:04o}, not 0600 (chmod 600 {each})")
+            loose = _("{file} has mode {mode}, not 0600 (chmod 600 {path})")
+            problems.append(loose.format(file=each.name, mode=f"{mode:04o}", path=each))
     if problems:
-        return Check(name, Status.FAIL, "; ".join(problems))
-    return Check(name, Status.OK, f"{path}: owned by {account.pw_name}, mode 0600")
+        return Check(name, Status.FAIL, _join(problems))
+    sound = _("{path}: owned by {account}, mode 0600").format(path=path, account=account.pw_name)
+    return Check(name, Status.OK, sound)
 
 
 def _key_check(db_path: Path, key_path: Path) -> tuple[KeyRing | None, Check]:
@@ -181,17 +224,20 @@ def _key_check(db_path: Path, key_path: Path) -> tuple[KeyRing | None, Check]:
     except KeyFileError as exc:
         return None, Check(name, Status.FAIL, str(exc))
     if not db_path.exists():
-        return None, Check(name, Status.FAIL, f"database {db_path} does not exist")
+        missing = _("database {path} does not exist").format(path=db_path)
+        return None, Check(name, Status.FAIL, missing)
     conn = _open_read_only(db_path)
     try:
         row = conn.execute("SELECT value FROM meta WHERE key='key_check'").fetchone()
     except sqlite3.DatabaseError as exc:
-        return None, Check(name, Status.FAIL, f"{db_path} is not a tui-crm database ({exc})")
+        foreign = _("{path} is not a tui-crm database ({error})").format(path=db_path, error=exc)
+        return None, Check(name, Status.FAIL, foreign)
     finally:
         conn.close()
     if row is None or row[0] != keys.check_value():
-        return None, Check(name, Status.FAIL, f"{key_path} is not the key of {db_path}")
-    return keys, Check(name, Status.OK, f"{key_path} opens {db_path}")
+        wrong = _("{key} is not the key of {path}").format(key=key_path, path=db_path)
+        return None, Check(name, Status.FAIL, wrong)
+    return keys, Check(name, Status.OK, _("{key} opens {path}").format(key=key_path, path=db_path))
 
 
 def _open_read_only(db_path: Path) -> sqlite3.Connection:
@@ -227,13 +273,15 @@ def _database_checks(
         "newest drill": lambda c, k: _drill_check(c, k, settings, now),
     }
     if conn is None or keys is None:
-        return [Check(n, Status.WARN, "not checked: the key file does not open it") for n in judged]
+        unchecked = _("not checked: the key file does not open it")
+        return [Check(n, Status.WARN, unchecked) for n in judged]
     out = []
     for name, check in judged.items():
         try:
             out.append(check(conn, keys))
         except sqlite3.DatabaseError as exc:
-            out.append(Check(name, Status.FAIL, f"cannot read the database: {exc}"))
+            unreadable = _("cannot read the database: {error}").format(error=exc)
+            out.append(Check(name, Status.FAIL, unreadable))
     return out
 
 
@@ -241,17 +289,19 @@ def _integrity_check(conn: sqlite3.Connection) -> Check:
     journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
     result = [row[0] for row in conn.execute("PRAGMA quick_check")]
     if result != ["ok"]:
-        return Check("database", Status.FAIL, "quick_check: " + "; ".join(result[:3]))
+        found = _("quick_check: {problems}").format(problems=_join(result[:3]))
+        return Check("database", Status.FAIL, found)
     if journal.lower() != "wal":
-        return Check("database", Status.WARN, f"journal mode is {journal}, not wal; quick_check ok")
-    return Check("database", Status.OK, "WAL mode, quick_check ok")
+        other = _("journal mode is {mode}, not wal; quick_check ok").format(mode=journal)
+        return Check("database", Status.WARN, other)
+    return Check("database", Status.OK, _("WAL mode, quick_check ok"))
 
 
 def _audit_check(conn: sqlite3.Connection, keys: KeyRing, backups: Path) -> Check:
     """The chain, its signed head and, as `audit verify` does, the heads the backup manifests
     recorded (a log cut back under an older authentic head shows only against those)."""
     try:
-        anchors, _ = BackupStore(backups, keys).recorded_heads()
+        anchors = BackupStore(backups, keys).recorded_heads()[0]
     except OSError:
         anchors = []  # the backup checks below say what is wrong with the directory
     result = audit.verify(conn, keys, anchors=anchors)
@@ -272,12 +322,18 @@ def _age_verdict(
     db_age: dt.timedelta | None,
     now: dt.datetime,
 ) -> Check:
+    """`what` names the backup or drill (a translated phrase) in each sentence below."""
+    every = _span(interval)
     if when is None:
         if db_age is not None and db_age < interval * 1.5:
-            return Check(name, Status.WARN, f"no {what} yet (the database is new)")
-        return Check(name, Status.FAIL, f"no {what} at all (expected every {_span(interval)})")
+            new = _("no {what} yet (the database is new)").format(what=what)
+            return Check(name, Status.WARN, new)
+        none = _("no {what} at all (expected every {interval})")
+        return Check(name, Status.FAIL, none.format(what=what, interval=every))
     age = now - when
-    text = f"{what} {_span(age)} ago, on {when:%Y-%m-%d %H:%M} (expected every {_span(interval)})"
+    text = _("{what} {age} ago, on {when} (expected every {interval})").format(
+        what=what, age=_span(age), when=f"{when:%Y-%m-%d %H:%M}", interval=every
+    )
     if age <= interval * 1.5:
         return Check(name, Status.OK, text)
     return Check(name, Status.WARN if age <= interval * 3 else Status.FAIL, text)
@@ -285,7 +341,10 @@ def _age_verdict(
 
 def _span(delta: dt.timedelta) -> str:
     hours = max(0, round(delta.total_seconds() / 3600))
-    return f"{hours} h" if hours < 72 else f"{round(hours / 24)} days"
+    if hours < 72:
+        return _("{hours} h").format(hours=hours)
+    days = round(hours / 24)
+    return ngettext("{days} day", "{days} days", days).format(days=days)
 
 
 def _backup_check(
@@ -297,7 +356,10 @@ def _backup_check(
 ) -> Check:
     latest = BackupStore(backups, keys).latest() if backups.is_dir() else None
     when = dt.datetime.fromisoformat(latest.created_at) if latest else None
-    what = f"backup {latest.id}" if latest else f"backup in {backups}"
+    if latest:
+        what = _("backup {id}").format(id=latest.id)
+    else:
+        what = _("backup in {folder}").format(folder=backups)
     interval = dt.timedelta(hours=settings.backup_every_hours)
     return _age_verdict("newest backup", what, when, interval, _database_age(conn, now), now)
 
@@ -326,25 +388,23 @@ def _drill_check(
             newest_failed = newest_failed or entry
             continue
         when = dt.datetime.fromisoformat(entry.at)
-        check = _age_verdict(
-            "newest drill", f"drill of {entry.details.get('backup')}", when, interval, db_age, now
-        )
+        what = _("drill of {backup}").format(backup=entry.details.get("backup"))
+        check = _age_verdict("newest drill", what, when, interval, db_age, now)
         if newest_failed is not None:
-            problems = "; ".join(newest_failed.details.get("problems") or []) or "see audit log"
+            problems = _join(newest_failed.details.get("problems") or []) or _("see audit log")
+            failed_drill = _("the drill on {when} FAILED ({problems}); last passing: {passing}")
             return Check(
                 "newest drill",
                 Status.FAIL,
-                f"the drill on {newest_failed.at} FAILED ({problems}); last passing:"
-                f" {check.message}",
+                failed_drill.format(
+                    when=newest_failed.at, problems=problems, passing=check.message
+                ),
             )
         return check
     if newest_failed is not None:
-        return Check(
-            "newest drill",
-            Status.FAIL,
-            f"no drill has passed; the last, on {newest_failed.at}, failed",
-        )
-    return _age_verdict("newest drill", "drill", None, interval, db_age, now)
+        none_passed = _("no drill has passed; the last, on {when}, failed")
+        return Check("newest drill", Status.FAIL, none_passed.format(when=newest_failed.at))
+    return _age_verdict("newest drill", _("drill"), None, interval, db_age, now)
 
 
 # --- the machine ------------------------------------------------------------------------------
@@ -356,14 +416,18 @@ def _disk_check(db_path: Path, backups: Path) -> Check:
     size = sum(p.stat().st_size for p in (db_path, Path(f"{db_path}-wal")) if p.exists())
     places = [p.resolve() for p in (db_path.parent, backups) if p.is_dir()]
     if not places:
-        return Check("disk space", Status.FAIL, f"{db_path.parent} does not exist")
+        missing = _("{path} does not exist").format(path=db_path.parent)
+        return Check("disk space", Status.FAIL, missing)
     free, place = min((shutil.disk_usage(p).free, p) for p in places)
-    text = f"{_bytes(free)} free at {place}; database {_bytes(size)}"
+    room = {"free": _bytes(free), "place": place, "size": _bytes(size)}
     if free < size:
-        return Check("disk space", Status.FAIL, text + " (no room for one backup)")
+        text = _("{free} free at {place}; database {size} (no room for one backup)")
+        return Check("disk space", Status.FAIL, text.format(**room))
     if free < 3 * size:
-        return Check("disk space", Status.WARN, text + " (under 3x the database)")
-    return Check("disk space", Status.OK, text)
+        text = _("{free} free at {place}; database {size} (under 3x the database)")
+        return Check("disk space", Status.WARN, text.format(**room))
+    text = _("{free} free at {place}; database {size}")
+    return Check("disk space", Status.OK, text.format(**room))
 
 
 def _bytes(n: int) -> str:
@@ -380,14 +444,14 @@ def _residue_check(db_dir: Path, backups: Path, now: dt.datetime) -> Check:
     if backups.is_dir():
         found += [p for pattern in BACKUP_RESIDUE_PATTERNS for p in backups.glob(pattern)]
     if not found:
-        return Check("residue", Status.OK, "no leftovers of interrupted backups or restores")
+        return Check("residue", Status.OK, _("no leftovers of interrupted backups or restores"))
     stale = [p for p in found if now - dt.datetime.fromtimestamp(p.stat().st_mtime) > RESIDUE_GRACE]
     names = ", ".join(str(p) for p in sorted(stale or found))
     if stale:
-        return Check(
-            "residue", Status.FAIL, f"left by an interrupted backup or restore: {names} (rm -r)"
-        )
-    return Check("residue", Status.WARN, f"a backup or restore may be running: {names}")
+        stale_text = _("left by an interrupted backup or restore: {paths} (rm -r)")
+        return Check("residue", Status.FAIL, stale_text.format(paths=names))
+    running = _("a backup or restore may be running: {paths}").format(paths=names)
+    return Check("residue", Status.WARN, running)
 
 
 def _account_check(account: pwd.struct_passwd) -> Check:
@@ -397,27 +461,27 @@ def _account_check(account: pwd.struct_passwd) -> Check:
     name = "service account"
     shell = Path(account.pw_shell or "/bin/sh")
     if shell.name in NO_LOGIN_SHELLS:
-        return Check(
-            name,
-            Status.FAIL,
-            f"{account.pw_name}'s shell is {shell}: sshd cannot run the forced command"
-            f" (usermod -s /bin/sh {account.pw_name})",
+        no_login = _(
+            "{account}'s shell is {shell}: sshd cannot run the forced command"
+            " (usermod -s /bin/sh {account})"
         )
+        return Check(name, Status.FAIL, no_login.format(account=account.pw_name, shell=shell))
     if not os.access(shell, os.X_OK):
-        return Check(name, Status.FAIL, f"{account.pw_name}'s shell {shell} is not executable")
+        stuck = _("{account}'s shell {shell} is not executable")
+        return Check(name, Status.FAIL, stuck.format(account=account.pw_name, shell=shell))
     home = Path(account.pw_dir)
+    where = {"account": account.pw_name, "shell": shell, "home": home}
     try:
         info = home.stat()
     except FileNotFoundError:
-        return Check(name, Status.OK, f"{account.pw_name}: shell {shell}, home {home} absent")
+        absent = _("{account}: shell {shell}, home {home} absent").format(**where)
+        return Check(name, Status.OK, absent)
     own_writable = info.st_uid == account.pw_uid and info.st_mode & stat.S_IWUSR
     if own_writable or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return Check(
-            name,
-            Status.WARN,
-            f"{account.pw_name}'s home {home} is writable by it (make it root-owned, 0755)",
-        )
-    return Check(name, Status.OK, f"{account.pw_name}: shell {shell}, home {home} not writable")
+        open_home = _("{account}'s home {home} is writable by it (make it root-owned, 0755)")
+        return Check(name, Status.WARN, open_home.format(**where))
+    sound = _("{account}: shell {shell}, home {home} not writable").format(**where)
+    return Check(name, Status.OK, sound)
 
 
 # --- authorized_keys --------------------------------------------------------------------------
@@ -445,7 +509,7 @@ def parse_authorized_keys(text: str) -> tuple[list[KeyLine], list[str]]:
             continue
         parsed = _parse_key_line(number, line)
         if isinstance(parsed, str):
-            problems.append(f"line {number}: {parsed}")
+            problems.append(_("line {number}: {problem}").format(number=number, problem=parsed))
         else:
             lines.append(parsed)
     return lines, problems
@@ -465,7 +529,7 @@ def _parse_key_line(number: int, line: str) -> KeyLine | str:
         while True:
             match = OPTION_RE.match(line, position)
             if match is None or match.end() == position:
-                return "unreadable options"
+                return _("unreadable options")
             value = match.group(2)
             options[match.group(1).lower()] = None if value is None else value.replace('\\"', '"')
             position = match.end()
@@ -474,47 +538,51 @@ def _parse_key_line(number: int, line: str) -> KeyLine | str:
             position += 1
         rest = line[position:]
         if not rest[:1].isspace():
-            return "unreadable options"
+            return _("unreadable options")
     fields = rest.split()
     if len(fields) < 2:
-        return "no key"
+        return _("no key")
     key_type, blob = fields[0], fields[1]
     if not _is_key_type(key_type):
-        return f"unknown key type {key_type!r}"
+        return _("unknown key type {type}").format(type=repr(key_type))
     try:
         raw = base64.b64decode(blob, validate=True)
         (length,) = struct.unpack(">I", raw[:4])
         embedded = raw[4 : 4 + length].decode()
     except (ValueError, struct.error, UnicodeDecodeError):
-        return "the key is not valid base64 key data"
+        return _("the key is not valid base64 key data")
     if embedded != key_type:
-        return f"the key data is a {embedded!r} key, the line says {key_type!r}"
+        mismatch = _("the key data is a {data} key, the line says {type}")
+        return mismatch.format(data=repr(embedded), type=repr(key_type))
     return KeyLine(number, options, key_type, blob)
 
 
 def _key_line_problems(line: KeyLine, known_users: set[str] | None) -> list[str]:
-    where = f"line {line.number}"
-    problems = []
+    found = []
     if "restrict" not in line.options:
-        problems.append(f"{where}: no `restrict`")
+        found.append(_("no `restrict`"))
     loosened = [o for o in LOOSENING_OPTIONS if o in line.options]
     if loosened:
-        problems.append(f"{where}: {', '.join(loosened)} undoes `restrict`")
+        found.append(_("{options} undoes `restrict`").format(options=", ".join(loosened)))
     if "environment" in line.options:
-        problems.append(f"{where}: environment= lets the key set variables")
+        found.append(_("environment= lets the key set variables"))
     command = line.options.get("command")
+    words: list[str] | None = None
     if not command:
-        problems.append(f"{where}: no forced command (the key would get a shell)")
-        return problems
-    try:
-        words = shlex.split(command)
-    except ValueError:
-        return [*problems, f"{where}: the forced command is not readable"]
-    if len(words) != 2 or Path(words[0]).name != WRAPPER_NAME:
-        problems.append(f"{where}: the forced command is not `{WRAPPER_NAME} OPERATOR`")
-    elif known_users is not None and words[1].casefold() not in known_users:
-        problems.append(f"{where}: operator {words[1]!r} is not a tui-crm user")
-    return problems
+        found.append(_("no forced command (the key would get a shell)"))
+    else:
+        try:
+            words = shlex.split(command)
+        except ValueError:
+            found.append(_("the forced command is not readable"))
+    if words is not None and (len(words) != 2 or Path(words[0]).name != WRAPPER_NAME):
+        wrapper = f"{WRAPPER_NAME} OPERATOR"
+        found.append(_("the forced command is not `{wrapper}`").format(wrapper=wrapper))
+    elif words is not None and known_users is not None and words[1].casefold() not in known_users:
+        stranger = _("operator {name} is not a tui-crm user").format(name=repr(words[1]))
+        found.append(stranger)
+    line_problem = _("line {number}: {problem}")
+    return [line_problem.format(number=line.number, problem=each) for each in found]
 
 
 def _authorized_keys_check(name: str, path: Path, known_users: set[str] | None) -> Check:
@@ -522,21 +590,32 @@ def _authorized_keys_check(name: str, path: Path, known_users: set[str] | None) 
         info = path.stat()
         text = path.read_bytes().decode(errors="replace")  # no newline translation
     except FileNotFoundError:
-        return Check(name, Status.WARN, f"{path} absent: no operator can log in over SSH")
+        absent = _("{path} absent: no operator can log in over SSH").format(path=path)
+        return Check(name, Status.WARN, absent)
     except OSError as exc:
-        return Check(name, Status.FAIL, f"{path} unreadable: {exc.strerror}")
+        unreadable = _("{path} unreadable: {error}").format(path=path, error=exc.strerror)
+        return Check(name, Status.FAIL, unreadable)
     problems = []
     if info.st_uid != 0:
         owner = _owner_name(info.st_uid)
-        problems.append(f"owned by {owner}, who could add keys; only root should (chown root)")
+        problems.append(
+            _("owned by {owner}, who could add keys; only root should (chown root)").format(
+                owner=owner
+            )
+        )
     if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        problems.append("writable by group or others (chmod 644)")
+        problems.append(_("writable by group or others (chmod 644)"))
     lines, malformed = parse_authorized_keys(text)
     problems += malformed
     for line in lines:
         problems += _key_line_problems(line, known_users)
     if problems:
-        return Check(name, Status.FAIL, f"{path}: " + "; ".join(problems))
-    return Check(
-        name, Status.OK, f"{path}: {len(lines)} key(s), each forced to the app with `restrict`"
-    )
+        listed = _("{path}: {problems}").format(path=path, problems=_join(problems))
+        return Check(name, Status.FAIL, listed)
+    sound = _("{path}: {count} key(s), each forced to the app with `restrict`")
+    return Check(name, Status.OK, sound.format(path=path, count=len(lines)))
+
+
+def _join(problems: Sequence[str]) -> str:
+    """Several problems on the one line a check has."""
+    return pgettext("separator", "; ").join(problems)

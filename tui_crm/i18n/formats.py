@@ -13,6 +13,7 @@ from typing import Literal
 
 from babel import dates, numbers
 from rich.cells import cell_len, set_cell_size
+from rich.text import Text
 
 from . import active_locale
 
@@ -79,3 +80,15 @@ def fit(text: str, width: int) -> str:
         return pad(text, width)
     # rstrip: where half a double-width character would be left, no gap before the …
     return pad(set_cell_size(text, width - 1).rstrip() + "…", width)
+
+
+def fit_text(text: Text, width: int) -> None:
+    """Cut a styled `text` to at most `width` cells in place, ending in `…` when cut, as
+    `fit` does: Rich's own ellipsis leaves a gap where half a CJK character would be."""
+    if text.cell_len <= width:
+        return
+    text.truncate(width, overflow="ellipsis")
+    if text.plain.endswith(" …"):
+        text.right_crop(2)
+        text.rstrip()
+        text.append("…")

@@ -16,6 +16,8 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from .. import validation as v
+from ..i18n import N_, _
+from ..labels import label
 from ..roles import Action
 from ..service import Customer, PermissionDenied, Service, ServiceError
 from ..widgets.customer_header import CustomerHeader
@@ -23,6 +25,7 @@ from ..widgets.keys_footer import KeysFooter
 from ..widgets.masked_field import MaskedFields
 from ..widgets.tags_panel import TagsPanel
 from ..widgets.timeline import Timeline
+from ..widgets.translated_bindings import TranslatedBindings
 from .customer_form import CustomerFormScreen
 from .followup_form import FollowUpFormScreen
 from .interaction_form import InteractionFormScreen
@@ -36,29 +39,30 @@ PALETTE_NEEDS = {
     "detail.tags": Action.TAG_EDIT,
     "detail.edit": Action.CUSTOMER_UPDATE,
 }
+# Each filter's name (an English message, shown translated) and the kinds it keeps.
 TIMELINE_FILTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("all entries", ()),
-    ("follow-ups", ("followup",)),
-    ("interactions", ("interaction",)),
-    ("orders", ("order",)),
-    ("complaints", ("complaint",)),
-    ("enquiries", ("enquiry",)),
-    ("events", ("event",)),
+    (N_("all entries"), ()),
+    (N_("follow-ups"), ("followup",)),
+    (N_("interactions"), ("interaction",)),
+    (N_("orders"), ("order",)),
+    (N_("complaints"), ("complaint",)),
+    (N_("enquiries"), ("enquiry",)),
+    (N_("events"), ("event",)),
 )
 
 
-class CustomerDetailScreen(Screen[None]):
+class CustomerDetailScreen(TranslatedBindings, Screen[None]):
     """Opened from the list with Enter; Esc returns to the list where it was."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", show=False, id="detail.back"),
-        Binding("r", "reveal", "Reveal", id="detail.reveal"),
-        Binding("f", "followup", "Follow-up", id="detail.followup"),
-        Binding("i", "interaction", "Interaction", id="detail.interaction"),
-        Binding("t", "tags", "Tags", id="detail.tags"),
-        Binding("e", "edit", "Edit", id="detail.edit"),
-        Binding("k", "filter", "Filter", id="detail.filter"),
-        Binding("ctrl+r,f5", "refresh", "Refresh", show=False, id="detail.refresh"),
+        Binding("escape", "back", N_("Back"), show=False, id="detail.back"),
+        Binding("r", "reveal", N_("Reveal"), id="detail.reveal"),
+        Binding("f", "followup", N_("Follow-up"), id="detail.followup"),
+        Binding("i", "interaction", N_("Interaction"), id="detail.interaction"),
+        Binding("t", "tags", N_("Tags"), id="detail.tags"),
+        Binding("e", "edit", N_("Edit"), id="detail.edit"),
+        Binding("k", "filter", N_("Filter"), id="detail.filter"),
+        Binding("ctrl+r,f5", "refresh", N_("Refresh"), show=False, id="detail.refresh"),
     ]
 
     DEFAULT_CSS = """
@@ -102,17 +106,20 @@ class CustomerDetailScreen(Screen[None]):
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.contact.border_subtitle = (
-            "r reveal" if self.service.can(Action.REVEAL, self.customer) else "reveal not allowed"
-        )
-        self.notes_box.border_title = "Notes"
+        if self.service.can(Action.REVEAL, self.customer):
+            self.contact.border_subtitle = _("r reveal")
+        else:
+            self.contact.border_subtitle = _("reveal not allowed")
+        self.notes_box.border_title = _("Notes")
         self._show_notes()
         self._show_filter()
         self.timeline.focus()
 
     def _show_filter(self) -> None:
-        name = TIMELINE_FILTERS[self.filter_index][0]
-        self.timeline.border_subtitle = f"{name} · newest first · k filters"
+        name = _(TIMELINE_FILTERS[self.filter_index][0])
+        self.timeline.border_subtitle = _("{entries} · newest first · k filters").format(
+            entries=name
+        )
 
     def _show_notes(self) -> None:
         notes = v.clean_text(self.customer.notes, multiline=True)
@@ -151,7 +158,7 @@ class CustomerDetailScreen(Screen[None]):
         try:
             contact.reveal_selected()
         except PermissionDenied as exc:
-            self.notify(str(exc), title="Not allowed", severity="warning", markup=False)
+            self.notify(str(exc), title=_("Not allowed"), severity="warning", markup=False)
         except ServiceError as exc:
             self.notify(str(exc), severity="error", markup=False)
 
@@ -159,7 +166,7 @@ class CustomerDetailScreen(Screen[None]):
         if self.service.can(action, self.customer):
             return False
         self.notify(
-            _refusal(self.service, action), title="Not allowed", severity="warning", markup=False
+            _refusal(self.service, action), title=_("Not allowed"), severity="warning", markup=False
         )
         return True
 
@@ -172,7 +179,7 @@ class CustomerDetailScreen(Screen[None]):
             # newer version (a conflict), which this screen must not keep hiding.
             self.reload()
             if customer is not None:
-                self.notify("Saved.", markup=False)
+                self.notify(_("Saved."), markup=False)
 
         self.app.push_screen(CustomerFormScreen(self.service, self.customer), saved)
 
@@ -206,5 +213,5 @@ class CustomerDetailScreen(Screen[None]):
 def _refusal(service: Service, action: Action) -> str:
     role = service.user.role
     if action is Action.CUSTOMER_UPDATE and role == "service":
-        return "Customer service may not edit a customer's base information; ask the owner."
-    return f"A {role} may not do that on this customer."
+        return _("Customer service may not edit a customer's base information; ask the owner.")
+    return _("A {role} may not do that on this customer.").format(role=label("role", role))

@@ -20,13 +20,15 @@ from textual.widgets import Input, Static
 
 from .. import validation as v
 from ..export import ExportResult
-from ..i18n import N_, _, ngettext
+from ..i18n import N_, _, is_chinese, ngettext, pgettext
 from ..i18n.formats import format_number
+from ..labels import industry_label, label
 from ..listing import SORT_LABELS, SORTS, CustomerQuery, SortKey, sort_label
 from ..roles import Action
 from ..service import CustomerRow, FilterChoices, Service
 from ..widgets.customer_table import PAGE, CustomerTable
 from ..widgets.keys_footer import KeysFooter
+from ..widgets.translated_bindings import TranslatedBindings
 from .choice import ChoiceScreen
 from .export_dialog import ExportDialog
 
@@ -42,7 +44,7 @@ PALETTE_NEEDS = {
 }
 
 
-class CustomersScreen(Screen[None]):
+class CustomersScreen(TranslatedBindings, Screen[None]):
     """Find any customer as fast as you can type; Enter opens it."""
 
     DEFAULT_CSS = """
@@ -51,24 +53,26 @@ class CustomersScreen(Screen[None]):
     CustomersScreen #status { height: 1; background: $panel; padding: 0 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "focus_search", "Search", id="customers.search"),
-        Binding("escape", "clear_search", "Clear", show=False, id="customers.clear_search"),
-        Binding("n", "new_customer", "New", id="customers.new"),
-        Binding("d", "due_list", "Due list", id="customers.due_list"),
-        Binding("t", "cycle_type", "Type", id="customers.filter_type"),
-        Binding("i", "pick_industry", "Industry", id="customers.filter_industry"),
-        Binding("o", "pick_owner", "Owner", id="customers.filter_owner"),
-        Binding("T", "pick_tag", "Tag", id="customers.filter_tag"),
-        Binding("f", "cycle_due", "Due", id="customers.filter_due"),
-        Binding("v", "cycle_tier", "Value", id="customers.filter_tier"),
-        Binding("w", "toggle_churn", "Churn risk", show=False, id="customers.filter_churn"),
-        Binding("s", "cycle_sort", "Sort", id="customers.sort"),
-        Binding("r", "reverse_sort", "Reverse", show=False, id="customers.reverse"),
-        Binding("c", "clear_filters", "Clear filters", show=False, id="customers.clear_filters"),
-        Binding("x", "export", "Export", show=False, id="customers.export"),
-        Binding("g", "dashboard", "Dashboard", show=False, id="customers.dashboard"),
-        Binding("a", "admin", "Admin", show=False, id="customers.admin"),
-        Binding("D", "duplicates", "Duplicates", show=False, id="customers.duplicates"),
+        Binding("slash", "focus_search", N_("Search"), id="customers.search"),
+        Binding("escape", "clear_search", N_("Clear"), show=False, id="customers.clear_search"),
+        Binding("n", "new_customer", N_("New"), id="customers.new"),
+        Binding("d", "due_list", N_("Due list"), id="customers.due_list"),
+        Binding("t", "cycle_type", N_("Type"), id="customers.filter_type"),
+        Binding("i", "pick_industry", N_("Industry"), id="customers.filter_industry"),
+        Binding("o", "pick_owner", N_("Owner"), id="customers.filter_owner"),
+        Binding("T", "pick_tag", N_("Tag"), id="customers.filter_tag"),
+        Binding("f", "cycle_due", N_("Due"), id="customers.filter_due"),
+        Binding("v", "cycle_tier", N_("Value"), id="customers.filter_tier"),
+        Binding("w", "toggle_churn", N_("Churn risk"), show=False, id="customers.filter_churn"),
+        Binding("s", "cycle_sort", N_("Sort"), id="customers.sort"),
+        Binding("r", "reverse_sort", N_("Reverse"), show=False, id="customers.reverse"),
+        Binding(
+            "c", "clear_filters", N_("Clear filters"), show=False, id="customers.clear_filters"
+        ),
+        Binding("x", "export", N_("Export"), show=False, id="customers.export"),
+        Binding("g", "dashboard", N_("Dashboard"), show=False, id="customers.dashboard"),
+        Binding("a", "admin", N_("Admin"), show=False, id="customers.admin"),
+        Binding("D", "duplicates", N_("Duplicates"), show=False, id="customers.duplicates"),
         Binding("I", "import_customers", N_("Import"), show=False, id="customers.import"),
     ]
 
@@ -78,13 +82,13 @@ class CustomersScreen(Screen[None]):
         self.list_query = CustomerQuery()
         self.shown_query = self.list_query
         self.generation = 0
-        self.count_text = "counting…"
+        self.count: tuple[int, bool] | None = None  # (customers, more than counted); None: counting
         self._choices: FilterChoices | None = None
         self.status_text = Text()
 
     def compose(self) -> ComposeResult:
         yield Input(
-            placeholder="/ search: name, contact, code, phone, email or last 4 digits",
+            placeholder=_("/ search: name, contact, code, phone, email or last 4 digits"),
             id="search",
         )
         yield CustomerTable(self._fetch, id="customers")
@@ -109,7 +113,7 @@ class CustomersScreen(Screen[None]):
     def reload(self) -> None:
         """Fetch the first page for the current query in a worker; show it when it lands."""
         self.generation += 1
-        self.count_text = "counting…"
+        self.count = None
         self._load(self.generation, self.list_query)
 
     @work(thread=True, exclusive=True, group="customers.load")
@@ -121,59 +125,71 @@ class CustomersScreen(Screen[None]):
         if generation != self.generation:
             return
         self.shown_query = query
-        message = "No customer matches." if query != CustomerQuery() else "No customers yet."
+        searched = query != CustomerQuery()
+        message = _("No customer matches.") if searched else _("No customers yet.")
         self.query_one(CustomerTable).show(rows, at_end=len(rows) < PAGE, empty_message=message)
         if len(rows) < PAGE:
-            self.count_text = f"{len(rows):,}"
+            self.count = (len(rows), False)
         else:
             self._count(generation, query)
         self._update_status()
 
     @work(thread=True, exclusive=True, group="customers.count")
     def _count(self, generation: int, query: CustomerQuery) -> None:
-        n, capped = self.service.customer_list.count(query, cap=COUNT_CAP)
-        self.app.call_from_thread(self._show_count, generation, f"{n:,}{'+' if capped else ''}")
+        count = self.service.customer_list.count(query, cap=COUNT_CAP)
+        self.app.call_from_thread(self._show_count, generation, count)
 
-    def _show_count(self, generation: int, text: str) -> None:
+    def _show_count(self, generation: int, count: tuple[int, bool]) -> None:
         if generation == self.generation:
-            self.count_text = text
+            self.count = count
             self._update_status()
+
+    def _count_text(self) -> str:
+        if self.count is None:
+            return _("counting…")
+        n, capped = self.count
+        if capped:
+            return ngettext(
+                "{count}+ customer", "{count}+ customers", n
+            ).format(count=format_number(n))
+        return ngettext("{count} customer", "{count} customers", n).format(count=format_number(n))
 
     def _update_status(self) -> None:
         query = self.list_query
         status = Text()
-        noun = "customer" if self.count_text == "1" else "customers"
-        status.append(f"{self.count_text} {noun}", style="bold")
+        status.append(self._count_text(), style="bold")
         if query.text.strip():
-            status.append("  search: ")
-            status.append(v.clean_text(query.text), style="bold")
-        for label in self._filter_labels():
-            status.append(f"  {label}")
-        arrow = "↓" if query.descending else "↑"
-        status.append(f"  sort: {sort_label(query)}")
+            status.append("  ")
+            status.append_text(_styled(_("search: {text}"), v.clean_text(query.text), "bold"))
+        for shown in self._filter_labels():
+            status.append("  " + shown)
+        sort = _("sort: {sort}").format(sort=_(sort_label(query)))
         if sort_label(query) == SORT_LABELS[query.sort]:
-            status.append(f" {arrow}")
+            sort += " " + ("↓" if query.descending else "↑")
+        status.append("  " + sort)
         self.status_text = status
         self.query_one("#status", Static).update(status)
 
     def _filter_labels(self) -> list[str]:
         query = self.list_query
-        labels = []
+        shown = []
         if query.customer_type:
-            labels.append(f"type: {query.customer_type}")
+            kind = label("customer_type", query.customer_type)
+            shown.append(_("type: {type}").format(type=kind))
         if query.industry:
-            labels.append(f"industry: {query.industry}")
+            shown.append(_("industry: {industry}").format(industry=industry_label(query.industry)))
         if query.owner_id is not None:
-            labels.append(f"owner: {self._owner_name(query.owner_id)}")
+            owner = v.clean_text(self._owner_name(query.owner_id))
+            shown.append(_("owner: {owner}").format(owner=owner))
         if query.tag_id is not None:
-            labels.append(f"tag: {self._tag_name(query.tag_id)}")
+            shown.append(_("tag: {tag}").format(tag=v.clean_text(self._tag_name(query.tag_id))))
         if query.due:
-            labels.append(f"follow-up: {query.due}")
+            shown.append(_("follow-up: {due}").format(due=_due_label(query.due)))
         if query.tier:
-            labels.append(f"value: {query.tier}")
+            shown.append(_("value: {tier}").format(tier=label("value_tier", query.tier)))
         if query.churn_risk:
-            labels.append("churn risk")
-        return labels
+            shown.append(_("churn risk"))
+        return shown
 
     def _filter(self, **changes: object) -> None:
         self.list_query = dataclasses.replace(self.list_query, **changes)  # type: ignore[arg-type]
@@ -245,18 +261,23 @@ class CustomersScreen(Screen[None]):
         self.app.push_screen(ChoiceScreen(title, options), chosen)
 
     def action_pick_industry(self) -> None:
-        options = [(code, f"{code}  {zh}  {en}") for code, (zh, en) in v.INDUSTRY_SECTIONS.items()]
-        self._pick("Filter by industry", options, lambda k: self._filter(industry=k or None))
+        options = [(code, industry_label(code)) for code in v.INDUSTRY_SECTIONS]
+        self._pick(_("Filter by industry"), options, lambda k: self._filter(industry=k or None))
 
     def action_pick_owner(self) -> None:
         options = [(str(u.id), u.username) for u in self.choices.owners]
         self._pick(
-            "Filter by owner", options, lambda k: self._filter(owner_id=int(k) if k else None)
+            _("Filter by owner"), options, lambda k: self._filter(owner_id=int(k) if k else None)
         )
 
     def action_pick_tag(self) -> None:
-        options = [(str(t.id), f"{t.tag_type}: {t.name}") for t in self.choices.tags]
-        self._pick("Filter by tag", options, lambda k: self._filter(tag_id=int(k) if k else None))
+        options = [
+            (str(t.id), _("{type}: {tag}").format(type=label("tag_type", t.tag_type), tag=t.name))
+            for t in self.choices.tags
+        ]
+        self._pick(
+            _("Filter by tag"), options, lambda k: self._filter(tag_id=int(k) if k else None)
+        )
 
     @property
     def choices(self) -> FilterChoices:
@@ -341,7 +362,9 @@ class CustomersScreen(Screen[None]):
     def palette_commands(self) -> Iterable[SystemCommand]:
         """Commands with no key of their own, for the command palette (ctrl+p)."""
         yield SystemCommand(
-            "Verification checks", "The monthly sample's calls assigned to me", self.action_checks
+            _("Verification checks"),
+            _("The monthly sample's calls assigned to me"),
+            self.action_checks,
         )
         yield SystemCommand(
             _("Find duplicates"),
@@ -360,28 +383,34 @@ class CustomersScreen(Screen[None]):
                 _("These customers to a CSV or XLSX file (x)"),
                 self.action_export,
             )
-        for sort, label in ((s, SORT_LABELS[s]) for s in SORTS):
+        for sort in SORTS:
             yield SystemCommand(
-                f"Sort by {label}", "Order the list", lambda s=sort: self._filter(sort=s)
+                _("Sort by {sort}").format(sort=_(SORT_LABELS[sort])),
+                _("Order the list (s)"),
+                lambda s=sort: self._filter(sort=s),
             )
         for kind in TYPES[1:]:
             yield SystemCommand(
-                f"Filter: type {kind}",
-                "Customer type",
+                _("Filter: type {type}").format(type=label("customer_type", kind)),
+                _("Customer type (t)"),
                 lambda k=kind: self._filter(customer_type=k),
             )
         for tier in TIERS[1:]:
             yield SystemCommand(
-                f"Filter: value tier {tier}", "Value tier (v)", lambda t=tier: self._filter(tier=t)
+                _("Filter: value tier {tier}").format(tier=label("value_tier", tier)),
+                _("Value tier (v)"),
+                lambda t=tier: self._filter(tier=t),
             )
         for due in DUES[1:]:
             yield SystemCommand(
-                f"Filter: follow-up due {due}", "Next follow-up", lambda d=due: self._filter(due=d)
+                _("Filter: follow-up due {due}").format(due=_due_label(due)),
+                _("Next follow-up (f)"),
+                lambda d=due: self._filter(due=d),
             )
         for code, (zh, en) in v.INDUSTRY_SECTIONS.items():
             yield SystemCommand(
-                f"Filter: industry {code} {en}",
-                zh,
+                _("Filter: industry {industry}").format(industry=industry_label(code)),
+                en if is_chinese() else zh,  # the other language's name finds it too
                 lambda c=code: self._filter(industry=c),
                 discover=False,
             )
@@ -394,6 +423,23 @@ class CustomersScreen(Screen[None]):
             yield SystemCommand(
                 _("Import runs"), _("Past imports: undo or finish one"), self.action_import_runs
             )
+
+
+def _due_label(due: str) -> str:
+    """A follow-up filter's code (`today`, `overdue`) as the list shows it."""
+    names = {
+        "today": pgettext("follow-up filter", "today"),
+        "overdue": pgettext("follow-up filter", "overdue"),
+    }
+    return names.get(due, due)
+
+
+def _styled(template: str, value: str, style: str) -> Text:
+    """A translated `template` with its one `{field}` filled with `value` in `style`: the
+    sentence stays whole for the translator, the value stands out and is never markup."""
+    before, _field, after = template.partition("{")
+    after = after.partition("}")[2]
+    return Text.assemble(before, (value, style), after)
 
 
 def _next(values: tuple[str | None, ...], current: str | None) -> str | None:

@@ -17,12 +17,14 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, Static
 
 from ..db import Database
+from ..i18n import N_, _
 from ..service import AuthError, Service
 from ..throttle import source_from_env
 from ..widgets.keys_footer import KeysFooter
+from ..widgets.translated_bindings import TranslatedBindings
 
 
-class LoginScreen(Screen[Service]):
+class LoginScreen(TranslatedBindings, Screen[Service]):
     """Dismissed with the signed-in session; failures say only what the service says."""
 
     DEFAULT_CSS = """
@@ -39,7 +41,7 @@ class LoginScreen(Screen[Service]):
     LoginScreen Button { width: 100%; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "app.quit", "Quit", id="app.quit_login"),
+        Binding("ctrl+q", "app.quit", N_("Quit"), id="app.quit_login"),
     ]
 
     def __init__(
@@ -52,19 +54,19 @@ class LoginScreen(Screen[Service]):
 
     def compose(self) -> ComposeResult:
         with Center(), Vertical(id="login-box"):
-            yield Static("tui-crm — sign in", id="login-title")
+            yield Static(_("tui-crm — sign in"), id="login-title")
             if self.db.meta("demo") == "1":
                 yield Static(
-                    "Demo data: sign in as admin, manager, service or sales1, password demo.",
+                    _("Demo data: sign in as admin, manager, service or sales1, password demo."),
                     id="demo-hint",
                 )
             if self.operator is None:
-                yield Input(placeholder="Username", id="username")
+                yield Input(placeholder=_("Username"), id="username")
             else:
-                yield Static(Text.assemble("User: ", (self.operator, "bold")), id="operator")
-            yield Input(placeholder="Password", password=True, id="password")
+                yield Static(Text.assemble(_("User: "), (self.operator, "bold")), id="operator")
+            yield Input(placeholder=_("Password"), password=True, id="password")
             yield Static("", id="login-message")
-            yield Button("Log in", id="login", variant="primary")
+            yield Button(_("Log in"), id="login", variant="primary")
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -90,10 +92,10 @@ class LoginScreen(Screen[Service]):
         username = self.username
         password = self.query_one("#password", Input)
         if not username.strip():
-            self._say("Enter your username and password.")
+            self._say(_("Enter your username and password."))
             self.query_one("#username", Input).focus()
             return
-        self._say("Checking…")
+        self._say(_("Checking…"))
         self.query_one("#login", Button).disabled = True
         self._login(username, password.value)
 

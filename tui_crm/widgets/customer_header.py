@@ -13,15 +13,12 @@ from textual.geometry import Size
 from textual.widget import Widget
 
 from .. import validation as v
+from ..i18n import _, pgettext
+from ..i18n.formats import fit_text
+from ..labels import industry_label, label
 from ..service import Customer
 
 GAP = "   "
-TIER_BADGES = {
-    "high": "★ high value",
-    "medium": "medium value",
-    "low": "low value",
-    "none": "no orders",
-}
 TAG_STYLES = {"industry": "cyan", "need": "green", "value": "yellow", "custom": "magenta"}
 
 
@@ -43,64 +40,69 @@ def _identity(customer: Customer) -> list[Text]:
     name.append(customer.code, "bold cyan")
     name.append("  ")
     name.append(v.clean_text(customer.name), "bold")
-    label = v.CUSTOMER_TYPE_LABELS.get(v.CustomerType(customer.customer_type), "")
-    kind = [customer.kind, label or customer.customer_type]
+    kind = [label("customer_kind", customer.kind), label("customer_type", customer.customer_type)]
     if customer.kind == "company" and customer.company_size:
-        kind.append(f"{customer.company_size} staff")
-    items = [name, _item("", " · ".join(kind))]
+        kind.append(label("company_size", customer.company_size))
+    items = [name, _item("", " · ".join(filter(None, kind)))]
     if customer.value_tier:
         style = "dim" if customer.value_tier == "none" else "bold black on yellow"
-        items.append(Text(f" {TIER_BADGES[customer.value_tier]} ", style))
+        badge = label("value_tier", customer.value_tier)
+        if customer.value_tier == "high":
+            badge = "★ " + badge
+        items.append(Text(f" {badge} ", style))
     if customer.churn_risk:
-        items.append(Text(" CHURN RISK ", "bold white on dark_orange3"))
+        items.append(Text(" " + _("CHURN RISK") + " ", "bold white on dark_orange3"))
     if customer.legal_hold:
-        items.append(Text(" LEGAL HOLD ", "bold white on dark_red"))
+        items.append(Text(" " + _("LEGAL HOLD") + " ", "bold white on dark_red"))
     return items
 
 
 def _profile(customer: Customer) -> list[Text]:
-    section = v.INDUSTRY_SECTIONS.get(customer.industry)
-    industry = f"{customer.industry} {section[0]} {section[1]}" if section else ""
     return [
-        _item("Owner", customer.owner or "unassigned"),
-        _item("Industry", industry),
-        _item("Source", customer.source),
+        _item(_("Owner"), customer.owner or _("unassigned")),
+        _item(_("Industry"), industry_label(customer.industry)),
+        _item(_("Source"), label("source", customer.source)),
     ]
 
 
 def _contact(customer: Customer) -> list[Text]:
     person = v.clean_text(customer.contact_name)
     title = v.clean_text(customer.contact_title)
-    contact = f"{person}, {title}" if person and title else person or title
+    both = _("{person}, {title}").format(person=person, title=title)
+    contact = both if person and title else person or title
     place = " ".join(filter(None, (v.clean_text(customer.province), v.clean_text(customer.city))))
-    items = [_item("Contact", contact)] if contact or customer.kind == "company" else []
-    items.append(_item("Place", place))
+    if contact or customer.kind == "company":
+        items = [_item(pgettext("customer detail", "Contact"), contact)]
+    else:
+        items = []
+    items.append(_item(_("Place"), place))
     if customer.kind == "company":
-        items.append(_item("Credit code", customer.credit_code))
+        items.append(_item(_("Credit code"), customer.credit_code))
     return items
 
 
 def _tags(customer: Customer) -> list[Text]:
     if not customer.tags:
-        return [_item("Tags", "none (t adds one)", "dim")]
+        return [_item(_("Tags"), _("none (t adds one)"), "dim")]
     items = [
         Text(v.clean_text(tag.name), TAG_STYLES.get(tag.tag_type, "")) for tag in customer.tags
     ]
-    items[0] = Text("Tags ", "dim") + items[0]
+    items[0] = Text(_("Tags") + " ", "dim") + items[0]
     return items
 
 
 def _dates(customer: Customer, today: str) -> list[Text]:
     plan = (customer.next_followup_at or "")[:10]
     overdue = bool(plan) and plan < today
-    nxt = Text("Next follow-up ", "dim")
-    nxt.append(plan or "none", "bold white on red" if overdue else "bold")
+    nxt = Text(_("Next follow-up") + " ", "dim")
+    none = pgettext("follow-up plan", "none")
+    nxt.append(plan or none, "bold white on red" if overdue else "bold")
     if overdue:
-        nxt.append(" overdue", "bold red")
+        nxt.append(" " + _("overdue"), "bold red")
     return [
-        _item("Created", _when(customer.created_at)[:10]),
-        _item("Updated", _when(customer.updated_at)[:10]),
-        _item("Last contact", _when(customer.last_interaction_at)),
+        _item(_("Created"), _when(customer.created_at)[:10]),
+        _item(_("Updated"), _when(customer.updated_at)[:10]),
+        _item(_("Last contact"), _when(customer.last_interaction_at)),
         nxt,
     ]
 
@@ -131,7 +133,7 @@ def pack(rows: list[list[Text]], width: int) -> list[Text]:
             line.append_text(item)
         lines.append(line)
     for line in lines:
-        line.truncate(width, overflow="ellipsis")
+        fit_text(line, width)
     return lines
 
 

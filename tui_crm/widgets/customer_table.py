@@ -24,6 +24,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..crypto import mask_phone
+from ..i18n import N_, _, active_language, pgettext
+from ..labels import label
 from ..listing import SortKey
 from ..service import CustomerRow
 
@@ -32,13 +34,20 @@ PAGE = 100
 WINDOW = 4 * PAGE
 # Control characters, and bidi overrides that would reorder the rest of the terminal line.
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-TYPE_LABELS = {"prospect": "prospect", "customer": "customer", "churned": "churned"}
-TIER_MARKS = {"high": "H", "medium": "M", "low": "L", "none": "–"}
+
+
+def _tier_marks() -> dict[str, str]:
+    return {
+        "high": pgettext("value tier mark", "H"),
+        "medium": pgettext("value tier mark", "M"),
+        "low": pgettext("value tier mark", "L"),
+        "none": "–",
+    }
 
 
 def value_mark(row: CustomerRow) -> str:
     """The tier as one letter (blank before tiers are scored), `!` when at risk of churning."""
-    return TIER_MARKS.get(row.value_tier or "", " ") + ("!" if row.churn_risk else "")
+    return _tier_marks().get(row.value_tier or "", " ") + ("!" if row.churn_risk else "")
 
 
 # The widest masked phone: `mask_phone` keeps at most "+", 3 leading and 4 trailing digits.
@@ -49,11 +58,30 @@ NAME_COMFORT = 24
 
 @dataclass(frozen=True)
 class Column:
-    title: str
-    width: int  # 0: takes the width left over
+    title: str  # English; drawn as `heading()`
+    width: int  # 0: takes the width left over; else at least the translated title's cells
     keep: int  # the narrowest screen width at which the column is shown
     value: Callable[[CustomerRow], str]
     grow: int = 0  # extra cells taken when the name column can spare them
+
+    def heading(self) -> str:
+        """The title in the active language."""
+        return _headings().get(self.title, self.title)
+
+
+def _headings() -> dict[str, str]:
+    return {
+        "Code": _("Code"),
+        "Name": _("Name"),
+        "Contact": pgettext("customer list", "Contact"),
+        "Phone": _("Phone"),
+        "Type": _("Type"),
+        "V": pgettext("customer list", "V"),
+        "Ind": pgettext("customer list", "Ind"),
+        "Owner": _("Owner"),
+        "Last contact": _("Last contact"),
+        "Next f/u": _("Next f/u"),
+    }
 
 
 COLUMNS = (
@@ -61,7 +89,7 @@ COLUMNS = (
     Column("Name", 0, 0, lambda r: r.name),
     Column("Contact", 10, 0, lambda r: r.contact_name, grow=4),
     Column("Phone", PHONE_WIDTH, 0, lambda r: r.phone),
-    Column("Type", 8, 0, lambda r: TYPE_LABELS.get(r.customer_type, r.customer_type)),
+    Column("Type", 8, 0, lambda r: label("customer_type", r.customer_type)),
     Column("V", 2, 110, value_mark),
     Column("Ind", 3, 110, lambda r: r.industry),
     Column("Owner", 8, 100, lambda r: r.owner),
@@ -75,19 +103,26 @@ def plain(text: str) -> str:
     return _UNPRINTABLE.sub("\ufffd", text)
 
 
-@functools.lru_cache(maxsize=8)
 def layout(width: int) -> tuple[tuple[Column, int], ...]:
-    """The columns shown at `width` and their widths; the name takes what is left.
+    """The columns shown at `width` and their widths, in the active language."""
+    return _layout(width, active_language())
 
-    Columns with `grow` widen only while the name column keeps `NAME_COMFORT` cells.
-    """
+
+@functools.lru_cache(maxsize=8)
+def _layout(width: int, language: str) -> tuple[tuple[Column, int], ...]:
+    """The name takes what is left. A fixed column is at least as wide as its title (a
+    Chinese title may be wider than the English one). Columns with `grow` widen only while
+    the name column keeps `NAME_COMFORT` cells."""
     shown = [c for c in COLUMNS if width >= c.keep]
-    fixed = sum(c.width for c in shown) + len(shown) - 1
+    widths = {c: max(c.width, cell_len(c.heading())) if c.width else 0 for c in shown}
+    fixed = sum(widths.values()) + len(shown) - 1
     grows = sum(c.grow for c in shown)
     grown = width - fixed - grows >= NAME_COMFORT
     if grown:
         fixed += grows
-    return tuple((c, c.width + (c.grow if grown else 0) or max(8, width - fixed)) for c in shown)
+    return tuple(
+        (c, widths[c] + (c.grow if grown else 0) or max(8, width - fixed)) for c in shown
+    )
 
 
 class CustomerTable(ScrollView, can_focus=True):
@@ -117,13 +152,15 @@ class CustomerTable(ScrollView, can_focus=True):
     CustomerTable > .customer-table--empty { color: $text-muted; text-style: italic; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "cursor_down", "Down", show=False, system=True, id="list.down"),
-        Binding("up,k", "cursor_up", "Up", show=False, system=True, id="list.up"),
-        Binding("pagedown", "page_down", "Page down", show=False, system=True, id="list.page_down"),
-        Binding("pageup", "page_up", "Page up", show=False, system=True, id="list.page_up"),
-        Binding("home", "first", "First", show=False, system=True, id="list.first"),
-        Binding("end,G", "last", "Last", show=False, system=True, id="list.last"),
-        Binding("enter", "open", "Open", id="list.open"),
+        Binding("down,j", "cursor_down", N_("Down"), show=False, system=True, id="list.down"),
+        Binding("up,k", "cursor_up", N_("Up"), show=False, system=True, id="list.up"),
+        Binding(
+            "pagedown", "page_down", N_("Page down"), show=False, system=True, id="list.page_down"
+        ),
+        Binding("pageup", "page_up", N_("Page up"), show=False, system=True, id="list.page_up"),
+        Binding("home", "first", N_("First"), show=False, system=True, id="list.first"),
+        Binding("end,G", "last", N_("Last"), show=False, system=True, id="list.last"),
+        Binding("enter", "open", N_("Open"), id="list.open"),
     ]
 
     class Opened(Message):
@@ -140,7 +177,7 @@ class CustomerTable(ScrollView, can_focus=True):
         self.cursor = 0
         self.at_start = True
         self.at_end = True
-        self.empty_message = "Loading…"
+        self.empty_message = _("Loading…")
 
     # --- data -------------------------------------------------------------------------------
 
@@ -267,7 +304,8 @@ class CustomerTable(ScrollView, can_focus=True):
         base = self.rich_style
         if y == 0:
             header = self.get_component_rich_style("customer-table--header")
-            return self._strip([c.title for c, _ in layout(width)], width, base + header)
+            titles = [column.heading() for column, _width in layout(width)]
+            return self._strip(titles, width, base + header)
         index = int(self.scroll_y) + y - 1
         if not self.rows and y == 1:
             muted = base + self.get_component_rich_style("customer-table--empty")
@@ -278,13 +316,13 @@ class CustomerTable(ScrollView, can_focus=True):
         style = base
         if index == self.cursor:
             style = base + self.get_component_rich_style("customer-table--cursor")
-        return self._strip([c.value(row) for c, _ in layout(width)], width, style)
+        return self._strip([c.value(row) for c, _width in layout(width)], width, style)
 
     @staticmethod
     def _strip(values: list[str], width: int, style: Style) -> Strip:
         cells = [
             set_cell_size(plain(value), size)
-            for value, (_, size) in zip(values, layout(width), strict=True)
+            for value, (_column, size) in zip(values, layout(width), strict=True)
         ]
         text = " ".join(cells)
         text = set_cell_size(text, width) if cell_len(text) != width else text

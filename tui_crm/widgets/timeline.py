@@ -20,7 +20,7 @@ from textual.strip import Strip
 
 from .. import validation as v
 from ..i18n import N_, _
-from ..i18n.formats import format_money
+from ..i18n.formats import fit_text, format_money
 from ..labels import label
 from ..service import Service, TimelineEntry
 
@@ -168,7 +168,7 @@ class Timeline(ScrollView, can_focus=True):
         else:
             entry = self.entries[index]
             text = entry_lines(entry, self.is_overdue(entry))[row % LINES_PER_ENTRY]
-            text.truncate(width, overflow="ellipsis")
+            fit_text(text, width)
         # Every segment carries the widget's style: a segment of unstyled text would otherwise
         # have none, drawn in the terminal's colours and fatal to Textual's NO_COLOR filter.
         segments = Segment.apply_style(text.render(self.app.console), base)
