@@ -144,10 +144,15 @@ def _print_summary(summary: ImportSummary) -> None:
 @click.option("--source", default="", help=N_("Where the file came from, kept with the run."))
 @click.option(
     "--strategy",
+    "--duplicates",
+    "strategy",
     type=click.Choice([s.value for s in Strategy]),
     default=Strategy.SKIP.value,
     show_default=True,
-    help=N_("What to do with a row that matches an existing customer."),
+    help=N_(
+        "What to do with a row that matches an existing customer (by its code, else by"
+        " phone, email, ID number or credit code)."
+    ),
 )
 @click.option("--encoding", help=N_("The file's text encoding (found out when not given)."))
 @click.option("--delimiter", help=N_("The CSV delimiter (found out when not given)."))
