@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import io
+import zipfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -205,6 +207,14 @@ def test_messy_file_mapped_dry_run_imported_and_undone_by_keys(
     assert tuple(status) == ("undone", "manager")
 
 
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():  # fixed times: the bytes name the test case
+            archive.writestr(zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0)), data)
+    return buffer.getvalue()
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -212,6 +222,9 @@ def test_messy_file_mapped_dry_run_imported_and_undone_by_keys(
         (b"", "the file is empty"),
         ("客户名称,手机,客户类型\r\n\r\n".encode("gb18030"), "only a header row"),
         (bytes(range(256)) * 40, "binary content"),
+        (bytes.fromhex("d0cf11e0a1b11ae1") + bytes(4096), "an old binary Excel workbook (.xls)"),
+        (_zip({"Index/Document.iwa": b"\x00"}), "an Apple Numbers document"),
+        (_zip({"xl/workbook.xml": b"<workbook"})[:60], "not a readable XLSX workbook"),
     ],
 )
 def test_bad_files_are_named_next_to_the_path(

@@ -143,9 +143,11 @@ def _merged_workbook(path: Path) -> Path:
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(["客户名单"])
-    sheet.merge_cells("A1:C1")
+    sheet.merge_cells("A1:C1")  # a title above the header: fine
     sheet.append(["客户名称", "手机", "客户类型"])
     sheet.append(["某公司", "13800138000", "潜在"])
+    sheet.append(["", "13900139000", "潜在"])
+    sheet.merge_cells("A3:A4")  # one company over two rows: each row no longer stands alone
     book.save(path)
     return path
 

@@ -20,7 +20,7 @@ import datetime as dt
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -279,6 +279,40 @@ def suggest_mapping(
         if field is None and i not in decided
     )
     return ColumnMapping(tuple(headers), tuple(fields), unknown)
+
+
+def header_test(overrides: Mapping[str, str] | None = None) -> Callable[[Sequence[str]], int]:
+    """How many cells of a row are headers the synonym table or `overrides` know: what
+    `tabular.open_table` finds the header row by, under a report's title rows."""
+    named = {fold(key) for key in overrides or {} if not key.startswith("#")}
+
+    def known(cells: Sequence[str]) -> int:
+        folded = [fold(v.clean_text(cell)) for cell in cells]
+        return sum(1 for f in folded if f and (f in _HEADER_FIELD or f in named))
+
+    return known
+
+
+def refuse_twin_headers(mapping: ColumnMapping, overrides: Mapping[str, str]) -> None:
+    """Two columns with the same header, one imported and the other not: the second's
+    values would be dropped without a word, so the run asks which is which (by position)."""
+    decided = {i for key in overrides for i in _override_indexes(mapping.headers, key)}
+    first: dict[str, int] = {}
+    for index, header in enumerate(mapping.headers):
+        if not header:
+            continue
+        if header not in first:
+            first[header] = index
+            continue
+        pair = (first[header], index)
+        mapped = [mapping.fields[i] is not None for i in pair]
+        if any(mapped) and not all(mapped) and not decided.issuperset(pair):
+            raise ImportFileError(
+                _(
+                    "columns {first} and {second} are both named {header}; say what each"
+                    " holds by position (e.g. --map '#{second}=' ignores the second)"
+                ).format(first=pair[0] + 1, second=pair[1] + 1, header=repr(header))
+            )
 
 
 def check_saved(mapping: Mapping[str, str]) -> None:
@@ -558,6 +592,9 @@ def clean_row(plan: RowPlan, line: int, cells: list[str]) -> CleanRow:
         if name is None or index >= len(cells):
             continue
         cell = restore(cells[index]) if plan.escaped else cells[index]
+        if "\x00" in cell:  # a C string cut short, or bytes of another file: damaged
+            row.errors[name] = _("holds a NUL byte: the value may be damaged; check it")
+            continue
         text = v.clean_text(cell, multiline=name == "notes")
         if not text:
             continue

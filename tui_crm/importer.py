@@ -58,7 +58,9 @@ from .import_mapping import (
     check_saved,
     clean_rows,
     date_order,
+    header_test,
     missing_for_create,
+    refuse_twin_headers,
     suggest_mapping,
 )
 from .tabular import ImportFileError, TableSource, file_sha256, iter_rows, open_table
@@ -200,6 +202,8 @@ class ImportSummary:
     unknown_columns: list[str] = field(default_factory=list)
     report_path: str = ""
     seconds: float = 0.0
+    header_line: int = 1
+    title_rows: int = 0  # rows above the header row, skipped as a report's title
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -380,9 +384,7 @@ def review_rows(db: Database, run_id: int) -> list[tuple[int, str, str]]:
 def inspect_file(path: Path, options: ImportOptions) -> FilePreview:
     """The file's headers and the mapping a run would use, with unknown columns listed;
     a file with nothing under its header is refused here already."""
-    source = open_table(
-        path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet
-    )
+    source = _open(path, options)
     if not any(line > source.header_line for line, _cells in iter_rows(source)):
         raise ImportFileError(f"{Path(path).name}: only a header row, no customers")
     return FilePreview(source, suggest_mapping(source.headers, options.mapping))
@@ -398,9 +400,7 @@ def scan_dates(path: Path, options: ImportOptions) -> dict[str, str]:
     """Each column the mapping feeds a date with, by its header: the order its dates read
     in (`ymd`, `dmy`, `mdy`), "" without a date, or `DATES_AMBIGUOUS` / `DATES_MIXED` when a
     run would refuse it until a date format is declared. Reads the whole file once."""
-    source = open_table(
-        path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet
-    )
+    source = _open(path, options)
     mapping = suggest_mapping(source.headers, options.mapping)
     columns = {
         index: source.headers[index] or f"#{index + 1}"
@@ -431,6 +431,16 @@ def scan_dates(path: Path, options: ImportOptions) -> dict[str, str]:
     return found
 
 
+def _open(path: Path, options: ImportOptions) -> TableSource:
+    return open_table(
+        path,
+        encoding=options.encoding,
+        delimiter=options.delimiter,
+        sheet=options.sheet,
+        header_test=header_test(options.mapping),
+    )
+
+
 @dataclass
 class _Prepared:
     source: TableSource
@@ -443,10 +453,9 @@ class _Prepared:
 def _prepare(db: Database, path: Path, options: ImportOptions) -> _Prepared:
     """Read the whole file once before writing: its hash, size, date orders, any problem."""
     options.checked()
-    source = open_table(
-        path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet
-    )
+    source = _open(path, options)
     mapping = suggest_mapping(source.headers, options.mapping)
+    refuse_twin_headers(mapping, options.mapping)
     mapped = set(mapping.fields)
     if "name" not in mapped:
         raise ImportFileError(
@@ -978,6 +987,8 @@ def run_import(
         mapping=prepared.mapping.as_saved(),
         unknown_columns=list(prepared.mapping.unknown),
         report_path=str(report_path or ""),
+        header_line=prepared.source.header_line,
+        title_rows=prepared.source.title_rows,
     )
     run_id = None
     if not dry_run:

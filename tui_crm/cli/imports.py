@@ -107,6 +107,14 @@ def _print_summary(summary: ImportSummary) -> None:
         (_("rejected"), summary.rejected),
         (_("to review (same name)"), summary.review),
     )
+    if summary.title_rows:
+        click.echo(
+            ngettext(
+                "The header row is line {line}; the {count} row above it was skipped as a title.",
+                "The header row is line {line}; the {count} rows above it were skipped as a title.",
+                summary.title_rows,
+            ).format(line=summary.header_line, count=summary.title_rows)
+        )
     click.echo(_("{rows} rows:").format(rows=format_number(summary.rows)))
     for label, count in counts:
         click.echo(f"  {label}: {format_number(count)}")
