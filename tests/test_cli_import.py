@@ -3,6 +3,7 @@ and the service refuses imports to sales reps and service staff."""
 
 from __future__ import annotations
 
+import csv
 import json
 import sqlite3
 from collections.abc import Callable
@@ -156,3 +157,60 @@ def test_sales_and_service_are_refused(
 def test_a_manager_may_import(session: Callable[[str], Service], messy_csv: Path) -> None:
     summary = session("manager").imports.run(messy_csv, ImportOptions("consent"))
     assert (summary.created, summary.rejected) == (2, 1)
+
+
+def test_a_masked_export_comes_back_by_code(
+    env: dict[str, str], tmp_path: Path, session_for_env: Callable[[], Service]
+) -> None:
+    """`tui-crm export` (masked) edited and re-imported with `--duplicates update`: each
+    row is found by its code, though its phone and email are masked and it has no credit
+    code; masked cells change nothing; an edited cell updates; an unknown code is refused
+    with a reason, a merged-away code names the survivor."""
+    admin = session_for_env()
+    made = [
+        admin.customers.create(
+            {"name": name, "customer_type": "prospect", "phone": phone, "email": email,
+             "address": "北京市海淀区中关村大街1号"}
+        )
+        for name, phone, email in (
+            ("甲公司", "13800138000", "a@jia.cn"),
+            ("乙公司", "13900139000", "b@yi.cn"),
+            ("丙公司", "13700137000", ""),
+            ("丁公司", "13600136000", "d@ding.cn"),
+        )
+    ]  # fmt: skip
+    admin.cleaning.merge(made[2].id, made[3].id)  # 丁 merged into 丙
+    out = tmp_path / "masked.csv"
+    code, output = run(env, "export", "--out", str(out))
+    assert code == 0, output
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        header, *body = list(csv.reader(handle))
+    assert "138****8000" in {cell for row in body for cell in row}  # masked as exported
+    by_code = {row[0]: row for row in body}
+    city, contact = header.index("City"), header.index("Contact")
+    by_code[made[0].code][city] = "Shenzhen"  # the one real edit of an exported row
+    alias_row = list(by_code[made[2].code])
+    alias_row[0], alias_row[contact] = made[3].code, "王五"  # 丁's old code: now 丙
+    unknown_row = ["C1999000001", *body[0][1:]]
+    with out.open("w", encoding="utf-8-sig", newline="") as handle:
+        csv.writer(handle).writerows([header, *body, alias_row, unknown_row])
+
+    code, output = run(env, "import", str(out), "--legal-basis", "consent",
+                       "--duplicates", "update", "--json")  # fmt: skip
+    assert code == 0, output
+    summary = json.loads(output)
+    counts = [summary[k] for k in ("created", "updated", "skipped", "rejected")]
+    assert counts == [0, 2, 2, 1], summary
+    ((line, errors),) = summary["rejected_rows"]
+    assert line == len(body) + 3
+    assert errors == {"code": "C1999000001 is not a customer code of this database; to import"
+                              " the row as a new customer, ignore the code column"}  # fmt: skip
+    jia, yi, bing = (admin.customers.get(c.id) for c in made[:3])
+    assert jia.city == "Shenzhen" and bing.contact_name == "王五"
+    assert yi.version == 1
+    kept = ((jia, "13800138000", "a@jia.cn"), (yi, "13900139000", "b@yi.cn"))
+    for customer, phone, email in kept:
+        assert admin.customers.reveal(customer.id, "phone") == phone
+        assert admin.customers.reveal(customer.id, "email") == email
+        assert admin.customers.reveal(customer.id, "address") == "北京市海淀区中关村大街1号"
+    assert names(env) == ["丙公司", "乙公司", "甲公司"]

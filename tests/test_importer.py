@@ -143,9 +143,11 @@ def _merged_workbook(path: Path) -> Path:
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(["客户名单"])
-    sheet.merge_cells("A1:C1")
+    sheet.merge_cells("A1:C1")  # a title above the header: fine
     sheet.append(["客户名称", "手机", "客户类型"])
     sheet.append(["某公司", "13800138000", "潜在"])
+    sheet.append(["", "13900139000", "潜在"])
+    sheet.merge_cells("A3:A4")  # one company over two rows: each row no longer stands alone
     book.save(path)
     return path
 
@@ -570,3 +572,27 @@ def test_run_record_holds_source_legal_basis_and_file_hash(db: Database, tmp_pat
     assert (origin.legal_basis, origin.file_name) == ("publicly_available", "客户.csv")
     with pytest.raises(ImportFileError, match="legal basis must be one of"):
         run(db, path, opts=options(legal_basis="because"))
+
+
+def test_a_date_that_does_not_exist_is_told_so_in_both_languages(
+    db: Database, tmp_path: Path
+) -> None:
+    """2026-02-30 is written YYYY-MM-DD: the reason says there is no such day, not which
+    format to use."""
+    from tui_crm import i18n
+
+    text = (
+        "Name,Phone,Type,Created\n"
+        "A,13800138000,prospect,2026-02-30\n"
+        "B,13900139000,prospect,2021-03-04\n"
+    )
+    path = write(tmp_path / "dates.csv", text)
+    summary = run(db, path, dry_run=True)
+    assert (summary.created, summary.rejected) == (1, 1)
+    assert summary.rejected_rows == [
+        (2, {"created_at": "'2026-02-30' is written YYYY-MM-DD but no such day exists"})
+    ]
+    with i18n.using("zh_CN"):
+        summary = run(db, path, dry_run=True)
+    ((_line, errors),) = summary.rejected_rows
+    assert errors["created_at"] == "'2026-02-30' 按 YYYY-MM-DD 书写，但日历上没有这一天"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import hostile_strings
@@ -89,6 +91,68 @@ def test_phone_extensions_kept_never_dropped(raw: str, region: str, expected: st
     assert normalised == expected
     assert v.normalise_phone(normalised) == expected  # stable when saved again
     assert v.phone_last4(normalised) == expected.partition(";")[0][-4:]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("001-808-617-6467x12895", "+18086176467;ext=12895"),
+        ("+1 283 437 3886 ext. 5", "+12834373886;ext=5"),
+        ("tel:+1-283-437-3886", "+12834373886"),
+        ("tel:+1-283-437-3886;ext=5", "+12834373886;ext=5"),
+        ("TEL:13800138000", "13800138000"),
+        ("１３８００１３８０００", "13800138000"),  # full-width digits
+        ("（０１０）６５５２９９８８转８０１", "1065529988;ext=801"),
+        ("010-65529988 分机 801", "1065529988;ext=801"),
+        ("028-34373886", "2834373886"),  # a Chengdu landline, with its 0
+        ("2834373886", "2834373886"),  # ... as it is stored and exported: stays itself
+        ("800-810-8888", "8008108888"),  # toll-free numbers are written so in China too
+        ("400-810-8888", "4008108888"),
+    ],
+)
+def test_phone_shapes_from_files_read_as_the_country_they_are(raw: str, expected: str) -> None:
+    """The shapes issue 10 names, through the rule the form uses (region CN)."""
+    assert v.normalise_phone(raw) == expected
+    assert (
+        v.validate_customer({"name": "A", "customer_type": "prospect", "phone": raw})["phone"]
+        == expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("(283)437-3886x", "extension mark but no extension number"),
+        ("+12834373886x", "extension mark but no extension number"),
+        ("13800138000 ext.", "extension mark but no extension number"),
+        ("010-65529988转", "extension mark but no extension number"),
+        ("(283)437-3886", "North American number but has no country code"),
+        ("283.437.3886", "North American number but has no country code"),
+        ("（２８３）４３７-３８８６", "North American number but has no country code"),
+        ("tel:(283)437-3886", "North American number but has no country code"),
+        ("(283)437-3886 x5", "North American number but has no country code"),
+    ],
+)
+def test_phone_shapes_that_would_change_country_are_refused(raw: str, reason: str) -> None:
+    """Never silently another country: `(283)437-3886x` used to be stored as 2834373886,
+    a Chengdu landline."""
+    with pytest.raises(v.ValidationError, match=reason) as caught:
+        v.normalise_phone(raw)
+    assert repr(raw) in str(caught.value)
+    with pytest.raises(v.FormErrors) as form:
+        v.validate_customer({"name": "A", "customer_type": "prospect", "phone": raw})
+    assert reason in form.value.errors["phone"]
+
+
+def test_the_refusals_are_said_in_chinese() -> None:
+    from tui_crm import i18n
+
+    with i18n.using("zh_CN"):
+        for raw in ("(283)437-3886x", "(283)437-3886"):
+            with pytest.raises(v.ValidationError) as caught:
+                v.normalise_phone(raw)
+            message = str(caught.value)
+            assert raw in message and not re.search(r"[A-Za-z]{4,}", message), message
 
 
 def test_masked_phone_with_extension() -> None:

@@ -9,7 +9,8 @@ exactly what a person could type. Dates take one order per column (see `detect_d
 A file we exported ourselves reads back as it was written: CSV cells lose the apostrophe
 the export put before a would-be formula (`tabular.restore`), and a masked phone, email,
 ID number or address (`138****5678`) counts as not given, so it never overwrites the
-real value or becomes one.
+real value or becomes one. Its Code column (客户编号) names the customer each row is, so a
+re-import matches rows by code even where every contact value is masked.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import datetime as dt
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,9 +43,11 @@ IMPORT_FIELDS = (
     "extra_email",
     "owner",
     *DATE_FIELDS,
+    "code",
 )
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
+    "code": ("客户编号", "客户代码", "code", "customer code"),
     "name": (
         "客户名称", "客户名", "客户", "公司名称", "公司", "企业名称", "企业", "单位名称", "单位",
         "名称", "姓名", "company", "company name", "customer", "customer name", "name",
@@ -278,6 +281,40 @@ def suggest_mapping(
     return ColumnMapping(tuple(headers), tuple(fields), unknown)
 
 
+def header_test(overrides: Mapping[str, str] | None = None) -> Callable[[Sequence[str]], int]:
+    """How many cells of a row are headers the synonym table or `overrides` know: what
+    `tabular.open_table` finds the header row by, under a report's title rows."""
+    named = {fold(key) for key in overrides or {} if not key.startswith("#")}
+
+    def known(cells: Sequence[str]) -> int:
+        folded = [fold(v.clean_text(cell)) for cell in cells]
+        return sum(1 for f in folded if f and (f in _HEADER_FIELD or f in named))
+
+    return known
+
+
+def refuse_twin_headers(mapping: ColumnMapping, overrides: Mapping[str, str]) -> None:
+    """Two columns with the same header, one imported and the other not: the second's
+    values would be dropped without a word, so the run asks which is which (by position)."""
+    decided = {i for key in overrides for i in _override_indexes(mapping.headers, key)}
+    first: dict[str, int] = {}
+    for index, header in enumerate(mapping.headers):
+        if not header:
+            continue
+        if header not in first:
+            first[header] = index
+            continue
+        pair = (first[header], index)
+        mapped = [mapping.fields[i] is not None for i in pair]
+        if any(mapped) and not all(mapped) and not decided.issuperset(pair):
+            raise ImportFileError(
+                _(
+                    "columns {first} and {second} are both named {header}; say what each"
+                    " holds by position (e.g. --map '#{second}=' ignores the second)"
+                ).format(first=pair[0] + 1, second=pair[1] + 1, header=repr(header))
+            )
+
+
 def check_saved(mapping: Mapping[str, str]) -> None:
     """A mapping to save: known fields only, none fed by two columns (but the repeatable)."""
     for key, name in mapping.items():
@@ -457,18 +494,42 @@ class DateOrderDetector:
         return next(iter(self.possible))
 
 
+_EXPECTED = {"ymd": "YYYY-MM-DD", "dmy": "DD/MM/YYYY", "mdy": "MM/DD/YYYY"}
+
+
+def _calendar_fields(parts: tuple[int, int, int, str], order: str) -> bool:
+    """Whether the numbers are a year, a month 1-12 and a day 1-31 in `order`, so a date
+    that still fails (2026-02-30, 31/04/2021) is one the calendar does not have."""
+    a, b, c, _time = parts
+    year, month, day = {"ymd": (a, b, c), "dmy": (c, b, a), "mdy": (c, a, b)}[order]
+    return year >= 1000 and 1 <= month <= 12 and 1 <= day <= 31
+
+
 def parse_date(text: str, order: str | None, field_name: str) -> str:
-    """`YYYY-MM-DDTHH:MM:SS` from a cell in the column's order; never in the future."""
+    """`YYYY-MM-DDTHH:MM:SS` from a cell in the column's order; never in the future.
+
+    A cell that has the shape of a date but names a day the calendar lacks (2026-02-30)
+    is told so, rather than told to use the format it already uses."""
     parts = _parts(text)
     day = _as_date(parts, order) if parts and order else None
-    if day is None:
-        expected = {"ymd": "YYYY-MM-DD", "dmy": "DD/MM/YYYY", "mdy": "MM/DD/YYYY"}.get(
-            order or "", "a date"
-        )
+    if day is None and parts:
+        fitting = [o for o in ([order] if order else ORDERS) if _calendar_fields(parts, o)]
+        if fitting:
+            raise v.ValidationError(
+                field_name,
+                _("{value} is written {expected} but no such day exists").format(
+                    value=repr(text), expected=_EXPECTED[fitting[0]]
+                ),
+            )
+    if day is None and order:
         raise v.ValidationError(
             field_name,
-            _("{text!r} is not a date written {expected}").format(text=text, expected=expected),
+            _("{text!r} is not a date written {expected}").format(
+                text=text, expected=_EXPECTED[order]
+            ),
         )
+    if day is None:
+        raise v.ValidationError(field_name, _("{value} is not a date").format(value=repr(text)))
     if day > dt.date.today():
         raise v.ValidationError(field_name, _("{text!r} is in the future").format(text=text))
     return f"{day.isoformat()}T{parts[3] or '00:00:00'}" if parts else ""
@@ -499,6 +560,8 @@ class CleanRow:
     `given` names the fields the file itself filled in (an update overwrites only those);
     `inferred` values (a default type, a kind read from the ID number) count for a create;
     `masked` names sensitive fields whose cell held a masked value (not given either).
+    `code` is the customer code the row names (our export's first column): the row is that
+    customer, found by the code alone.
     """
 
     line: int
@@ -511,6 +574,7 @@ class CleanRow:
     last_interaction_at: str | None = None
     errors: dict[str, str] = dataclasses.field(default_factory=dict)
     masked: frozenset[str] = frozenset()
+    code: str = ""
 
 
 def clean_rows(plan: RowPlan, rows: Sequence[tuple[int, list[str]]]) -> list[CleanRow]:
@@ -528,6 +592,9 @@ def clean_row(plan: RowPlan, line: int, cells: list[str]) -> CleanRow:
         if name is None or index >= len(cells):
             continue
         cell = restore(cells[index]) if plan.escaped else cells[index]
+        if "\x00" in cell:  # a C string cut short, or bytes of another file: damaged
+            row.errors[name] = _("holds a NUL byte: the value may be damaged; check it")
+            continue
         text = v.clean_text(cell, multiline=name == "notes")
         if not text:
             continue
@@ -543,6 +610,7 @@ def clean_row(plan: RowPlan, line: int, cells: list[str]) -> CleanRow:
         else:
             data[name] = text
     _combine(data, parts)
+    row.code = data.pop("code", "").upper()
     given = frozenset(data) - {"owner", *DATE_FIELDS}
     _normalise_words(data)
     inferred = _infer(plan, data)

@@ -3,8 +3,9 @@
 A run goes: check the file and read it once through (SHA-256, row count, each date
 column's one order, every decoding or size problem found before anything is written);
 then rows in batches — mapped and validated with the form's rules (in worker processes
-for big files), matched against existing customers by the blind indexes of phone, email
-and ID number and by credit code, and against earlier rows of the same file — and each
+for big files), matched to the customer their code names (an export of ours coming back)
+or else against existing customers by the blind indexes of phone, email and ID number and
+by credit code, and against earlier rows of the same file — and each
 batch written in one transaction through `bulk` with its row records, audit entries and
 the run's counters. A kill leaves whole batches only; the run then reads `interrupted`
 and can be resumed or undone.
@@ -57,7 +58,9 @@ from .import_mapping import (
     check_saved,
     clean_rows,
     date_order,
+    header_test,
     missing_for_create,
+    refuse_twin_headers,
     suggest_mapping,
 )
 from .tabular import ImportFileError, TableSource, file_sha256, iter_rows, open_table
@@ -199,6 +202,8 @@ class ImportSummary:
     unknown_columns: list[str] = field(default_factory=list)
     report_path: str = ""
     seconds: float = 0.0
+    header_line: int = 1
+    title_rows: int = 0  # rows above the header row, skipped as a report's title
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -379,9 +384,7 @@ def review_rows(db: Database, run_id: int) -> list[tuple[int, str, str]]:
 def inspect_file(path: Path, options: ImportOptions) -> FilePreview:
     """The file's headers and the mapping a run would use, with unknown columns listed;
     a file with nothing under its header is refused here already."""
-    source = open_table(
-        path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet
-    )
+    source = _open(path, options)
     if not any(line > source.header_line for line, _cells in iter_rows(source)):
         raise ImportFileError(f"{Path(path).name}: only a header row, no customers")
     return FilePreview(source, suggest_mapping(source.headers, options.mapping))
@@ -397,9 +400,7 @@ def scan_dates(path: Path, options: ImportOptions) -> dict[str, str]:
     """Each column the mapping feeds a date with, by its header: the order its dates read
     in (`ymd`, `dmy`, `mdy`), "" without a date, or `DATES_AMBIGUOUS` / `DATES_MIXED` when a
     run would refuse it until a date format is declared. Reads the whole file once."""
-    source = open_table(
-        path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet
-    )
+    source = _open(path, options)
     mapping = suggest_mapping(source.headers, options.mapping)
     columns = {
         index: source.headers[index] or f"#{index + 1}"
@@ -430,6 +431,16 @@ def scan_dates(path: Path, options: ImportOptions) -> dict[str, str]:
     return found
 
 
+def _open(path: Path, options: ImportOptions) -> TableSource:
+    return open_table(
+        path,
+        encoding=options.encoding,
+        delimiter=options.delimiter,
+        sheet=options.sheet,
+        header_test=header_test(options.mapping),
+    )
+
+
 @dataclass
 class _Prepared:
     source: TableSource
@@ -442,10 +453,9 @@ class _Prepared:
 def _prepare(db: Database, path: Path, options: ImportOptions) -> _Prepared:
     """Read the whole file once before writing: its hash, size, date orders, any problem."""
     options.checked()
-    source = open_table(
-        path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet
-    )
+    source = _open(path, options)
     mapping = suggest_mapping(source.headers, options.mapping)
+    refuse_twin_headers(mapping, options.mapping)
     mapped = set(mapping.fields)
     if "name" not in mapped:
         raise ImportFileError(
@@ -700,6 +710,7 @@ class _Planner:
         names = list({row.values["name"] for row in candidates if row.values.get("name")})
         seen_names = self.scratch.lookup("names", "name", names)
         existing_names = self._existing_names(conn, names)
+        codes = _customers_by_code(conn, {row.code for row in candidates if row.code})
         batch_keys: dict[Any, tuple[int, int]] = {}
         batch_names: dict[str, tuple[int, int]] = {}
         self.batch_states = {}
@@ -708,9 +719,12 @@ class _Planner:
             if row.errors:
                 decisions.append(_Decision(row, "reject", errors=row.errors))
                 continue
-            decision = self._decide_row(
-                conn, row, row_keys[row.line], seen_keys, batch_keys, existing
-            )
+            if row.code:
+                decision = self._decide_by_code(conn, row, codes.get(row.code))
+            else:
+                decision = self._decide_row(
+                    conn, row, row_keys[row.line], seen_keys, batch_keys, existing
+                )
             decision.match_keys = row_keys[row.line]
             decisions.append(decision)
             if decision.action in ("create", "update"):
@@ -806,6 +820,24 @@ class _Planner:
             return _Decision(row, "skip", ref=ref, reason=f"duplicate of {matched}")
         return self._update(conn, row, ref, labels[ref])
 
+    def _decide_by_code(
+        self, conn: sqlite3.Connection, row: CleanRow, found: tuple[int, str] | None
+    ) -> _Decision:
+        """A row naming a customer code is that customer (an export of ours coming back),
+        whatever else it shares with others; it never creates one. A code that names no
+        customer here (another database's, or one erased since) is rejected, not created:
+        a file's codes must not bring back a customer that was deleted."""
+        if found is None:
+            reason = _(
+                "{code} is not a customer code of this database; to import the row as a new"
+                " customer, ignore the code column"
+            ).format(code=row.code)
+            return _Decision(row, "reject", errors={"code": reason})
+        customer_id, code = found
+        if self.strategy is Strategy.UPDATE:
+            return self._update(conn, row, customer_id, code)
+        return _Decision(row, "skip", ref=customer_id, reason=f"duplicate of {code} by code")
+
     def _update(self, conn: sqlite3.Connection, row: CleanRow, ref: int, label: str) -> _Decision:
         state = self.batch_states.get(ref) or self.scratch.state(ref) or self._stored(conn, ref)
         values = dict(state["values"])
@@ -857,6 +889,23 @@ class _Planner:
             elif earlier:
                 decision.review = f"same name as line {earlier[1]}"
         batch_names.setdefault(name, (decision.ref, decision.row.line))
+
+
+def _customers_by_code(conn: sqlite3.Connection, codes: set[str]) -> dict[str, tuple[int, str]]:
+    """(id, current code) of the customer each code names: its own or a merged-away one."""
+    found: dict[str, tuple[int, str]] = {}
+    wanted = list(codes)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for code, customer_id, current in conn.execute(
+            f"SELECT code, id, code FROM customers WHERE code IN ({marks}) UNION ALL"
+            f" SELECT a.code, c.id, c.code FROM customer_aliases a JOIN customers c"
+            f" ON c.id = a.customer_id WHERE a.code IN ({marks})",
+            chunk + chunk,
+        ):
+            found[code] = (customer_id, current)
+    return found
 
 
 def _state_of(values: Mapping[str, Any], extras: Sequence[tuple[str, str]]) -> dict[str, Any]:
@@ -938,6 +987,8 @@ def run_import(
         mapping=prepared.mapping.as_saved(),
         unknown_columns=list(prepared.mapping.unknown),
         report_path=str(report_path or ""),
+        header_line=prepared.source.header_line,
+        title_rows=prepared.source.title_rows,
     )
     run_id = None
     if not dry_run:

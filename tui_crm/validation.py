@@ -205,6 +205,17 @@ _STRAY_JOINER = re.compile(
 _SPACES = re.compile(r"\s+")
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _EXTENSION_WORD = re.compile(r"\s*(?:转|分机)\s*(?=\d)")
+# An extension mark with no number after it (`(283)437-3886x`): phonenumbers drops it
+# silently, but the person meant something there.
+_DANGLING_EXTENSION = re.compile(r"\d[\s.\-)]*(?:x|ext\.?|extension|转|分机)\s*$", re.IGNORECASE)
+# A number grouped the North American way, (283)437-3886 or 283.437.3886, with no country
+# code: in a region that is not +1 its digits may also read as a local landline, and
+# taking that reading would silently move the customer to another country.
+_NORTH_AMERICAN = re.compile(
+    r"(?:tel:\s*)?(\(?[2-9]\d{2}\)?[\s.\-]?[2-9]\d{2}[\s.\-]?\d{4})"
+    r"(?:\s*(?:x|ext\.?|extension|#)\s*\d+)?",
+    re.IGNORECASE,
+)
 EXTENSION_MARK = ";ext="
 
 
@@ -301,8 +312,18 @@ def normalise_phone(value: Any, field: str = "phone", region: str = "CN") -> str
 
 @functools.lru_cache(maxsize=8192)
 def _phone_by_rules(text: str, field: str, region: str) -> str:
+    """The number by phonenumbers' rules, refusing the shapes they would silently misread:
+    an extension mark without digits, a North American number without its +1."""
+    folded = unicodedata.normalize("NFKC", text)  # full-width digits and brackets
+    if _DANGLING_EXTENSION.search(folded):
+        raise ValidationError(
+            field,
+            _("{value} ends with an extension mark but no extension number").format(
+                value=repr(text)
+            ),
+        )
     try:
-        number = phonenumbers.parse(_EXTENSION_WORD.sub(" ext. ", text), region)
+        number = phonenumbers.parse(_EXTENSION_WORD.sub(" ext. ", folded), region)
     except phonenumbers.NumberParseException:
         raise ValidationError(
             field, _("{value} is not a phone number").format(value=repr(text))
@@ -311,11 +332,34 @@ def _phone_by_rules(text: str, field: str, region: str) -> str:
         raise ValidationError(
             field, _("{value} is not a valid phone number").format(value=repr(text))
         )
+    if _north_american_without_plus_one(folded, number):
+        raise ValidationError(
+            field,
+            _(
+                "{value} is written like a North American number but has no country code:"
+                " write +1 before it, or the area code with its 0 if it is a local landline"
+            ).format(value=repr(text)),
+        )
     if number.country_code == 86:
         base = phonenumbers.national_significant_number(number)
     else:
         base = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return f"{base}{EXTENSION_MARK}{number.extension}" if number.extension else base
+
+
+def _north_american_without_plus_one(folded: str, number: phonenumbers.PhoneNumber) -> bool:
+    """Whether a number read as a landline of a region outside +1 was written grouped the
+    North American way (not as bare digits, the form stored numbers take) and is a valid
+    +1 number too: then which country is meant cannot be told."""
+    shape = _NORTH_AMERICAN.fullmatch(folded.strip())
+    if shape is None or number.country_code == 1 or shape.group(1).isdigit():
+        return False
+    kind = phonenumbers.number_type(number)
+    if kind not in (phonenumbers.PhoneNumberType.FIXED_LINE,
+                    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):  # fmt: skip
+        return False  # 800/400 numbers are written 800-810-8888 in China too
+    digits = re.sub(r"\D", "", shape.group(1))
+    return phonenumbers.is_valid_number(phonenumbers.parse("+1" + digits))
 
 
 def phone_last4(phone: str | None) -> str | None:
@@ -370,9 +414,7 @@ def parse_date(value: Any, field: str = "date") -> str:
     try:
         return dt.date.fromisoformat(text).isoformat()
     except ValueError:
-        raise ValidationError(
-            field, _("{value} is not a real date").format(value=text)
-        ) from None
+        raise ValidationError(field, _("{value} is not a real date").format(value=text)) from None
 
 
 def choice(value: Any, field: str, allowed: type[StrEnum], *, required: bool = True) -> str:

@@ -107,6 +107,14 @@ def _print_summary(summary: ImportSummary) -> None:
         (_("rejected"), summary.rejected),
         (_("to review (same name)"), summary.review),
     )
+    if summary.title_rows:
+        click.echo(
+            ngettext(
+                "The header row is line {line}; the {count} row above it was skipped as a title.",
+                "The header row is line {line}; the {count} rows above it were skipped as a title.",
+                summary.title_rows,
+            ).format(line=summary.header_line, count=summary.title_rows)
+        )
     click.echo(_("{rows} rows:").format(rows=format_number(summary.rows)))
     for label, count in counts:
         click.echo(f"  {label}: {format_number(count)}")
@@ -144,10 +152,15 @@ def _print_summary(summary: ImportSummary) -> None:
 @click.option("--source", default="", help=N_("Where the file came from, kept with the run."))
 @click.option(
     "--strategy",
+    "--duplicates",
+    "strategy",
     type=click.Choice([s.value for s in Strategy]),
     default=Strategy.SKIP.value,
     show_default=True,
-    help=N_("What to do with a row that matches an existing customer."),
+    help=N_(
+        "What to do with a row that matches an existing customer (by its code, else by"
+        " phone, email, ID number or credit code)."
+    ),
 )
 @click.option("--encoding", help=N_("The file's text encoding (found out when not given)."))
 @click.option("--delimiter", help=N_("The CSV delimiter (found out when not given)."))
