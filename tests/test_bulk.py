@@ -147,6 +147,41 @@ def test_demo_builds_through_the_bulk_path_with_every_index(tmp_path: Path) -> N
     fresh.close()
 
 
+def test_demo_workers_make_the_same_customers_as_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui_crm import demo
+
+    monkeypatch.setattr(demo, "BATCH", 400)
+    read = "SELECT code, name, contact_name, created_at, owner_id FROM customers ORDER BY id"
+    built = {}
+    for workers in (0, 2):
+        folder = tmp_path / str(workers)
+        build_demo(folder / "demo.db", folder / "demo.key", customers=1000, seed=5, workers=workers)
+        db = Database.open(folder / "demo.db", load_key_file(folder / "demo.key"))
+        built[workers] = db.conn.execute(read).fetchall()
+        assert len(built[workers]) == 1000
+        assert audit.verify(db.conn, db.keys).ok
+        assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        db.close()
+    assert [tuple(r) for r in built[0]] == [tuple(r) for r in built[2]]
+
+
+def test_prepared_customers_are_written_only_at_the_ids_they_were_made_for(
+    db: Database,
+) -> None:
+    customers = _new_customers(3)
+    with db.write() as tx:
+        ids = bulk.reserve_ids(tx, 3, 2026)
+    prepared = bulk.prepare_customers(db.keys, customers, ids, 0, v.now())
+    with db.write() as tx:
+        bulk.insert_customers(tx, db.keys, _new_customers(1), actor="form")
+    with pytest.raises(bulk.BulkConflict), db.write() as tx:
+        bulk.write_prepared(tx, db.keys, [prepared], actor="bulk", at=v.now())
+    assert db.conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0] == 1
+    assert audit.verify(db.conn, db.keys).ok
+
+
 def test_demo_customers_pass_the_forms_rules() -> None:
     import datetime as dt
     import random

@@ -24,7 +24,6 @@ import contextlib
 import csv
 import dataclasses
 import datetime as dt
-import gc
 import hashlib
 import json
 import multiprocessing
@@ -549,30 +548,12 @@ def _has_real_stderr() -> bool:
 
 def _clean_remotely(plan: RowPlan, batch: Sequence[tuple[int, list[str]]]) -> list[CleanRow]:
     """Clean rows in a worker; the cells stay behind (the parent still has them)."""
-    with _young_collections_only() as collect:
+    with bulk.young_collections_only() as collect:
         rows = clean_rows(plan, batch)
         for row in rows:
             row.cells = []
         collect()
     return rows
-
-
-@contextlib.contextmanager
-def _young_collections_only() -> Iterator[Callable[[], None]]:
-    """The cycle collector paused, but for young objects when the caller says (per batch).
-
-    A batch keeps ~100k objects alive until it is written, so left to itself the collector
-    walks the whole heap again and again (pypinyin's dictionaries alone are millions of
-    objects): a fifth of an import's time. Young garbage (a rejected row's exception) is
-    still collected each batch, and everything else once the collector is back on.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield lambda: gc.collect(1)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _with_cells(future: Any, batch: Sequence[tuple[int, list[str]]]) -> list[CleanRow]:
@@ -967,7 +948,7 @@ def run_import(
     done = summary.created + summary.updated + summary.skipped + summary.rejected
     writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="import-writer")
     try:
-        with _young_collections_only() as collect:
+        with bulk.young_collections_only() as collect:
             for rows in _cleaned(prepared, options, resume.last_line if resume else 0):
                 if dry_run:
                     with db.read() as conn:
