@@ -522,6 +522,24 @@ def _prepared_batches(
         yield results()
 
 
+@contextmanager
+def _unjournaled(db: Database, db_path: Path, key_path: Path) -> Iterator[None]:
+    """The bulk of a build written without a journal and without syncs: the database is
+    new and nobody else has it yet, so a build cut short leaves nothing worth keeping,
+    and it is removed (database and key) rather than left half-written."""
+    for pragma in ("journal_mode=OFF", "synchronous=OFF", f"cache_size=-{BUILD_CACHE_KIB}"):
+        db.conn.execute(f"PRAGMA {pragma}").close()
+    try:
+        yield
+    except BaseException:
+        db.close()
+        for path in (db_path, key_path, *(Path(f"{db_path}{end}") for end in ("-wal", "-shm"))):
+            path.unlink(missing_ok=True)
+        raise
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL"):
+        db.conn.execute(f"PRAGMA {pragma}").close()
+
+
 def build_demo(
     db_path: Path,
     key_path: Path,
@@ -569,8 +587,8 @@ def build_demo(
     if workers is None:
         workers = min(2, os.cpu_count() or 1) if customers >= 2 * BATCH else 0
     done = 0
-    db.conn.execute(f"PRAGMA cache_size=-{BUILD_CACHE_KIB}").close()
     with (
+        _unjournaled(db, db_path, key_path),
         deferred_indexes(db),
         _prepared_batches(plan, pools, customers, workers) as batches,
         young_collections_only() as collect,
