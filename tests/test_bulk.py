@@ -16,6 +16,7 @@ from tui_crm import validation as v
 from tui_crm.crypto import load_key_file
 from tui_crm.db import Database, set_meta
 from tui_crm.demo import build_demo
+from tui_crm.search_text import search_document
 
 
 def test_append_many_chains_like_append_and_seals_per_customer(db: Database) -> None:
@@ -180,6 +181,31 @@ def test_prepared_customers_are_written_only_at_the_ids_they_were_made_for(
         bulk.write_prepared(tx, db.keys, [prepared], actor="bulk", at=v.now())
     assert db.conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0] == 1
     assert audit.verify(db.conn, db.keys).ok
+
+
+def test_a_search_text_made_ahead_gives_the_document_made_when_written() -> None:
+    from tests.conftest import hostile_strings
+
+    texts = [entry["text"] for entry in hostile_strings()] + ["张伟", "北京京科科技有限公司", ""]
+    for name in texts:
+        for contact in ("", "欧阳娜娜", name):
+            for kind in ("person", "company", None):
+                values = {"name": name or "x", "contact_name": contact, "kind": kind}
+                ahead = bulk.search_text_of(values)
+                written = search_document("C2026000001", values["name"], contact, kind)
+                assert not ahead or f"C2026000001 {ahead}" == written
+
+
+def test_import_creates_index_the_text_made_by_the_cleaning_worker(db: Database) -> None:
+    customers = _new_customers(4)
+    customers[1].search_text = bulk.search_text_of(customers[1].values)
+    with db.write() as tx:
+        written = bulk.insert_customers(tx, db.keys, customers, actor="bulk")
+    docs = dict(db.conn.execute("SELECT rowid, doc FROM customer_search").fetchall())
+    for customer, (customer_id, code) in zip(customers, written, strict=True):
+        v_ = customer.values
+        expected = search_document(code, v_["name"], v_.get("contact_name", ""), v_.get("kind"))
+        assert docs[customer_id] == expected
 
 
 def test_demo_customers_pass_the_forms_rules() -> None:

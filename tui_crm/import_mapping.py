@@ -511,6 +511,7 @@ class CleanRow:
     last_interaction_at: str | None = None
     errors: dict[str, str] = dataclasses.field(default_factory=dict)
     masked: frozenset[str] = frozenset()
+    search_text: str | None = None  # see `bulk.search_text_of`; None: made when written
 
 
 def clean_rows(plan: RowPlan, rows: Sequence[tuple[int, list[str]]]) -> list[CleanRow]:

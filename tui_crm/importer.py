@@ -66,6 +66,10 @@ SHOWN_ROWS = 20
 PARALLEL_FROM_ROWS = 20_000
 STALE_AFTER = dt.timedelta(minutes=10)
 IMPORT_CACHE_KIB = 64 * 1024  # B-tree pages of a 1M-customer database's indexes stay cached
+# Each batch rewrites pages all over a big database's indexes; checkpointed after every
+# commit, each of them went to the database file once a batch. With the write-ahead log
+# left to grow to ~400 MB, a page several batches touch is copied back once.
+IMPORT_CHECKPOINT_PAGES = 100_000
 REPORT_EXTRA_COLUMNS = ("line", "error_fields", "errors")
 
 __all__ = [
@@ -547,11 +551,15 @@ def _has_real_stderr() -> bool:
 
 
 def _clean_remotely(plan: RowPlan, batch: Sequence[tuple[int, list[str]]]) -> list[CleanRow]:
-    """Clean rows in a worker; the cells stay behind (the parent still has them)."""
+    """Clean rows in a worker, with the search text of each row that may be created (the
+    pinyin costs the writing process more than anything else it does); the cells stay
+    behind (the parent still has them)."""
     with bulk.young_collections_only() as collect:
         rows = clean_rows(plan, batch)
         for row in rows:
             row.cells = []
+            if not row.errors and row.values.get("name"):
+                row.search_text = bulk.search_text_of(row.values)
         collect()
     return rows
 
@@ -944,7 +952,9 @@ def run_import(
     scratch = _Scratch()
     planner = _Planner(db, options, scratch)
     cache_size = db.conn.execute("PRAGMA cache_size").fetchone()[0]
+    checkpoint_pages = db.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
     db.conn.execute(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}").close()
+    db.conn.execute(f"PRAGMA wal_autocheckpoint={IMPORT_CHECKPOINT_PAGES}").close()
     done = summary.created + summary.updated + summary.skipped + summary.rejected
     writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="import-writer")
     try:
@@ -972,6 +982,9 @@ def run_import(
     finally:
         writer.shutdown()
         db.conn.execute(f"PRAGMA cache_size={int(cache_size)}").close()
+        db.conn.execute(f"PRAGMA wal_autocheckpoint={int(checkpoint_pages)}").close()
+        if run_id is not None:
+            db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
         scratch.close()
         if report:
             report.close()
@@ -1077,6 +1090,7 @@ def _apply(
                 extra_contacts=row.extra_contacts,
                 audit_details={"import_run": run_id, "line": row.line},
                 blind_indexes=_blind_indexes(d.match_keys),
+                search_text=row.search_text,
             )
             reviews[d.ref] = d.review
             lines[d.ref] = [row.line]
@@ -1084,6 +1098,7 @@ def _apply(
             planned = creates[d.ref]
             planned.values = {**planned.values, **d.changes}
             planned.blind_indexes = None
+            planned.search_text = None
             if d.extra_contacts is not None:
                 planned.extra_contacts = d.extra_contacts
             lines[d.ref].append(row.line)
