@@ -16,6 +16,7 @@ from tui_crm import validation as v
 from tui_crm.crypto import load_key_file
 from tui_crm.db import Database, set_meta
 from tui_crm.demo import build_demo
+from tui_crm.search_text import search_document
 
 
 def test_append_many_chains_like_append_and_seals_per_customer(db: Database) -> None:
@@ -145,6 +146,66 @@ def test_demo_builds_through_the_bulk_path_with_every_index(tmp_path: Path) -> N
     assert db.conn.execute("PRAGMA foreign_key_check").fetchall() == []
     db.close()
     fresh.close()
+
+
+def test_demo_workers_make_the_same_customers_as_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui_crm import demo
+
+    monkeypatch.setattr(demo, "BATCH", 400)
+    read = "SELECT code, name, contact_name, created_at, owner_id FROM customers ORDER BY id"
+    built = {}
+    for workers in (0, 2):
+        folder = tmp_path / str(workers)
+        build_demo(folder / "demo.db", folder / "demo.key", customers=1000, seed=5, workers=workers)
+        db = Database.open(folder / "demo.db", load_key_file(folder / "demo.key"))
+        built[workers] = db.conn.execute(read).fetchall()
+        assert len(built[workers]) == 1000
+        assert audit.verify(db.conn, db.keys).ok
+        assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        db.close()
+    assert [tuple(r) for r in built[0]] == [tuple(r) for r in built[2]]
+
+
+def test_prepared_customers_are_written_only_at_the_ids_they_were_made_for(
+    db: Database,
+) -> None:
+    customers = _new_customers(3)
+    with db.write() as tx:
+        ids = bulk.reserve_ids(tx, 3, 2026)
+    prepared = bulk.prepare_customers(db.keys, customers, ids, 0, v.now())
+    with db.write() as tx:
+        bulk.insert_customers(tx, db.keys, _new_customers(1), actor="form")
+    with pytest.raises(bulk.BulkConflict), db.write() as tx:
+        bulk.write_prepared(tx, db.keys, [prepared], actor="bulk", at=v.now())
+    assert db.conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0] == 1
+    assert audit.verify(db.conn, db.keys).ok
+
+
+def test_a_search_text_made_ahead_gives_the_document_made_when_written() -> None:
+    from tests.conftest import hostile_strings
+
+    texts = [entry["text"] for entry in hostile_strings()] + ["张伟", "北京京科科技有限公司", ""]
+    for name in texts:
+        for contact in ("", "欧阳娜娜", name):
+            for kind in ("person", "company", None):
+                values = {"name": name or "x", "contact_name": contact, "kind": kind}
+                ahead = bulk.search_text_of(values)
+                written = search_document("C2026000001", values["name"], contact, kind)
+                assert not ahead or f"C2026000001 {ahead}" == written
+
+
+def test_import_creates_index_the_text_made_by_the_cleaning_worker(db: Database) -> None:
+    customers = _new_customers(4)
+    customers[1].search_text = bulk.search_text_of(customers[1].values)
+    with db.write() as tx:
+        written = bulk.insert_customers(tx, db.keys, customers, actor="bulk")
+    docs = dict(db.conn.execute("SELECT rowid, doc FROM customer_search").fetchall())
+    for customer, (customer_id, code) in zip(customers, written, strict=True):
+        v_ = customer.values
+        expected = search_document(code, v_["name"], v_.get("contact_name", ""), v_.get("kind"))
+        assert docs[customer_id] == expected
 
 
 def test_demo_customers_pass_the_forms_rules() -> None:

@@ -398,14 +398,41 @@ def chain_rows(
 ) -> tuple[list[tuple[Any, ...]], tuple[int, str]]:
     """The `INSERT_ENTRY` rows of entries following `end`, and the new end. Pure: the
     customers' keys for sealed entries are in `subject`."""
-    entry_id, prev_hash = end
-    rows = []
+    texts = details_texts(entries, subject, end[0] + 1)
+    return chain_texts(keys, entries, texts, end, at=at, actor=actor)
+
+
+def details_texts(
+    entries: Sequence[Entry], subject: Mapping[str, bytes], first_entry_id: int
+) -> list[str]:
+    """Each entry's details as stored, the sealed ones encrypted under their customer's key
+    and bound to the id the entry will have: the costly half of `chain_rows`, which needs
+    no chain and can be made elsewhere (another process) once the ids are reserved."""
+    texts = []
     encode = _DETAILS.encode
-    for entry in entries:
-        entry_id += 1
+    for entry_id, entry in enumerate(entries, start=first_entry_id):
         text = encode(entry.details or {})
         if entry.sealed and entry.customer_code:
             text = _seal(subject[entry.customer_code], entry_id, text)
+        texts.append(text)
+    return texts
+
+
+def chain_texts(
+    keys: KeyRing,
+    entries: Sequence[Entry],
+    texts: Sequence[str],
+    end: tuple[int, str],
+    *,
+    at: str,
+    actor: str,
+) -> tuple[list[tuple[Any, ...]], tuple[int, str]]:
+    """`chain_rows` of entries whose details are stored as `texts` (`details_texts` made for
+    the ids following `end`): each entry's MAC over the one before it."""
+    entry_id, prev_hash = end
+    rows = []
+    for entry, text in zip(entries, texts, strict=True):
+        entry_id += 1
         fields = (
             entry_id,
             at,

@@ -11,10 +11,12 @@ audit chain is extended with `audit.append_many` (one read of its end, one head 
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import datetime as dt
+import gc
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from typing import Any
 
 from . import audit
 from .crypto import MASKERS, SENSITIVE_FIELDS, KeyRing, customer_columns
-from .db import Database, next_customer_codes, next_row_id
+from .db import Database, next_row_id, reserve_customer_codes
 from .search_text import search_document
 from .validation import now, phone_last4
 
@@ -68,7 +70,8 @@ class NewCustomer:
 
     `extra_contacts` are further (label, value) pairs such as ("Phone 2", "+44...") kept
     encrypted; `audit_details` is added to the customer's create entry (e.g. run and line);
-    `blind_indexes`, when the caller has them already, are those of phone, email and ID number.
+    `blind_indexes`, when the caller has them already, are those of phone, email and ID number;
+    `search_text`, likewise, is `search_document` of its values less the code (`search_text_of`).
     """
 
     values: Mapping[str, Any]
@@ -82,6 +85,7 @@ class NewCustomer:
     extra_contacts: Sequence[tuple[str, str]] = ()
     audit_details: Mapping[str, Any] = field(default_factory=dict)
     blind_indexes: Mapping[str, bytes | None] | None = None
+    search_text: str | None = None
 
 
 @dataclass
@@ -126,6 +130,32 @@ def deferred_indexes(db: Database) -> Iterator[None]:
         with db.write() as tx:
             for _, _, sql in saved:
                 tx.execute(sql)
+
+
+@contextmanager
+def young_collections_only() -> Iterator[Callable[[], None]]:
+    """The cycle collector paused, but for young objects when the caller says (per batch).
+
+    A batch (of an import, of the demo) keeps ~100k objects alive until it is written, so
+    left to itself the collector walks the whole heap again and again (pypinyin's
+    dictionaries alone are millions of objects): a fifth of an import's time, a third of
+    the demo's. Young garbage (a rejected row's exception) is
+    still collected each batch, and everything else once the collector is back on.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield lambda: gc.collect(1)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def search_text_of(values: Mapping[str, Any]) -> str:
+    """A new customer's search document but for its code, which it gets when written: the
+    costly (pinyin) part, made where the row is validated (a worker process for big files).
+    `search_document` puts the code first and on its own, so the two join with a space."""
+    return search_document("", values["name"], values.get("contact_name", ""), values.get("kind"))
 
 
 def audit_view(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -193,26 +223,127 @@ def insert_customers(
     if not customers:
         return []
     at = at or now()
-    first_id = next_row_id(conn, "customers")
-    codes = next_customer_codes(conn, year or dt.date.today().year, len(customers))
+    ids = reserve_ids(conn, len(customers), year or dt.date.today().year)
+    codes = customer_codes(ids, 0, len(customers))
     end = audit.chain_end(conn)
-    first_key_id = next_row_id(conn, "customer_keys")
-    logged = {"customers": first_id, "customer_keys": first_key_id}
-    with _change_log_per_batch(conn, logged, len(customers)), _Statements(conn, writer) as run:
+    with _change_log_per_batch(conn, ids, len(customers)), _Statements(conn, writer) as run:
         for start in range(0, len(customers), CHUNK):
             chunk = customers[start : start + CHUNK]
-            chunk_codes = codes[start : start + CHUNK]
-            rows, docs, entries = _insert_rows(keys, chunk, first_id + start, chunk_codes, at)
-            subject, key_rows = audit.new_subject_keys(keys, chunk_codes, first_key_id + start)
-            entry_rows, end = audit.chain_rows(keys, entries, subject, end, at=at, actor=actor)
-            run(
-                (INSERT_CUSTOMER, rows),
-                (INSERT_SEARCH, docs),
-                (audit.INSERT_SUBJECT_KEY, key_rows),
-                (audit.INSERT_ENTRY, entry_rows),
-            )
+            prepared = prepare_customers(keys, chunk, ids, start, at)
+            end = _write_prepared(keys, prepared, end, at, actor, run)
     audit.write_head(conn, keys, end)
-    return [(first_id + offset, code) for offset, code in enumerate(codes)]
+    return [(ids.first_id + offset, code) for offset, code in enumerate(codes)]
+
+
+@dataclass(frozen=True)
+class ReservedIds:
+    """Where a bulk insert's customers start: row ids, `customer_keys` ids, the audit entry
+    id of the first one's create entry, and the code sequence number before the first."""
+
+    first_id: int
+    first_key_id: int
+    first_entry_id: int
+    year: int
+    code_seq: int
+
+
+def reserve_ids(conn: sqlite3.Connection, count: int, year: int) -> ReservedIds:
+    """Reserve `count` customer codes and read where the next rows go. Inside the write
+    transaction that inserts them (the rest are reserved by inserting in that order)."""
+    return ReservedIds(
+        first_id=next_row_id(conn, "customers"),
+        first_key_id=next_row_id(conn, "customer_keys"),
+        first_entry_id=audit.chain_end(conn)[0] + 1,
+        year=year,
+        code_seq=reserve_customer_codes(conn, year, count),
+    )
+
+
+def customer_codes(ids: ReservedIds, start: int, count: int) -> list[str]:
+    """The codes of the customers `start` to `start + count` of a reservation."""
+    first = ids.code_seq + start + 1
+    return [f"C{ids.year}{n:06d}" for n in range(first, first + count)]
+
+
+@dataclass
+class PreparedCustomers:
+    """Customers encrypted, indexed and sealed for the ids they were prepared at: rows for
+    `customers`, the search index and `customer_keys`, and their audit entries with the
+    stored details (the chain is added when written). Picklable, so a worker process can
+    make it while the writer writes an earlier batch."""
+
+    first_id: int
+    first_entry_id: int
+    rows: list[tuple[Any, ...]]
+    docs: list[tuple[int, str]]
+    key_rows: list[tuple[int, str, bytes | None]]
+    entries: list[audit.Entry]
+    texts: list[str]
+
+
+def prepare_customers(
+    keys: KeyRing, customers: Sequence[NewCustomer], ids: ReservedIds, start: int, at: str
+) -> PreparedCustomers:
+    """The customers `start` to `start + len(customers)` of the reservation `ids`, ready to
+    write. Pure: no database, so it runs anywhere the key ring is."""
+    codes = customer_codes(ids, start, len(customers))
+    rows, docs, entries = _insert_rows(keys, customers, ids.first_id + start, codes, at)
+    subject, key_rows = audit.new_subject_keys(keys, codes, ids.first_key_id + start)
+    first_entry_id = ids.first_entry_id + start
+    texts = audit.details_texts(entries, subject, first_entry_id)
+    entries = [dataclasses.replace(entry, details=None) for entry in entries]
+    return PreparedCustomers(
+        ids.first_id + start, first_entry_id, rows, docs, key_rows, entries, texts
+    )
+
+
+def write_prepared(
+    conn: sqlite3.Connection,
+    keys: KeyRing,
+    batches: Iterable[PreparedCustomers],
+    *,
+    actor: str,
+    at: str,
+    writer: Executor | None = None,
+) -> None:
+    """Write prepared batches in order, in the caller's write transaction, each exactly at
+    the ids it was prepared for (anything else is refused before a row is written)."""
+    end = audit.chain_end(conn)
+    next_id, next_key_id = next_row_id(conn, "customers"), next_row_id(conn, "customer_keys")
+    with _Statements(conn, writer) as run:
+        for prepared in batches:
+            if (prepared.first_id, prepared.key_rows[0][0]) != (next_id, next_key_id):
+                raise BulkConflict(
+                    f"customers prepared from id {prepared.first_id}, the next is {next_id}"
+                )
+            end = _write_prepared(keys, prepared, end, at, actor, run)
+            next_id += len(prepared.rows)
+            next_key_id += len(prepared.key_rows)
+    audit.write_head(conn, keys, end)
+
+
+def _write_prepared(
+    keys: KeyRing,
+    prepared: PreparedCustomers,
+    end: tuple[int, str],
+    at: str,
+    actor: str,
+    run: _Statements,
+) -> tuple[int, str]:
+    if prepared.first_entry_id != end[0] + 1:
+        raise BulkConflict(
+            f"audit entries prepared from id {prepared.first_entry_id}, the log ends at {end[0]}"
+        )
+    entry_rows, end = audit.chain_texts(
+        keys, prepared.entries, prepared.texts, end, at=at, actor=actor
+    )
+    run(
+        (INSERT_CUSTOMER, prepared.rows),
+        (INSERT_SEARCH, prepared.docs),
+        (audit.INSERT_SUBJECT_KEY, prepared.key_rows),
+        (audit.INSERT_ENTRY, entry_rows),
+    )
+    return end
 
 
 CHUNK = 1000
@@ -220,9 +351,7 @@ CHANGE_LOG_PER_BATCH_FROM = 500
 
 
 @contextmanager
-def _change_log_per_batch(
-    conn: sqlite3.Connection, first_ids: Mapping[str, int], count: int
-) -> Iterator[None]:
+def _change_log_per_batch(conn: sqlite3.Connection, ids: ReservedIds, count: int) -> Iterator[None]:
     """Insert `count` rows with consecutive ids from `first_ids[table]` into each table with
     its change-log insert trigger off, and log them with one statement per table instead.
 
@@ -231,6 +360,7 @@ def _change_log_per_batch(
     connection ever sees it missing, and `change_log` gets the same (table, id) rows. A few
     rows (a form's save) keep the trigger: DDL costs more than it saves there.
     """
+    first_ids = {"customers": ids.first_id, "customer_keys": ids.first_key_id}
     names = [f"change_{table}_insert" for table in first_ids]
     found = (
         conn.execute(
@@ -276,16 +406,16 @@ class _Statements:
         if self.writer is None:
             _execute(self.conn, statements)
             return
-        self._wait()
+        self.wait()
         self.pending = self.writer.submit(_execute, self.conn, statements)
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
         if error is None:
-            self._wait()
+            self.wait()
         elif self.pending is not None:
             concurrent.futures.wait([self.pending])
 
-    def _wait(self) -> None:
+    def wait(self) -> None:
         pending, self.pending = self.pending, None
         if pending is not None:
             pending.result()
@@ -356,8 +486,14 @@ def _insert_rows(
                 1,
             )
         )
+        text = customer.search_text
         docs.append(
-            (row_id, search_document(code, v["name"], v.get("contact_name", ""), v.get("kind")))
+            (
+                row_id,
+                f"{code} {text}"
+                if text
+                else search_document(code, v["name"], v.get("contact_name", ""), v.get("kind")),
+            )
         )
         details: dict[str, Any] = {"fields": _created_fields(v), **customer.audit_details}
         if customer.extra_contacts:

@@ -824,11 +824,17 @@ def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
 
 def next_customer_codes(conn: sqlite3.Connection, year: int, count: int = 1) -> list[str]:
     """Reserve `count` new codes `C<year><6 digits>`; a code is never handed out twice."""
+    start = reserve_customer_codes(conn, year, count)
+    return [f"C{year}{n:06d}" for n in range(start + 1, start + count + 1)]
+
+
+def reserve_customer_codes(conn: sqlite3.Connection, year: int, count: int) -> int:
+    """Reserve `count` new codes of `year`; returns the sequence number before the first."""
     key = f"code_seq_{year}"
     row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
     start = int(row[0]) if row else 0
     set_meta(conn, key, str(start + count))
-    return [f"C{year}{n:06d}" for n in range(start + 1, start + count + 1)]
+    return start
 
 
 def next_row_id(conn: sqlite3.Connection, table: str) -> int:

@@ -7,12 +7,18 @@ at random; rows go in with `executemany` in large write transactions.
 from __future__ import annotations
 
 import bisect
+import collections
 import datetime as dt
+import functools
+import gc
 import itertools
+import multiprocessing
+import os
 import random
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +27,18 @@ from faker import Faker
 from stdnum.cn import ric, uscc
 
 from . import analytics, audit
-from .bulk import NewCustomer, deferred_indexes, insert_customers
+from .bulk import (
+    NewCustomer,
+    PreparedCustomers,
+    ReservedIds,
+    deferred_indexes,
+    prepare_customers,
+    reserve_ids,
+    write_prepared,
+    young_collections_only,
+)
 from .config import AnalyticsSettings
-from .crypto import create_key_file
+from .crypto import KeyRing, create_key_file
 from .db import Database, set_meta
 from .passwords import hash_password
 from .validation import COMPANY_SIZES, Channel, FollowUpResult, Source
@@ -161,7 +176,6 @@ class _Pools:
         zh, en = Faker("zh_CN"), Faker("en_US")
         zh.seed_instance(seed)
         en.seed_instance(seed)
-        self.rng = rng
         self.zh_last = [zh.last_name() for _ in range(300)]
         self.zh_first = [zh.first_name() for _ in range(600)]
         self.zh_prefix = [zh.company_prefix() for _ in range(1500)]
@@ -178,6 +192,10 @@ class _Pools:
         self.random = rng.random
         today = dt.date.today()
         self.days = [(today - dt.timedelta(days=back)).isoformat() for back in range(DAYS_BACK + 1)]
+
+    def reseed(self, rng: random.Random) -> None:
+        """Draw from `rng` from now on (each batch has its own, so workers agree)."""
+        self.random = rng.random
 
     def stamp(self, days_back: int) -> str:
         """A working-hours time on the day `days_back` days ago."""
@@ -238,10 +256,20 @@ def _id_number(rng: random.Random, region: str) -> str:
     """A valid resident ID number: checksum, and a region code that existed at birth."""
     while True:
         born = dt.date(1960, 1, 1) + dt.timedelta(days=int(rng.random() * 16000))
-        body = f"{region}{born:%Y%m%d}{int(rng.random() * 1000):03d}"
-        number = body + ric.calc_check_digit(body + "0")
-        if ric.is_valid(number):
-            return number
+        if _region_existed(region, born.year):
+            body = f"{region}{born:%Y%m%d}{int(rng.random() * 1000):03d}"
+            return body + ric.calc_check_digit(body + "0")
+
+
+@functools.cache
+def _region_existed(region: str, year: int) -> bool:
+    """Whether ID numbers of people born in `year` may carry `region` (what `ric.is_valid`
+    checks beyond the checksum, a tenth of the demo's time when asked per number)."""
+    try:
+        ric.get_birth_place(f"{region}{year}0101000")
+    except ValueError:
+        return False
+    return True
 
 
 def _credit_code(rng: random.Random, region: str) -> str:
@@ -420,6 +448,98 @@ CHILD_INSERTS = {
 DEMO_DETAILS = {"demo": True}
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What every batch of a build shares; a worker process gets it once."""
+
+    keys: KeyRing
+    seed: int
+    ids: ReservedIds
+    owner_ids: list[int]
+    staff_ids: list[int]
+    tag_ids: list[int]
+    today: dt.date
+    at: str
+
+
+_Prepared = tuple[PreparedCustomers, dict[str, list[list[Any]]]]
+_worker: tuple[_Plan, _Pools] | None = None
+
+
+def _start_worker(plan: _Plan, pools: _Pools) -> None:
+    global _worker
+    _worker = (plan, pools)
+    gc.disable()  # a worker collects young objects after each batch (see _prepare_in_worker)
+
+
+def _prepare_in_worker(first: int, count: int) -> _Prepared:
+    assert _worker is not None
+    prepared = _prepare(*_worker, first, count)
+    gc.collect(1)
+    return prepared
+
+
+def _prepare(plan: _Plan, pools: _Pools, first: int, count: int) -> _Prepared:
+    """Customers `first` to `first + count` of the build (from 0) and their history, made,
+    encrypted and sealed for the ids reserved for them; each batch draws from a generator
+    of its own, so the data does not depend on how many workers made it."""
+    rng = random.Random(f"{plan.seed}:{first}")
+    pools.reseed(rng)
+    batch = _batch(
+        pools, rng, first + 1, count, plan.owner_ids, plan.staff_ids, plan.tag_ids, plan.today
+    )
+    prepared = prepare_customers(plan.keys, batch.customers, plan.ids, first, plan.at)
+    for rows in batch.children.values():
+        for row in rows:
+            row[0] += prepared.first_id
+    return prepared, batch.children
+
+
+@contextmanager
+def _prepared_batches(
+    plan: _Plan, pools: _Pools, customers: int, workers: int
+) -> Iterator[Iterator[_Prepared]]:
+    """The build's batches in order; made by `workers` processes (forked, so the key ring
+    and pools are never pickled) a few batches ahead of the writer, or here with none."""
+    jobs = [(first, min(BATCH, customers - first)) for first in range(0, customers, BATCH)]
+    if workers <= 0:
+        yield (_prepare(plan, pools, first, count) for first, count in jobs)
+        return
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(plan, pools)
+    ) as pool:
+
+        def results() -> Iterator[_Prepared]:
+            pending: collections.deque[Future[_Prepared]] = collections.deque()
+            for first, count in jobs:
+                pending.append(pool.submit(_prepare_in_worker, first, count))
+                if len(pending) > workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
+        yield results()
+
+
+@contextmanager
+def _unjournaled(db: Database, db_path: Path, key_path: Path) -> Iterator[None]:
+    """The bulk of a build written without a journal and without syncs: the database is
+    new and nobody else has it yet, so a build cut short leaves nothing worth keeping,
+    and it is removed (database and key) rather than left half-written."""
+    for pragma in ("journal_mode=OFF", "synchronous=OFF", f"cache_size=-{BUILD_CACHE_KIB}"):
+        db.conn.execute(f"PRAGMA {pragma}").close()
+    try:
+        yield
+    except BaseException:
+        db.close()
+        for path in (db_path, key_path, *(Path(f"{db_path}{end}") for end in ("-wal", "-shm"))):
+            path.unlink(missing_ok=True)
+        raise
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL"):
+        db.conn.execute(f"PRAGMA {pragma}").close()
+
+
 def build_demo(
     db_path: Path,
     key_path: Path,
@@ -428,15 +548,20 @@ def build_demo(
     seed: int = 2026,
     actor: str = "demo",
     progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
 ) -> DemoStats:
-    """Create a new demo database and key file with users for every role."""
+    """Create a new demo database and key file with users for every role.
+
+    Customers are made, encrypted and sealed in worker processes (two on a machine with two
+    cores or more, for builds of two batches or more) while this process writes them; the
+    writes go through the bulk path (`bulk.write_prepared`) with every index built at the end.
+    """
     started = time.perf_counter()
     keys = create_key_file(key_path)
     db = Database.create(db_path, keys)
-    rng = random.Random(seed)
-    pools = _Pools(rng, seed)
+    pools = _Pools(random.Random(seed), seed)
     today = dt.date.today()
-    year = today.year
+    at = dt.datetime.now().isoformat(timespec="seconds")
     reps = max(3, min(50, customers // 20_000))
     usernames = ["admin", "manager", "service"] + [f"sales{i}" for i in range(1, reps + 1)]
     counts = {"followups": 0, "interactions": 0}
@@ -453,36 +578,32 @@ def build_demo(
             tx.executemany(
                 "INSERT INTO tags(tag_type, name) VALUES (?, ?)", [(tag_type, n) for n in names]
             )
+        reserved = reserve_ids(tx, customers, today.year)
     ids = {r["username"]: r["id"] for r in db.conn.execute("SELECT id, username FROM users")}
     owner_ids = [ids[n] for n in usernames if n.startswith("sales")]
     staff_ids = [ids["service"], ids["manager"], *owner_ids]
     tag_ids = [r[0] for r in db.conn.execute("SELECT id FROM tags")]
-
-    def write(batch: _Batch) -> None:
-        with db.write() as tx:
-            ids = insert_customers(tx, keys, batch.customers, actor=actor, year=year)
-            for table, rows in batch.children.items():
-                for row in rows:
-                    row[0] = ids[row[0]][0]
-                tx.executemany(CHILD_INSERTS[table], rows)
-
-    # The next batch is made while the last one is written: SQLite lets go of the GIL
-    # while it inserts, so its index work and Python's generation share the two cores.
-    db.conn.execute(f"PRAGMA cache_size=-{BUILD_CACHE_KIB}").close()
-    with deferred_indexes(db), ThreadPoolExecutor(1) as writer:
-        writing: Future[None] | None = None
-        for first in range(1, customers + 1, BATCH):
-            count = min(BATCH, customers - first + 1)
-            batch = _batch(pools, rng, first, count, owner_ids, staff_ids, tag_ids, today)
-            if writing:
-                writing.result()
-            writing = writer.submit(write, batch)
-            counts["followups"] += len(batch.children["followups"])
-            counts["interactions"] += len(batch.children["interactions"])
+    plan = _Plan(keys, seed, reserved, owner_ids, staff_ids, tag_ids, today, at)
+    if workers is None:
+        workers = min(2, os.cpu_count() or 1) if customers >= 2 * BATCH else 0
+    done = 0
+    with (
+        _unjournaled(db, db_path, key_path),
+        deferred_indexes(db),
+        _prepared_batches(plan, pools, customers, workers) as batches,
+        young_collections_only() as collect,
+    ):
+        for prepared, children in batches:
+            with db.write() as tx:
+                write_prepared(tx, keys, [prepared], actor=actor, at=at)
+                for table, rows in children.items():
+                    tx.executemany(CHILD_INSERTS[table], rows)
+            counts["followups"] += len(children["followups"])
+            counts["interactions"] += len(children["interactions"])
+            done += len(prepared.rows)
+            collect()
             if progress:
-                progress(first + count - 1, customers)
-        if writing:
-            writing.result()
+                progress(done, customers)
     with db.write() as tx:
         analytics.recompute_tiers(tx, AnalyticsSettings(), today)
         analytics.refresh_churn(tx, AnalyticsSettings(), today, remind=False)

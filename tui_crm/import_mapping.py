@@ -575,6 +575,7 @@ class CleanRow:
     errors: dict[str, str] = dataclasses.field(default_factory=dict)
     masked: frozenset[str] = frozenset()
     code: str = ""
+    search_text: str | None = None  # see `bulk.search_text_of`; None: made when written
 
 
 def clean_rows(plan: RowPlan, rows: Sequence[tuple[int, list[str]]]) -> list[CleanRow]:

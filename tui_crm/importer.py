@@ -25,7 +25,6 @@ import contextlib
 import csv
 import dataclasses
 import datetime as dt
-import gc
 import hashlib
 import json
 import multiprocessing
@@ -70,6 +69,10 @@ SHOWN_ROWS = 20
 PARALLEL_FROM_ROWS = 20_000
 STALE_AFTER = dt.timedelta(minutes=10)
 IMPORT_CACHE_KIB = 64 * 1024  # B-tree pages of a 1M-customer database's indexes stay cached
+# Each batch rewrites pages all over a big database's indexes; checkpointed after every
+# commit, each of them went to the database file once a batch. With the write-ahead log
+# left to grow to ~400 MB, a page several batches touch is copied back once.
+IMPORT_CHECKPOINT_PAGES = 100_000
 REPORT_EXTRA_COLUMNS = ("line", "error_fields", "errors")
 
 __all__ = [
@@ -558,31 +561,17 @@ def _has_real_stderr() -> bool:
 
 
 def _clean_remotely(plan: RowPlan, batch: Sequence[tuple[int, list[str]]]) -> list[CleanRow]:
-    """Clean rows in a worker; the cells stay behind (the parent still has them)."""
-    with _young_collections_only() as collect:
+    """Clean rows in a worker, with the search text of each row that may be created (the
+    pinyin costs the writing process more than anything else it does); the cells stay
+    behind (the parent still has them)."""
+    with bulk.young_collections_only() as collect:
         rows = clean_rows(plan, batch)
         for row in rows:
             row.cells = []
+            if not row.errors and row.values.get("name"):
+                row.search_text = bulk.search_text_of(row.values)
         collect()
     return rows
-
-
-@contextlib.contextmanager
-def _young_collections_only() -> Iterator[Callable[[], None]]:
-    """The cycle collector paused, but for young objects when the caller says (per batch).
-
-    A batch keeps ~100k objects alive until it is written, so left to itself the collector
-    walks the whole heap again and again (pypinyin's dictionaries alone are millions of
-    objects): a fifth of an import's time. Young garbage (a rejected row's exception) is
-    still collected each batch, and everything else once the collector is back on.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield lambda: gc.collect(1)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _with_cells(future: Any, batch: Sequence[tuple[int, list[str]]]) -> list[CleanRow]:
@@ -771,14 +760,26 @@ class _Planner:
         return found
 
     def _existing_names(self, conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
+        """The code of the oldest customer of each name. The first query reads the name
+        index only; customer rows are read for the one code per name. (Asking for the code
+        of every match read a row of a 3 GB table for each of the dozens of customers a
+        common person's name has: a fifth of an import into a million customers.)"""
+        first_ids: dict[str, int] = {}
         for start in range(0, len(names), 500):
             chunk = names[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for row in conn.execute(
-                f"SELECT name, code FROM customers WHERE name IN ({marks}) ORDER BY id", chunk
+                f"SELECT name, MIN(id) FROM customers WHERE name IN ({marks}) GROUP BY name", chunk
             ):
-                found.setdefault(row[0], row[1])
+                first_ids[row[0]] = row[1]
+        names_by_id = {customer_id: name for name, customer_id in first_ids.items()}
+        found: dict[str, str] = {}
+        ids = list(names_by_id)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in conn.execute(f"SELECT id, code FROM customers WHERE id IN ({marks})", chunk):
+                found[names_by_id[row[0]]] = row[1]
         return found
 
     def _decide_row(
@@ -1002,11 +1003,13 @@ def run_import(
     scratch = _Scratch()
     planner = _Planner(db, options, scratch)
     cache_size = db.conn.execute("PRAGMA cache_size").fetchone()[0]
+    checkpoint_pages = db.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
     db.conn.execute(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}").close()
+    db.conn.execute(f"PRAGMA wal_autocheckpoint={IMPORT_CHECKPOINT_PAGES}").close()
     done = summary.created + summary.updated + summary.skipped + summary.rejected
     writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="import-writer")
     try:
-        with _young_collections_only() as collect:
+        with bulk.young_collections_only() as collect:
             for rows in _cleaned(prepared, options, resume.last_line if resume else 0):
                 if dry_run:
                     with db.read() as conn:
@@ -1030,6 +1033,9 @@ def run_import(
     finally:
         writer.shutdown()
         db.conn.execute(f"PRAGMA cache_size={int(cache_size)}").close()
+        db.conn.execute(f"PRAGMA wal_autocheckpoint={int(checkpoint_pages)}").close()
+        if run_id is not None:
+            db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
         scratch.close()
         if report:
             report.close()
@@ -1135,6 +1141,7 @@ def _apply(
                 extra_contacts=row.extra_contacts,
                 audit_details={"import_run": run_id, "line": row.line},
                 blind_indexes=_blind_indexes(d.match_keys),
+                search_text=row.search_text,
             )
             reviews[d.ref] = d.review
             lines[d.ref] = [row.line]
@@ -1142,6 +1149,7 @@ def _apply(
             planned = creates[d.ref]
             planned.values = {**planned.values, **d.changes}
             planned.blind_indexes = None
+            planned.search_text = None
             if d.extra_contacts is not None:
                 planned.extra_contacts = d.extra_contacts
             lines[d.ref].append(row.line)
