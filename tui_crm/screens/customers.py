@@ -8,6 +8,7 @@ never overwrite a fresh one.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import ClassVar
 
@@ -34,6 +35,7 @@ COUNT_CAP = 10_000
 TYPES = (None, "prospect", "customer", "churned")
 DUES = (None, "today", "overdue")
 TIERS = (None, "high", "medium", "low", "none")
+UNASSIGNED = "unassigned"  # the owner choice of customers nobody owns (never a user id)
 # Bindings the palette offers only to roles that may do what they lead to.
 PALETTE_NEEDS = {
     "customers.new": Action.CUSTOMER_CREATE,
@@ -72,9 +74,11 @@ class CustomersScreen(Screen[None]):
         Binding("I", "import_customers", N_("Import"), show=False, id="customers.import"),
     ]
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, *, today: dt.date | None = None) -> None:
+        """`today` fixes the day follow-ups are overdue against (tests); else the clock's."""
         super().__init__()
         self.service = service
+        self.today = today
         self.list_query = CustomerQuery()
         self.shown_query = self.list_query
         self.generation = 0
@@ -87,7 +91,7 @@ class CustomersScreen(Screen[None]):
             placeholder="/ search: name, contact, code, phone, email or last 4 digits",
             id="search",
         )
-        yield CustomerTable(self._fetch, id="customers")
+        yield CustomerTable(self._fetch, today=self.today, id="customers")
         yield Static("", id="status")
         yield KeysFooter()
 
@@ -165,6 +169,8 @@ class CustomersScreen(Screen[None]):
             labels.append(f"industry: {query.industry}")
         if query.owner_id is not None:
             labels.append(f"owner: {self._owner_name(query.owner_id)}")
+        if query.unassigned:
+            labels.append(f"owner: {_('unassigned')}")
         if query.tag_id is not None:
             labels.append(f"tag: {self._tag_name(query.tag_id)}")
         if query.due:
@@ -229,6 +235,7 @@ class CustomersScreen(Screen[None]):
             customer_type=None,
             industry=None,
             owner_id=None,
+            unassigned=False,
             tag_id=None,
             due=None,
             tier=None,
@@ -250,9 +257,14 @@ class CustomersScreen(Screen[None]):
 
     def action_pick_owner(self) -> None:
         options = [(str(u.id), u.username) for u in self.choices.owners]
-        self._pick(
-            "Filter by owner", options, lambda k: self._filter(owner_id=int(k) if k else None)
-        )
+        if self.choices.unassigned:
+            options.insert(0, (UNASSIGNED, _("unassigned")))
+        self._pick("Filter by owner", options, self._filter_owner)
+
+    def _filter_owner(self, key: str) -> None:
+        """An empty key is any owner, `UNASSIGNED` no owner, anything else a user's id."""
+        owner_id = int(key) if key and key != UNASSIGNED else None
+        self._filter(owner_id=owner_id, unassigned=key == UNASSIGNED)
 
     def action_pick_tag(self) -> None:
         options = [(str(t.id), f"{t.tag_type}: {t.name}") for t in self.choices.tags]

@@ -8,8 +8,8 @@ Nothing here knows the total: Home and End fetch the first or last page directly
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -24,16 +24,16 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..crypto import mask_phone
-from ..listing import SortKey
+from ..listing import SortKey, is_overdue
 from ..service import CustomerRow
+from .terminal_text import terminal_safe
 
 Fetch = Callable[[SortKey | None, int, bool], list[CustomerRow]]
 PAGE = 100
 WINDOW = 4 * PAGE
-# Control characters, and bidi overrides that would reorder the rest of the terminal line.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 TYPE_LABELS = {"prospect": "prospect", "customer": "customer", "churned": "churned"}
 TIER_MARKS = {"high": "H", "medium": "M", "low": "L", "none": "–"}
+OVERDUE_MARK = "!"  # after an overdue plan's date: seen without colour too
 
 
 def value_mark(row: CustomerRow) -> str:
@@ -56,6 +56,8 @@ class Column:
     grow: int = 0  # extra cells taken when the name column can spare them
 
 
+# The plan's date; an overdue one is marked (width: the date and `OVERDUE_MARK`).
+NEXT_FOLLOWUP = Column("Next f/u", 11, 0, lambda r: (r.next_followup_at or "")[:10])
 COLUMNS = (
     Column("Code", 11, 0, lambda r: r.code),
     Column("Name", 0, 0, lambda r: r.name),
@@ -66,13 +68,14 @@ COLUMNS = (
     Column("Ind", 3, 110, lambda r: r.industry),
     Column("Owner", 8, 100, lambda r: r.owner),
     Column("Last contact", 12, 90, lambda r: (r.last_interaction_at or "")[:10]),
-    Column("Next f/u", 10, 0, lambda r: r.next_followup_at or ""),
+    NEXT_FOLLOWUP,
 )
 
 
 def plain(text: str) -> str:
-    """Customer text made safe to write to a terminal cell by cell."""
-    return _UNPRINTABLE.sub("\ufffd", text)
+    """Customer text made safe to write to a terminal cell by cell, at the width every
+    terminal draws it."""
+    return terminal_safe(text)
 
 
 @functools.lru_cache(maxsize=8)
@@ -97,6 +100,7 @@ class CustomerTable(ScrollView, can_focus=True):
         "customer-table--header",
         "customer-table--cursor",
         "customer-table--empty",
+        "customer-table--overdue",
     }
     DEFAULT_CSS = """
     CustomerTable {
@@ -115,6 +119,7 @@ class CustomerTable(ScrollView, can_focus=True):
         text-style: bold reverse;
     }
     CustomerTable > .customer-table--empty { color: $text-muted; text-style: italic; }
+    CustomerTable > .customer-table--overdue { color: $text-error; text-style: bold; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down,j", "cursor_down", "Down", show=False, system=True, id="list.down"),
@@ -133,9 +138,13 @@ class CustomerTable(ScrollView, can_focus=True):
             super().__init__()
             self.customer_id = customer_id
 
-    def __init__(self, fetch: Fetch, *, id: str | None = None) -> None:
+    def __init__(
+        self, fetch: Fetch, *, today: dt.date | None = None, id: str | None = None
+    ) -> None:
+        """`today` fixes the day plans are overdue against (tests); else the clock's."""
         super().__init__(id=id)
         self.fetch = fetch
+        self.fixed_today = today
         self.rows: list[CustomerRow] = []
         self.cursor = 0
         self.at_start = True
@@ -143,6 +152,10 @@ class CustomerTable(ScrollView, can_focus=True):
         self.empty_message = "Loading…"
 
     # --- data -------------------------------------------------------------------------------
+
+    @property
+    def today(self) -> str:
+        return (self.fixed_today or dt.date.today()).isoformat()
 
     @property
     def current(self) -> CustomerRow | None:
@@ -267,7 +280,7 @@ class CustomerTable(ScrollView, can_focus=True):
         base = self.rich_style
         if y == 0:
             header = self.get_component_rich_style("customer-table--header")
-            return self._strip([c.title for c, _ in layout(width)], width, base + header)
+            return self._strip([(c.title, None) for c, _ in layout(width)], width, base + header)
         index = int(self.scroll_y) + y - 1
         if not self.rows and y == 1:
             muted = base + self.get_component_rich_style("customer-table--empty")
@@ -278,14 +291,25 @@ class CustomerTable(ScrollView, can_focus=True):
         style = base
         if index == self.cursor:
             style = base + self.get_component_rich_style("customer-table--cursor")
-        return self._strip([c.value(row) for c, _ in layout(width)], width, style)
+        return self._strip(self._cells(row, width), width, style)
+
+    def _cells(self, row: CustomerRow, width: int) -> list[tuple[str, Style | None]]:
+        """Each shown column's text for `row`, with the style of an overdue plan's date."""
+        cells: list[tuple[str, Style | None]] = []
+        for column, _size in layout(width):
+            value, style = column.value(row), None
+            if column is NEXT_FOLLOWUP and is_overdue(row.next_followup_at, self.today):
+                value += OVERDUE_MARK
+                style = self.get_component_rich_style("customer-table--overdue")
+            cells.append((value, style))
+        return cells
 
     @staticmethod
-    def _strip(values: list[str], width: int, style: Style) -> Strip:
-        cells = [
-            set_cell_size(plain(value), size)
-            for value, (_, size) in zip(values, layout(width), strict=True)
-        ]
-        text = " ".join(cells)
-        text = set_cell_size(text, width) if cell_len(text) != width else text
-        return Strip([Segment(text, style)], width)
+    def _strip(cells: list[tuple[str, Style | None]], width: int, style: Style) -> Strip:
+        segments: list[Segment] = []
+        for (value, extra), (_column, size) in zip(cells, layout(width), strict=True):
+            if segments:
+                segments.append(Segment(" ", style))
+            text = set_cell_size(plain(value), size)
+            segments.append(Segment(text, style + extra if extra else style))
+        return Strip(Segment.simplify(segments)).adjust_cell_length(width, style)
