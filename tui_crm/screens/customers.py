@@ -170,7 +170,7 @@ class CustomersScreen(Screen[None]):
         if query.owner_id is not None:
             labels.append(f"owner: {self._owner_name(query.owner_id)}")
         if query.unassigned:
-            labels.append(f"owner: {_('unassigned')}")
+            labels.append("owner: " + _("unassigned"))
         if query.tag_id is not None:
             labels.append(f"tag: {self._tag_name(query.tag_id)}")
         if query.due:
