@@ -280,7 +280,7 @@ class CustomerTable(ScrollView, can_focus=True):
         base = self.rich_style
         if y == 0:
             header = self.get_component_rich_style("customer-table--header")
-            return self._strip([(c.title, None) for c, _ in layout(width)], width, base + header)
+            return self._strip([c.title for c, _ in layout(width)], width, base + header)
         index = int(self.scroll_y) + y - 1
         if not self.rows and y == 1:
             muted = base + self.get_component_rich_style("customer-table--empty")
@@ -291,25 +291,31 @@ class CustomerTable(ScrollView, can_focus=True):
         style = base
         if index == self.cursor:
             style = base + self.get_component_rich_style("customer-table--cursor")
-        return self._strip(self._cells(row, width), width, style)
-
-    def _cells(self, row: CustomerRow, width: int) -> list[tuple[str, Style | None]]:
-        """Each shown column's text for `row`, with the style of an overdue plan's date."""
-        cells: list[tuple[str, Style | None]] = []
-        for column, _size in layout(width):
-            value, style = column.value(row), None
-            if column is NEXT_FOLLOWUP and is_overdue(row.next_followup_at, self.today):
-                value += OVERDUE_MARK
-                style = self.get_component_rich_style("customer-table--overdue")
-            cells.append((value, style))
-        return cells
+        columns = layout(width)
+        values = [c.value(row) for c, _ in columns]
+        if not is_overdue(row.next_followup_at, self.today):
+            return self._strip(values, width, style)
+        late = next(i for i, (c, _) in enumerate(columns) if c is NEXT_FOLLOWUP)
+        values[late] += OVERDUE_MARK
+        overdue = style + self.get_component_rich_style("customer-table--overdue")
+        return self._strip(values, width, style, {late: overdue})
 
     @staticmethod
-    def _strip(cells: list[tuple[str, Style | None]], width: int, style: Style) -> Strip:
+    def _strip(
+        values: list[str], width: int, style: Style, styles: dict[int, Style] | None = None
+    ) -> Strip:
+        """One row of cells; `styles` gives some cells (by column index) a style of their own."""
+        cells = [
+            set_cell_size(plain(value), size)
+            for value, (_, size) in zip(values, layout(width), strict=True)
+        ]
+        if not styles:
+            text = " ".join(cells)
+            text = set_cell_size(text, width) if cell_len(text) != width else text
+            return Strip([Segment(text, style)], width)
         segments: list[Segment] = []
-        for (value, extra), (_column, size) in zip(cells, layout(width), strict=True):
+        for i, cell in enumerate(cells):
             if segments:
                 segments.append(Segment(" ", style))
-            text = set_cell_size(plain(value), size)
-            segments.append(Segment(text, style + extra if extra else style))
-        return Strip(Segment.simplify(segments)).adjust_cell_length(width, style)
+            segments.append(Segment(cell, styles.get(i, style)))
+        return Strip(segments).adjust_cell_length(width, style)
