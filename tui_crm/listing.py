@@ -79,6 +79,7 @@ class CustomerQuery:
     customer_type: str | None = None
     industry: str | None = None
     owner_id: int | None = None
+    unassigned: bool = False  # only customers with no owner (the due list shows their plans)
     tag_id: int | None = None
     due: Due | None = None
     tier: str | None = None  # high, medium, low, none
@@ -91,6 +92,8 @@ class CustomerQuery:
             raise ValueError(f"unknown sort {self.sort!r}")
         if self.tier is not None and self.tier not in TIER_RANKS:
             raise ValueError(f"unknown value tier {self.tier!r}")
+        if self.unassigned and self.owner_id is not None:
+            raise ValueError("an owner and 'unassigned' exclude each other")
 
 
 @dataclass(frozen=True)
@@ -244,6 +247,8 @@ def _plan(
         if value is not None:
             params[name] = value
             where.append(f"{'' if churn_walk and name == 'owner_id' else '+'}c.{name} = :{name}")
+    if query.unassigned:  # a sales rep's scope leaves nothing: they own all they see
+        where.append("+c.owner_id IS NULL")
     if scope_owner_id is not None:
         params["scope_owner_id"] = scope_owner_id
         where.append(f"{'' if churn_walk else '+'}c.owner_id = :scope_owner_id")
@@ -255,6 +260,11 @@ def _plan(
     elif not segments:
         segments = (_Segment(0, by_id=not order),)
     return _Plan(source, tuple(where), params, order, label, empty, id_column, segments, match_all)
+
+
+def is_overdue(next_followup_at: str | None, today: str) -> bool:
+    """A plan dated before `today` (ISO): the rule of the due list and the `overdue` filter."""
+    return bool(next_followup_at) and next_followup_at[:10] < today
 
 
 def sort_label(query: CustomerQuery) -> str:

@@ -101,6 +101,7 @@ def _tag_id(service: Service, text: str) -> int:
 )
 @click.option("--industry", help=N_("GB/T 4754 section letter A-T."))
 @click.option("--owner", help=N_("Username of the responsible sales rep."))
+@click.option("--unassigned", is_flag=True, help=N_("Only customers without an owner."))
 @click.option("--tag", help=N_("A tag, as NAME or TYPE:NAME."))
 @click.option(
     "--due",
@@ -129,6 +130,7 @@ def export_command(
     customer_type: str | None,
     industry: str | None,
     owner: str | None,
+    unassigned: bool,
     tag: str | None,
     due: str | None,
     tier: str | None,
@@ -137,6 +139,8 @@ def export_command(
     descending: bool,
     as_json: bool,
 ) -> None:
+    if owner and unassigned:
+        raise click.UsageError(_("--owner and --unassigned exclude each other"))
     service = paths.service()
     section = (industry or "").strip().upper() or None
     if section is not None and section not in v.INDUSTRY_SECTIONS:
@@ -146,6 +150,7 @@ def export_command(
         customer_type=customer_type,
         industry=section,
         owner_id=_owner_id(service, owner) if owner else None,
+        unassigned=unassigned,
         tag_id=_tag_id(service, tag) if tag else None,
         due=due,  # type: ignore[arg-type]
         tier=tier,

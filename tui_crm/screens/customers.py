@@ -8,6 +8,7 @@ never overwrite a fresh one.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import ClassVar
 
@@ -36,6 +37,7 @@ COUNT_CAP = 10_000
 TYPES = (None, "prospect", "customer", "churned")
 DUES = (None, "today", "overdue")
 TIERS = (None, "high", "medium", "low", "none")
+UNASSIGNED = "unassigned"  # the owner choice of customers nobody owns (never a user id)
 # Bindings the palette offers only to roles that may do what they lead to.
 PALETTE_NEEDS = {
     "customers.new": Action.CUSTOMER_CREATE,
@@ -76,9 +78,11 @@ class CustomersScreen(TranslatedBindings, Screen[None]):
         Binding("I", "import_customers", N_("Import"), show=False, id="customers.import"),
     ]
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, *, today: dt.date | None = None) -> None:
+        """`today` fixes the day follow-ups are overdue against (tests); else the clock's."""
         super().__init__()
         self.service = service
+        self.today = today
         self.list_query = CustomerQuery()
         self.shown_query = self.list_query
         self.generation = 0
@@ -91,7 +95,7 @@ class CustomersScreen(TranslatedBindings, Screen[None]):
             placeholder=_("/ search: name, contact, code, phone, email or last 4 digits"),
             id="search",
         )
-        yield CustomerTable(self._fetch, id="customers")
+        yield CustomerTable(self._fetch, today=self.today, id="customers")
         yield Static("", id="status")
         yield KeysFooter()
 
@@ -149,9 +153,9 @@ class CustomersScreen(TranslatedBindings, Screen[None]):
             return _("counting…")
         n, capped = self.count
         if capped:
-            return ngettext(
-                "{count}+ customer", "{count}+ customers", n
-            ).format(count=format_number(n))
+            return ngettext("{count}+ customer", "{count}+ customers", n).format(
+                count=format_number(n)
+            )
         return ngettext("{count} customer", "{count} customers", n).format(count=format_number(n))
 
     def _update_status(self) -> None:
@@ -181,6 +185,8 @@ class CustomersScreen(TranslatedBindings, Screen[None]):
         if query.owner_id is not None:
             owner = v.clean_text(self._owner_name(query.owner_id))
             shown.append(_("owner: {owner}").format(owner=owner))
+        if query.unassigned:
+            shown.append(_("owner: {owner}").format(owner=_("unassigned")))
         if query.tag_id is not None:
             shown.append(_("tag: {tag}").format(tag=v.clean_text(self._tag_name(query.tag_id))))
         if query.due:
@@ -245,6 +251,7 @@ class CustomersScreen(TranslatedBindings, Screen[None]):
             customer_type=None,
             industry=None,
             owner_id=None,
+            unassigned=False,
             tag_id=None,
             due=None,
             tier=None,
@@ -266,9 +273,14 @@ class CustomersScreen(TranslatedBindings, Screen[None]):
 
     def action_pick_owner(self) -> None:
         options = [(str(u.id), u.username) for u in self.choices.owners]
-        self._pick(
-            _("Filter by owner"), options, lambda k: self._filter(owner_id=int(k) if k else None)
-        )
+        if self.choices.unassigned:
+            options.insert(0, (UNASSIGNED, _("unassigned")))
+        self._pick(_("Filter by owner"), options, self._filter_owner)
+
+    def _filter_owner(self, key: str) -> None:
+        """An empty key is any owner, `UNASSIGNED` no owner, anything else a user's id."""
+        owner_id = int(key) if key and key != UNASSIGNED else None
+        self._filter(owner_id=owner_id, unassigned=key == UNASSIGNED)
 
     def action_pick_tag(self) -> None:
         options = [
@@ -342,7 +354,6 @@ class CustomersScreen(TranslatedBindings, Screen[None]):
         if action in ("import_customers", "import_runs"):
             return self.service.can(Action.IMPORT)
         return True
-
 
     def _view_summary(self) -> Text:
         summary = Text(_("Export this view: "), style="bold")

@@ -19,6 +19,7 @@ from ..i18n import N_, _, ngettext
 from ..i18n.formats import pad
 from ..service import DueCount, DueFollowup, Service, ServiceError
 from ..widgets.keys_footer import KeysFooter
+from ..widgets.terminal_text import terminal_safe
 from ..widgets.translated_bindings import TranslatedBindings
 
 DUE_LIMIT = 500
@@ -38,7 +39,7 @@ def due_label(item: DueFollowup, *, indent: bool) -> Text:
     text.append("  ")
     text.append(item.code, "cyan")
     text.append("  ")
-    text.append(v.clean_text(item.name))
+    text.append(terminal_safe(v.clean_text(item.name)))
     return text
 
 

@@ -39,10 +39,15 @@ class CustomerList:
             return listing.count(conn, self.db.keys, query, scope, cap)
 
     def filter_choices(self) -> FilterChoices:
-        """Owners and tags the list can be filtered by, as far as the role may see them."""
+        """Owners and tags the list can be filtered by, as far as the role may see them;
+        "unassigned" only for a role that sees customers without an owner."""
         scope = self.context.owner_scope()
         users = [u for u in active_users(self.db.conn) if scope is None or u.id == scope]
-        return FilterChoices(owners=tuple(users), tags=tuple(suggest_tags(self.db.conn, limit=500)))
+        return FilterChoices(
+            owners=tuple(users),
+            tags=tuple(suggest_tags(self.db.conn, limit=500)),
+            unassigned=scope is None,
+        )
 
     def _to_row(self, key: listing.SortKey, row: Any) -> CustomerRow:
         phone = self.db.keys.decrypt(row["phone_enc"], "customers", "phone_enc", row["id"])

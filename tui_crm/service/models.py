@@ -110,6 +110,7 @@ class FilterChoices:
 
     owners: tuple[UserInfo, ...]
     tags: tuple[Tag, ...]
+    unassigned: bool = False  # whether "no owner" can match anything (not for a sales rep)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from ..i18n import _, pgettext
 from ..i18n.formats import fit_text
 from ..labels import industry_label, label
 from ..service import Customer
+from .terminal_text import terminal_safe_text
 
 GAP = "   "
 TAG_STYLES = {"industry": "cyan", "need": "green", "value": "yellow", "custom": "magenta"}
@@ -119,12 +120,13 @@ def header_rows(customer: Customer, today: str) -> list[list[Text]]:
 
 
 def pack(rows: list[list[Text]], width: int) -> list[Text]:
-    """Lines of at most `width` cells: items are never split, too-long ones end in '…'."""
+    """Lines of at most `width` cells: items are never split, too-long ones end in '…';
+    emoji the terminals draw at different widths are shown plain (`terminal_text`)."""
     lines: list[Text] = []
     width = max(width, 10)
     for row in rows:
         line = Text(no_wrap=True, overflow="ellipsis")
-        for item in row:
+        for item in map(terminal_safe_text, row):
             if line and line.cell_len + len(GAP) + item.cell_len > width:
                 lines.append(line)
                 line = Text(no_wrap=True, overflow="ellipsis")

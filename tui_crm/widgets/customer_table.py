@@ -8,8 +8,8 @@ Nothing here knows the total: Home and End fetch the first or last page directly
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -26,14 +26,14 @@ from textual.strip import Strip
 from ..crypto import mask_phone
 from ..i18n import N_, _, active_language, pgettext
 from ..labels import label
-from ..listing import SortKey
+from ..listing import SortKey, is_overdue
 from ..service import CustomerRow
+from .terminal_text import terminal_safe
 
 Fetch = Callable[[SortKey | None, int, bool], list[CustomerRow]]
 PAGE = 100
 WINDOW = 4 * PAGE
-# Control characters, and bidi overrides that would reorder the rest of the terminal line.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+OVERDUE_MARK = "!"  # after an overdue plan's date: seen without colour too
 
 
 def _tier_marks() -> dict[str, str]:
@@ -84,6 +84,8 @@ def _headings() -> dict[str, str]:
     }
 
 
+# The plan's date; an overdue one is marked (width: the date and `OVERDUE_MARK`).
+NEXT_FOLLOWUP = Column("Next f/u", 11, 0, lambda r: (r.next_followup_at or "")[:10])
 COLUMNS = (
     Column("Code", 11, 0, lambda r: r.code),
     Column("Name", 0, 0, lambda r: r.name),
@@ -94,13 +96,14 @@ COLUMNS = (
     Column("Ind", 3, 110, lambda r: r.industry),
     Column("Owner", 8, 100, lambda r: r.owner),
     Column("Last contact", 12, 90, lambda r: (r.last_interaction_at or "")[:10]),
-    Column("Next f/u", 10, 0, lambda r: r.next_followup_at or ""),
+    NEXT_FOLLOWUP,
 )
 
 
 def plain(text: str) -> str:
-    """Customer text made safe to write to a terminal cell by cell."""
-    return _UNPRINTABLE.sub("\ufffd", text)
+    """Customer text made safe to write to a terminal cell by cell, at the width every
+    terminal draws it."""
+    return terminal_safe(text)
 
 
 def layout(width: int) -> tuple[tuple[Column, int], ...]:
@@ -120,9 +123,7 @@ def _layout(width: int, language: str) -> tuple[tuple[Column, int], ...]:
     grown = width - fixed - grows >= NAME_COMFORT
     if grown:
         fixed += grows
-    return tuple(
-        (c, widths[c] + (c.grow if grown else 0) or max(8, width - fixed)) for c in shown
-    )
+    return tuple((c, widths[c] + (c.grow if grown else 0) or max(8, width - fixed)) for c in shown)
 
 
 class CustomerTable(ScrollView, can_focus=True):
@@ -132,6 +133,7 @@ class CustomerTable(ScrollView, can_focus=True):
         "customer-table--header",
         "customer-table--cursor",
         "customer-table--empty",
+        "customer-table--overdue",
     }
     DEFAULT_CSS = """
     CustomerTable {
@@ -150,6 +152,7 @@ class CustomerTable(ScrollView, can_focus=True):
         text-style: bold reverse;
     }
     CustomerTable > .customer-table--empty { color: $text-muted; text-style: italic; }
+    CustomerTable > .customer-table--overdue { color: $text-error; text-style: bold; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down,j", "cursor_down", N_("Down"), show=False, system=True, id="list.down"),
@@ -170,9 +173,13 @@ class CustomerTable(ScrollView, can_focus=True):
             super().__init__()
             self.customer_id = customer_id
 
-    def __init__(self, fetch: Fetch, *, id: str | None = None) -> None:
+    def __init__(
+        self, fetch: Fetch, *, today: dt.date | None = None, id: str | None = None
+    ) -> None:
+        """`today` fixes the day plans are overdue against (tests); else the clock's."""
         super().__init__(id=id)
         self.fetch = fetch
+        self.fixed_today = today
         self.rows: list[CustomerRow] = []
         self.cursor = 0
         self.at_start = True
@@ -180,6 +187,10 @@ class CustomerTable(ScrollView, can_focus=True):
         self.empty_message = _("Loading…")
 
     # --- data -------------------------------------------------------------------------------
+
+    @property
+    def today(self) -> str:
+        return (self.fixed_today or dt.date.today()).isoformat()
 
     @property
     def current(self) -> CustomerRow | None:
@@ -316,14 +327,31 @@ class CustomerTable(ScrollView, can_focus=True):
         style = base
         if index == self.cursor:
             style = base + self.get_component_rich_style("customer-table--cursor")
-        return self._strip([c.value(row) for c, _width in layout(width)], width, style)
+        columns = layout(width)
+        values = [c.value(row) for c, _width in columns]
+        if not is_overdue(row.next_followup_at, self.today):
+            return self._strip(values, width, style)
+        late = next(i for i, (c, _width) in enumerate(columns) if c is NEXT_FOLLOWUP)
+        values[late] += OVERDUE_MARK
+        overdue = style + self.get_component_rich_style("customer-table--overdue")
+        return self._strip(values, width, style, {late: overdue})
 
     @staticmethod
-    def _strip(values: list[str], width: int, style: Style) -> Strip:
+    def _strip(
+        values: list[str], width: int, style: Style, styles: dict[int, Style] | None = None
+    ) -> Strip:
+        """One row of cells; `styles` gives some cells (by column index) a style of their own."""
         cells = [
             set_cell_size(plain(value), size)
             for value, (_column, size) in zip(values, layout(width), strict=True)
         ]
-        text = " ".join(cells)
-        text = set_cell_size(text, width) if cell_len(text) != width else text
-        return Strip([Segment(text, style)], width)
+        if not styles:
+            text = " ".join(cells)
+            text = set_cell_size(text, width) if cell_len(text) != width else text
+            return Strip([Segment(text, style)], width)
+        segments: list[Segment] = []
+        for i, cell in enumerate(cells):
+            if segments:
+                segments.append(Segment(" ", style))
+            segments.append(Segment(cell, styles.get(i, style)))
+        return Strip(segments).adjust_cell_length(width, style)
