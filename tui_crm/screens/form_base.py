@@ -117,8 +117,9 @@ class FormScreen(TranslatedBindings, ModalScreen[ResultT]):
         return Static(_("ctrl+s save    Esc cancel    Tab next field"), classes="form-keys")
 
     def on_mount(self) -> None:
-        if self.first_field is not None:
-            self.query_one(f"#f-{self.first_field}").focus()
+        # Not the scrolling form box, which would take the focus first: typing at once
+        # goes into a field.
+        self.query_one(f"#f-{self.first_field or self.field_names[0]}").focus()
         self.call_after_refresh(self.mark_clean)
 
     def mark_clean(self) -> None:

@@ -40,8 +40,11 @@ class TagSuggester(Suggester):
         return matches[0].name if matches else None
 
 
-def tag_label(tag: Tag) -> Text:
-    text = Text(pad(label("tag_type", tag.tag_type), TYPE_WIDTH), "dim")
+def tag_label(tag: Tag, *, aligned: bool = True) -> Text:
+    """The tag's type (dim) and name; `aligned` pads the type so a list's names line up,
+    a sentence takes it with one space."""
+    kind = label("tag_type", tag.tag_type)
+    text = Text(pad(kind, TYPE_WIDTH) if aligned else kind + " ", "dim")
     text.append(v.clean_text(tag.name))
     return text
 
@@ -72,6 +75,7 @@ class TagEditorScreen(TranslatedBindings, ModalScreen[bool]):
         self.service = service
         self.customer_id = customer_id
         self.changed = False
+        self.shown: dict[str, Tag] = {}  # the listed tags by option id
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -104,6 +108,7 @@ class TagEditorScreen(TranslatedBindings, ModalScreen[bool]):
 
     def show_tags(self) -> None:
         tags = self.service.customers.get(self.customer_id).tags
+        self.shown = {str(t.id): t for t in tags}
         options = self.query_one("#current-tags", OptionList)
         options.clear_options()
         options.add_options([Option(tag_label(t), id=str(t.id)) for t in tags])
@@ -125,7 +130,7 @@ class TagEditorScreen(TranslatedBindings, ModalScreen[bool]):
         matches = self.service.tags.suggest(typed, self.tag_type or None, limit=1)
         if matches and v.tag_key(matches[0].name) == v.tag_key(typed) and matches[0].name != typed:
             existing = _("Existing tag {tag} — Enter adds it")
-            self.message(message_text(existing, tag=tag_label(matches[0])))
+            self.message(message_text(existing, tag=tag_label(matches[0], aligned=False)))
         else:
             self.message(Text(""))
 
@@ -137,15 +142,12 @@ class TagEditorScreen(TranslatedBindings, ModalScreen[bool]):
         }
         try:
             tag = self.service.tags.add(self.customer_id, self.tag_type, name_input.value)
-        except v.FormErrors as exc:
-            self.message(Text(str(exc)), error=True)
-            return
-        except ServiceError as exc:
+        except (v.FormErrors, ServiceError) as exc:  # each error names its field
             self.message(Text(str(exc)), error=True)
             return
         self.changed = True
         added = _("Added {tag}") if tag.id in existing else _("Created and added {tag}")
-        self.message(message_text(added, tag=tag_label(tag)))
+        self.message(message_text(added, tag=tag_label(tag, aligned=False)))
         name_input.value = ""
         self.show_tags()
 
@@ -163,7 +165,7 @@ class TagEditorScreen(TranslatedBindings, ModalScreen[bool]):
             self.message(Text(str(exc)), error=True)
             return
         self.changed = True
-        removed = Text(option.prompt) if isinstance(option.prompt, str) else option.prompt
+        removed = tag_label(self.shown[option.id], aligned=False)
         self.message(message_text(_("Removed {tag}"), tag=removed))
         self.show_tags()
 
