@@ -159,6 +159,14 @@ def test_pad_counts_cjk_as_two_cells() -> None:
     assert formats.pad("北京云帆科技", 4) == "北京云帆科技"
 
 
+def test_lists_join_as_each_language_does() -> None:
+    assert formats.format_list(["phone", "email"]) == "phone and email"
+    assert formats.format_list(["phone"]) == "phone" and formats.format_list([]) == ""
+    with i18n.using("zh_CN"):
+        fields = ["电话", "邮箱", "统一社会信用代码"]
+        assert formats.format_list(fields) == "电话、邮箱和统一社会信用代码"
+
+
 def test_fit_cuts_to_exact_cells_without_half_a_character() -> None:
     assert formats.fit("张伟", 6) == "张伟  "
     assert formats.fit("北京云帆科技有限公司", 9) == "北京云帆…"  # 8 cells + 1

@@ -100,7 +100,7 @@ def _keys(*keys: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
 
 SCENES = {
     "detail": (),
-    "edit_form_error": ("e", "tab", "tab", "tab", "tab", *"not-an-email", "ctrl+s"),
+    "edit_form_error": ("e", "tab", "tab", "tab", *"not-an-email", "ctrl+s"),
     "followup_form_error": ("f", "ctrl+s"),
     "interaction_form_error": ("i", "ctrl+s"),
     "tag_editor_error": ("t", "enter"),

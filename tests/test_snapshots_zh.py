@@ -1,7 +1,7 @@
 """Every screen phase 2 has translated so far, in Chinese at 80x24: double-width text must
-not cut a label mid-word or break a column. (English pictures live beside each screen's
-other tests; the forms follow when they are translated.) The login, the customer list and
-the detail screen are pictured at 120x40 too."""
+not cut a label mid-word or break a column. The login, the customer list, the detail screen
+and the forms are pictured at 120x40 too. (English pictures live beside each screen's other
+tests.)"""
 
 from __future__ import annotations
 
@@ -35,8 +35,12 @@ from tui_crm.screens.choice import ChoiceScreen
 from tui_crm.screens.confirm import ConfirmScreen
 from tui_crm.screens.conflict import ConflictScreen
 from tui_crm.screens.customer_detail import CustomerDetailScreen
+from tui_crm.screens.customer_form import CustomerFormScreen
 from tui_crm.screens.dashboard import DashboardScreen
 from tui_crm.screens.due import DueScreen
+from tui_crm.screens.followup_form import FollowUpFormScreen
+from tui_crm.screens.interaction_form import InteractionFormScreen
+from tui_crm.screens.tag_editor import TagEditorScreen
 from tui_crm.screens.wrong_fields import WrongFieldsScreen
 from tui_crm.service import Service
 from tui_crm.verification import CHECKED_FIELDS
@@ -281,3 +285,122 @@ def test_customer_detail_of_a_person(
     manager = session("manager")
     app = DetailTestApp(manager, CustomerDetailScreen(manager, person.id, today=TODAY))
     assert snap_compare(app, terminal_size=SIZE, run_before=_keys())
+
+
+FORM_SIZES = [(80, 24), (120, 40)]
+
+
+def _chinese_customer(session: Callable[[str], Service]) -> int:
+    """A Chinese company of sales1's with tags and a planned follow-up, at a fixed code."""
+    rep = session("sales1")
+    customer = rep.customers.create(
+        customer_data(
+            name="厦门港务泵业有限公司",
+            contact_name="林伟",
+            contact_title="采购部经理",
+            phone="13800138000",
+            email="lin.wei@harbour-pumps.cn",
+            credit_code="91350100M000100Y43",
+            province="福建省",
+            city="厦门市",
+            address="湖里区港务路8号",
+            source="trade show",
+            company_size="50-249",
+            notes="下午三点后来电。\n经福州办事处采购。",
+        )
+    )
+    rep.tags.add(customer.id, "industry", "制造业")
+    rep.tags.add(customer.id, "need", "采购需求")
+    rep.tags.add(customer.id, "value", "高价值")
+    with rep.db.write() as tx:
+        tx.execute(
+            "UPDATE customers SET code='C2026000042', next_followup_at='2026-03-05' WHERE id=?",
+            (customer.id,),
+        )
+    return customer.id
+
+
+async def _form_shown(pilot: Pilot[Any]) -> None:
+    await _settled(pilot)
+    for widget in pilot.app.screen.query("Input, TextArea"):
+        widget.cursor_blink = False  # type: ignore[attr-defined]
+    await pilot.pause()
+
+
+def _form_then(fill: dict[str, str], *keys: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    """Fill fields of the open form (`f-<name>` ids), press keys, and hold still."""
+
+    async def go(pilot: Pilot[Any]) -> None:
+        await _form_shown(pilot)
+        for name, value in fill.items():
+            pilot.app.screen.query_one(f"#f-{name}").value = value  # type: ignore[attr-defined]
+        await pilot.pause()
+        await pilot.press(*keys)
+        await _form_shown(pilot)
+
+    return go
+
+
+def _form(session: Callable[[str], Service], scene: str) -> tuple[Service, Screen[Any], Any]:
+    """Each form scene: who opens it, the screen, and what is done in it."""
+    customer_id = _chinese_customer(session)
+    rep, colleague, admin = session("sales1"), session("sales2"), session("admin")
+    teahouse = colleague.customers.create(
+        customer_data(name="鼓浪屿茶馆", phone="13800138000", email="")
+    )
+    with colleague.db.write() as tx:  # codes carry the year they are made in
+        tx.execute("UPDATE customers SET code='C2026000043' WHERE id=?", (teahouse.id,))
+    new = {"name": "泉州茶叶贸易有限公司", "customer_type": "prospect"}
+    scenes: dict[str, tuple[Service, Callable[[], Screen[Any]], Any]] = {
+        "customer_new": (
+            rep,
+            lambda: CustomerFormScreen(rep, None),
+            _form_then({**new, "phone": "12345"}, "ctrl+s"),
+        ),
+        "customer_edit": (
+            admin,
+            lambda: CustomerFormScreen(admin, admin.customers.get(customer_id)),
+            _form_then({"phone": "12345"}, "ctrl+s"),
+        ),
+        "customer_duplicate": (
+            colleague,
+            lambda: CustomerFormScreen(colleague, None),
+            _form_then({**new, "phone": "13800138000"}, "ctrl+s"),
+        ),
+        "followup": (
+            rep,
+            lambda: FollowUpFormScreen(rep, customer_id, dt.date(2026, 3, 1), plan="2026-03-05"),
+            _form_then({}, "ctrl+s"),
+        ),
+        "interaction": (
+            rep,
+            lambda: InteractionFormScreen(rep, customer_id),
+            _form_then({"amount": "一千"}, "ctrl+s"),
+        ),
+        "tag_editor": (rep, lambda: TagEditorScreen(rep, customer_id), _form_then({}, "enter")),
+    }
+    service, screen, run = scenes[scene]
+    return service, screen(), run
+
+
+FORM_SCENES = (
+    "customer_new",
+    "customer_edit",
+    "customer_duplicate",
+    "followup",
+    "interaction",
+    "tag_editor",
+)
+
+
+@pytest.mark.parametrize("size", FORM_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("scene", FORM_SCENES)
+def test_form(
+    snap_compare: Any, session: Callable[[str], Service], scene: str, size: tuple[int, int]
+) -> None:
+    """Each form with what it says when refused: a bad phone on a new and an edited
+    customer, a likely duplicate (the rep's own and a colleague's), an empty follow-up,
+    an interaction with a bad amount, an empty tag name."""
+    service, screen, run = _form(session, scene)
+    app = DetailTestApp(service, screen)
+    assert snap_compare(app, terminal_size=size, run_before=run)

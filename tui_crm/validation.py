@@ -418,8 +418,12 @@ def parse_date(value: Any, field: str = "date") -> str:
 
 
 def choice(value: Any, field: str, allowed: type[StrEnum], *, required: bool = True) -> str:
+    """The code `value` names; nothing chosen is "required" (a form's empty select), a
+    wrong value lists the codes to type."""
     text = clean_text(value).lower()
-    if not text and not required:
+    if not text:
+        if required:
+            raise ValidationError(field, _("is required"))
         return ""
     try:
         return allowed(text).value

@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Literal
 
-from babel import dates, numbers
+from babel import dates, lists, numbers
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
@@ -64,6 +64,11 @@ def format_percent(fraction: float, digits: int = 1) -> str:
     """`12.5%` from 0.125, with `digits` decimals."""
     pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
     return numbers.format_percent(fraction, pattern, locale=active_locale())
+
+
+def format_list(items: list[str]) -> str:
+    """`phone and email` / `电话和邮箱`: the items joined as the language lists them."""
+    return lists.format_list(items, locale=active_locale()) if items else ""
 
 
 def pad(text: str, width: int, *, right: bool = False) -> str:

@@ -16,6 +16,9 @@ from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, Input, Select, TextArea
 
 from .. import validation as v
+from ..i18n import N_, _, pgettext
+from ..i18n.formats import format_list
+from ..labels import choices, industry_label
 from ..roles import Action
 from ..service import (
     SENSITIVE_FIELDS,
@@ -24,9 +27,10 @@ from ..service import (
     Service,
     ServiceError,
 )
+from ..widgets.message_text import message_text
 from .confirm import ConfirmScreen
 from .conflict import ConflictScreen
-from .form_base import FormScreen
+from .form_base import CORRECT_THE_FIELDS, FormScreen
 
 CLEAR = "-"
 DUPLICATE_KEYS = {"phone", "email", "credit_code"}
@@ -34,22 +38,21 @@ DUPLICATE_KEYS = {"phone", "email", "credit_code"}
 # shows under the field before saving; the other fields are normalised as numbers/codes.
 HINTED_FIELDS = ("name", "contact_name", "contact_title", "province", "city", "address")
 
+# Field codes and their labels (English messages, looked up when the form is drawn).
 TEXT_FIELDS = {
-    "name": "Name *",
-    "contact_name": "Contact person",
-    "contact_title": "Contact title",
-    "phone": "Phone (phone or email required)",
-    "email": "Email",
-    "credit_code": "Unified social credit code (companies)",
-    "id_number": "ID number (persons)",
-    "province": "Province",
-    "city": "City",
-    "address": "Address",
+    "name": N_("Name *"),
+    "contact_name": N_("Contact person"),
+    "contact_title": N_("Contact title"),
+    "phone": N_("Phone (phone or email required)"),
+    "email": N_("Email"),
+    "credit_code": N_("Unified social credit code (companies)"),
+    "id_number": N_("ID number (persons)"),
+    "province": N_("Province"),
+    "city": N_("City"),
+    "address": N_("Address"),
 }
-
-
-def _options(values: Any) -> list[tuple[str, str]]:
-    return [(str(value), str(value)) for value in values]
+# How the duplicate question names what matched (`DuplicateHint.matched`).
+MATCHED_FIELDS = {"phone": "phone", "email": "email", "credit code": "credit_code"}
 
 
 def customer_values(customer: Customer) -> dict[str, Any]:
@@ -79,9 +82,6 @@ class CustomerFormScreen(FormScreen["Customer | None"]):
         self.customer = customer
         self.version = customer.version if customer else 0
         self.accepted_duplicates: dict[str, Any] | None = None
-        self.title_text = (
-            "New customer" if customer is None else f"Edit {customer.code}"
-        )  # the code is system-made, never customer text
         self.can_reassign = service.can(Action.CUSTOMER_REASSIGN)
         self.can_hold = customer is not None and service.can(Action.LEGAL_HOLD)
         names = [
@@ -99,57 +99,63 @@ class CustomerFormScreen(FormScreen["Customer | None"]):
             names.append("legal_hold")
         self.field_names = tuple(names)
 
+    def form_title(self) -> str:
+        if self.customer is None:
+            return _("New customer")
+        return _("Edit {code}").format(code=self.customer.code)  # a system-made code
+
     def compose(self) -> ComposeResult:
         start = customer_values(self.customer) if self.customer else {}
         masked = {n: getattr(self.customer, n) for n in SENSITIVE_FIELDS} if self.customer else {}
         with VerticalScroll(classes="form"):
             yield from self.header()
             for name, label in TEXT_FIELDS.items():
+                unchanged = _("unchanged: {value} · type {clear} to clear")
                 placeholder = (
-                    f"unchanged: {masked[name]} · type {CLEAR} to clear" if masked.get(name) else ""
+                    unchanged.format(value=masked[name], clear=CLEAR) if masked.get(name) else ""
                 )
                 yield from self.field(
                     name,
-                    label,
+                    _(label),
                     Input(start.get(name, ""), placeholder=placeholder),
                     hint=name in HINTED_FIELDS,
                 )
             yield from self.field(
                 "kind",
-                "Kind",
+                pgettext("customer form", "Kind"),
                 Select(
-                    _options(v.CustomerKind),
+                    choices("customer_kind"),
                     value=start.get("kind", "company"),
                     allow_blank=False,
                 ),
             )
             yield from self.field(
                 "customer_type",
-                "Type *",
+                _("Type *"),
                 Select(
-                    [(label, str(t)) for t, label in v.CUSTOMER_TYPE_LABELS.items()],
+                    choices("customer_type"),
                     value=start.get("customer_type") or Select.NULL,
                 ),
             )
             yield from self.field(
                 "industry",
-                "Industry (GB/T 4754)",
+                _("Industry (GB/T 4754)"),
                 Select(
-                    [(f"{code} {zh} {en}", code) for code, (zh, en) in v.INDUSTRY_SECTIONS.items()],
+                    [(industry_label(code), code) for code in v.INDUSTRY_SECTIONS],
                     value=start.get("industry") or Select.NULL,
                 ),
             )
             yield from self.field(
                 "company_size",
-                "Company size",
-                Select(_options(v.COMPANY_SIZES), value=start.get("company_size") or Select.NULL),
+                _("Company size"),
+                Select(choices("company_size"), value=start.get("company_size") or Select.NULL),
             )
             yield from self.field(
                 "source",
-                "Source",
-                Select(_options(v.Source), value=start.get("source") or Select.NULL),
+                _("Source"),
+                Select(choices("source"), value=start.get("source") or Select.NULL),
             )
-            yield from self.field("notes", "Notes", TextArea(start.get("notes", "")))
+            yield from self.field("notes", _("Notes"), TextArea(start.get("notes", "")))
             if self.can_reassign:
                 users = [u.username for u in self.service.users.active()]
                 owner = start.get("owner") or (
@@ -157,14 +163,14 @@ class CustomerFormScreen(FormScreen["Customer | None"]):
                 )
                 yield from self.field(
                     "owner",
-                    "Owner",
-                    Select(_options(users), value=owner if owner in users else Select.NULL),
+                    _("Owner"),
+                    Select([(u, u) for u in users], value=owner if owner in users else Select.NULL),
                 )
             if self.can_hold:
                 yield from self.field(
                     "legal_hold",
-                    "Legal hold",
-                    Checkbox("Under legal hold (never purged)", start.get("legal_hold", False)),
+                    _("Legal hold"),
+                    Checkbox(_("Under legal hold (never purged)"), start.get("legal_hold", False)),
                 )
             yield self.footer()
 
@@ -177,10 +183,10 @@ class CustomerFormScreen(FormScreen["Customer | None"]):
         stored = v.stored_form(event.value)
         if stored == event.value.strip() or event.value.strip() == CLEAR:
             self.show_hint(name, None)
-        elif stored:
-            self.show_hint(name, Text.assemble(("Will be saved as: ", "italic"), stored))
         else:
-            self.show_hint(name, Text("Will be saved as: (nothing)", "italic"))
+            saved_as = _("Will be saved as: {value}")
+            value = Text(stored) if stored else Text(_("(nothing)"), "italic")
+            self.show_hint(name, message_text(saved_as, "italic", value=value))
 
     def changes(self) -> dict[str, Any]:
         """What the operator changed; on create, everything filled in."""
@@ -210,7 +216,7 @@ class CustomerFormScreen(FormScreen["Customer | None"]):
         try:
             v.validate_customer(data)
         except v.FormErrors as exc:
-            self.show_errors(exc.errors, "Please correct the marked fields.")
+            self.show_errors(exc.errors, _(CORRECT_THE_FIELDS))
             return
         if not self._confirm_unless_duplicate(data, self._create):
             self.submit(lambda: self.service.customers.create(data))
@@ -230,17 +236,23 @@ class CustomerFormScreen(FormScreen["Customer | None"]):
         hints = self.service.duplicates.hints(data, exclude_id)
         if not duplicates and not hints:
             return False
-        details = Text("Customers with the same phone, email or credit code:\n")
+        details = Text(_("Customers with the same phone, email or credit code:") + "\n")
         for other in duplicates:
             details.append(f"\n  {other.code}  ", "bold")
             details.append(v.clean_text(other.name))
-            details.append(f"  {other.phone or other.email}  owner ", "dim")
-            details.append(v.clean_text(other.owner) or "—")
+            details.append("  ")
+            line = _("{contact}  owner {owner}")
+            contact = other.phone or other.email
+            owner = v.clean_text(other.owner) or "—"
+            details.append(message_text(line, "dim", contact=Text(contact, "dim"), owner=owner))
         for hint in hints:
             details.append(f"\n  {hint.code}  ", "bold")
-            details.append(f"same {' and '.join(hint.matched)}, owned by ", "dim")
-            details.append(v.clean_text(hint.owner) or "nobody yet")
-            details.append(" (ask them before adding it again)", "dim")
+            matched = format_list(
+                [v.field_label(MATCHED_FIELDS.get(name, name)) for name in hint.matched]
+            )
+            line = _("same {fields}, owned by {owner} (ask them before adding it again)")
+            owner = v.clean_text(hint.owner) or _("nobody yet")
+            details.append(message_text(line, "dim", fields=Text(matched, "dim"), owner=owner))
 
         def answered(accepted: bool | None) -> None:
             if accepted:
@@ -248,7 +260,7 @@ class CustomerFormScreen(FormScreen["Customer | None"]):
                 save_anyway()
 
         self.app.push_screen(
-            ConfirmScreen("This looks like a duplicate. Save it anyway?", details), answered
+            ConfirmScreen(_("This looks like a duplicate. Save it anyway?"), details), answered
         )
         return True
 
@@ -262,9 +274,9 @@ class CustomerFormScreen(FormScreen["Customer | None"]):
         try:
             saved = self.service.customers.update(self.customer.id, changes, version)
         except v.FormErrors as exc:
-            self.show_errors(exc.errors, "Please correct the marked fields.")
+            self.show_errors(exc.errors, _(CORRECT_THE_FIELDS))
         except v.ValidationError as exc:
-            self.show_errors({exc.field: exc.message}, "Please correct the marked fields.")
+            self.show_errors({exc.field: exc.message}, _(CORRECT_THE_FIELDS))
         except ConflictError as exc:
             self._resolve(changes, exc.current)
         except ServiceError as exc:
@@ -284,7 +296,7 @@ class CustomerFormScreen(FormScreen["Customer | None"]):
                 self.customer = current
                 self.version = current.version
                 self._fill(customer_values(current))
-                self.show_errors({}, "Reloaded the saved version; your changes were set aside.")
+                self.show_errors({}, _("Reloaded the saved version; your changes were set aside."))
 
         self.app.push_screen(ConflictScreen(started_from, changes, current), chosen)
 

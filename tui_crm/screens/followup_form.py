@@ -10,16 +10,16 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, Input, Select, Static, TextArea
 
-from .. import validation as v
-from ..i18n import _
+from ..i18n import N_, _
+from ..labels import choices
 from ..service import Service
 from .form_base import FormScreen
 
 QUICK_CHOICES = (
-    ("tomorrow", "Tomorrow"),
-    ("3days", "In 3 days"),
-    ("nextweek", "Next week (Monday)"),
-    ("date", "A date…"),
+    ("tomorrow", N_("Tomorrow")),
+    ("3days", N_("In 3 days")),
+    ("nextweek", N_("Next week (Monday)")),
+    ("date", N_("A date…")),
 )
 
 
@@ -40,7 +40,7 @@ class FollowUpFormScreen(FormScreen[int | None]):
     The customer's planned follow-up is shown; a blank date keeps it, and only the
     "clear" box drops it."""
 
-    title_text = "Log a follow-up"
+    title_text = N_("Log a follow-up")
     field_names = ("channel", "content", "result", "next_followup_date")
     first_field = "content"  # the channel is usually right: the cursor starts on the talk
 
@@ -66,24 +66,24 @@ class FollowUpFormScreen(FormScreen[int | None]):
             yield from self.header()
             yield from self.field(
                 "channel",
-                "Channel *",
-                Select([(c.value, c.value) for c in v.Channel], value="phone", allow_blank=False),
+                _("Channel *"),
+                Select(choices("channel"), value="phone", allow_blank=False),
             )
-            yield from self.field("content", "What was discussed *", TextArea())
+            yield from self.field("content", _("What was discussed *"), TextArea())
             yield from self.field(
                 "result",
-                "Result",
-                Select([(r.value, r.value) for r in v.FollowUpResult]),
+                _("Result"),
+                Select(choices("followup_result")),
             )
             yield Select(
-                [(label, key) for key, label in QUICK_CHOICES],
-                prompt="Next follow-up: quick choice",
+                [(_(label), key) for key, label in QUICK_CHOICES],
+                prompt=_("Next follow-up: quick choice"),
                 id="quick",
                 compact=True,
             )
             yield from self.field(
                 "next_followup_date",
-                "Next follow-up date (YYYY-MM-DD)",
+                _("Next follow-up date (YYYY-MM-DD)"),
                 Input(placeholder=_("keep {date}").format(date=self.plan) if self.plan else ""),
             )
             if self.plan:

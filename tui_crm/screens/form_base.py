@@ -16,10 +16,14 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 
 from .. import validation as v
+from ..i18n import N_, _, pgettext
 from ..service import ServiceError
+from ..widgets.translated_bindings import TranslatedBindings
 from .confirm import ConfirmScreen
 
 ResultT = TypeVar("ResultT")
+CORRECT_THE_FIELDS = N_("Please correct the marked fields.")
+TEXTUAL_SELECT_PROMPT = "Select"  # what an empty Select shows unless told otherwise
 
 
 def field_value(widget: Widget) -> Any:
@@ -35,12 +39,13 @@ def field_value(widget: Widget) -> Any:
     raise TypeError(f"not a form input: {widget!r}")
 
 
-class FormScreen(ModalScreen[ResultT]):
-    """Subclasses compose fields with `field(...)` and implement `save()`."""
+class FormScreen(TranslatedBindings, ModalScreen[ResultT]):
+    """Subclasses compose fields with `field(...)` and implement `save()`; labels are
+    looked up by the subclass, the title (`title_text`, marked with `N_`) here."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save", priority=True, id="form.save"),
-        Binding("escape", "cancel", "Cancel", id="form.cancel"),
+        Binding("ctrl+s", "save", N_("Save"), priority=True, id="form.save"),
+        Binding("escape", "cancel", N_("Cancel"), id="form.cancel"),
     ]
 
     DEFAULT_CSS = """
@@ -70,7 +75,7 @@ class FormScreen(ModalScreen[ResultT]):
     FormScreen .-invalid { background: $error 30%; }
     """
 
-    title_text = "Form"
+    title_text = N_("Form")
     field_names: tuple[str, ...] = ()
     # The field the cursor starts in (the first that needs input); None: the first field.
     first_field: str | None = None
@@ -85,6 +90,8 @@ class FormScreen(ModalScreen[ResultT]):
         widget.id = f"f-{name}"
         if isinstance(widget, (Input, Select)):
             widget.compact = True
+        if isinstance(widget, Select) and widget.prompt == TEXTUAL_SELECT_PROMPT:
+            widget.prompt = pgettext("select prompt", "Select")
         with Vertical(classes="form-field"):
             if label:
                 yield Label(label)
@@ -99,16 +106,20 @@ class FormScreen(ModalScreen[ResultT]):
         line.update(text or "")
         line.set_class(text is None, "-empty")
 
+    def form_title(self) -> str:
+        return _(self.title_text)
+
     def header(self) -> Iterator[Widget]:
-        yield Static(Text(self.title_text, "bold"))
+        yield Static(Text(self.form_title(), "bold"))
         yield Static("", id="form-message", classes="-empty", markup=False)
 
     def footer(self) -> Widget:
-        return Static("ctrl+s save    Esc cancel    Tab next field", classes="form-keys")
+        return Static(_("ctrl+s save    Esc cancel    Tab next field"), classes="form-keys")
 
     def on_mount(self) -> None:
-        if self.first_field is not None:
-            self.query_one(f"#f-{self.first_field}").focus()
+        # Not the scrolling form box, which would take the focus first: typing at once
+        # goes into a field.
+        self.query_one(f"#f-{self.first_field or self.field_names[0]}").focus()
         self.call_after_refresh(self.mark_clean)
 
     def mark_clean(self) -> None:
@@ -127,7 +138,11 @@ class FormScreen(ModalScreen[ResultT]):
 
     def show_errors(self, errors: Mapping[str, str], message: str = "") -> None:
         """Each message next to its field; errors for fields not on the form go on top."""
-        stray = [f"{name}: {text}" for name, text in errors.items() if name not in self.field_names]
+        stray = [
+            _("{field}: {message}").format(field=v.field_label(name), message=text)
+            for name, text in errors.items()
+            if name not in self.field_names
+        ]
         self.show_message("\n".join(filter(None, [message, *stray])))
         first: Widget | None = None
         for name in self.field_names:
@@ -153,9 +168,9 @@ class FormScreen(ModalScreen[ResultT]):
         try:
             saved = saving()
         except v.FormErrors as exc:
-            self.show_errors(exc.errors, "Please correct the marked fields.")
+            self.show_errors(exc.errors, _(CORRECT_THE_FIELDS))
         except v.ValidationError as exc:
-            self.show_errors({exc.field: exc.message}, "Please correct the marked fields.")
+            self.show_errors({exc.field: exc.message}, _(CORRECT_THE_FIELDS))
         except ServiceError as exc:
             self.show_errors({}, str(exc))
         else:
@@ -176,4 +191,4 @@ class FormScreen(ModalScreen[ResultT]):
             if discard:
                 self.dismiss(None)
 
-        self.app.push_screen(ConfirmScreen("Discard your changes?"), answered)
+        self.app.push_screen(ConfirmScreen(_("Discard your changes?")), answered)

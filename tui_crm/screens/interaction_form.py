@@ -6,7 +6,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Input, Select, TextArea
 
-from .. import validation as v
+from ..i18n import N_, _
+from ..labels import choices
 from ..service import Service
 from .form_base import FormScreen
 
@@ -14,7 +15,7 @@ from .form_base import FormScreen
 class InteractionFormScreen(FormScreen[int | None]):
     """Kind, detail and (for orders) an amount; dismisses with the new id."""
 
-    title_text = "Log an interaction"
+    title_text = N_("Log an interaction")
     field_names = ("kind", "detail", "amount")
 
     def __init__(self, service: Service, customer_id: int) -> None:
@@ -27,12 +28,14 @@ class InteractionFormScreen(FormScreen[int | None]):
             yield from self.header()
             yield from self.field(
                 "kind",
-                "Kind *",
-                Select([(k.value, k.value) for k in v.InteractionKind]),
+                _("Kind *"),
+                Select(choices("interaction_kind")),
             )
-            yield from self.field("detail", "Detail *", TextArea())
+            yield from self.field("detail", _("Detail *"), TextArea())
             yield from self.field(
-                "amount", "Amount in yuan (orders)", Input(placeholder="e.g. 1200.50")
+                "amount",
+                _("Amount in yuan (orders)"),
+                Input(placeholder=_("e.g. {example}").format(example="1200.50")),
             )
             yield self.footer()
 

@@ -15,7 +15,14 @@ from textual.widgets import Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from .. import validation as v
+from ..i18n import N_, _
+from ..i18n.formats import pad
+from ..labels import choices, label
 from ..service import Service, ServiceError, Tag
+from ..widgets.message_text import message_text
+from ..widgets.translated_bindings import TranslatedBindings
+
+TYPE_WIDTH = 9  # cells: "industry" and "行业" with a gap, so the names line up
 
 
 class TagSuggester(Suggester):
@@ -33,19 +40,22 @@ class TagSuggester(Suggester):
         return matches[0].name if matches else None
 
 
-def tag_label(tag: Tag) -> Text:
-    text = Text(f"{tag.tag_type:<9}", "dim")
+def tag_label(tag: Tag, *, aligned: bool = True) -> Text:
+    """The tag's type (dim) and name; `aligned` pads the type so a list's names line up,
+    a sentence takes it with one space."""
+    kind = label("tag_type", tag.tag_type)
+    text = Text(pad(kind, TYPE_WIDTH) if aligned else kind + " ", "dim")
     text.append(v.clean_text(tag.name))
     return text
 
 
-class TagEditorScreen(ModalScreen[bool]):
+class TagEditorScreen(TranslatedBindings, ModalScreen[bool]):
     """Dismisses with True when anything changed, so the detail screen reloads."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", id="tags.close"),
-        Binding("ctrl+s", "add", "Add tag", priority=True, id="tags.add"),
-        Binding("delete,x", "remove", "Remove selected tag", id="tags.remove"),
+        Binding("escape", "close", N_("Close"), id="tags.close"),
+        Binding("ctrl+s", "add", N_("Add tag"), priority=True, id="tags.add"),
+        Binding("delete,x", "remove", N_("Remove selected tag"), id="tags.remove"),
     ]
 
     DEFAULT_CSS = """
@@ -65,25 +75,24 @@ class TagEditorScreen(ModalScreen[bool]):
         self.service = service
         self.customer_id = customer_id
         self.changed = False
+        self.shown: dict[str, Tag] = {}  # the listed tags by option id
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text("Tags", "bold"))
+            yield Static(Text(_("Tags"), "bold"))
             yield OptionList(id="current-tags")
-            yield Label("Tag type")
-            yield Select(
-                [(t.value, t.value) for t in v.TagType], value="custom", id="tag-type", compact=True
-            )
-            yield Label("Tag name (Tab accepts a suggestion; a new name creates the tag)")
+            yield Label(_("Tag type"))
+            yield Select(choices("tag_type"), value="custom", id="tag-type", compact=True)
+            yield Label(_("Tag name (Tab accepts a suggestion; a new name creates the tag)"))
             yield Input(
-                placeholder="e.g. purchase need",
+                placeholder=_("e.g. {example}").format(example=_("purchase need")),
                 suggester=TagSuggester(self.service, self),
                 id="tag-name",
                 compact=True,
             )
             yield Static("", id="tag-message", markup=False)
             yield Static(
-                "Enter / ctrl+s add    x / Del remove selected    Esc close",
+                _("Enter / ctrl+s add    x / Del remove selected    Esc close"),
                 classes="tag-keys",
                 markup=False,
             )
@@ -99,11 +108,12 @@ class TagEditorScreen(ModalScreen[bool]):
 
     def show_tags(self) -> None:
         tags = self.service.customers.get(self.customer_id).tags
+        self.shown = {str(t.id): t for t in tags}
         options = self.query_one("#current-tags", OptionList)
         options.clear_options()
         options.add_options([Option(tag_label(t), id=str(t.id)) for t in tags])
         if not tags:
-            options.add_option(Option(Text("No tags yet.", "dim"), disabled=True))
+            options.add_option(Option(Text(_("No tags yet."), "dim"), disabled=True))
 
     def message(self, text: Text, error: bool = False) -> None:
         label = self.query_one("#tag-message", Static)
@@ -119,10 +129,8 @@ class TagEditorScreen(ModalScreen[bool]):
             return  # emptied after an add: the note on what was added stays
         matches = self.service.tags.suggest(typed, self.tag_type or None, limit=1)
         if matches and v.tag_key(matches[0].name) == v.tag_key(typed) and matches[0].name != typed:
-            note = Text("Existing tag ")
-            note.append(tag_label(matches[0]))
-            note.append(" — Enter adds it")
-            self.message(note)
+            existing = _("Existing tag {tag} — Enter adds it")
+            self.message(message_text(existing, tag=tag_label(matches[0], aligned=False)))
         else:
             self.message(Text(""))
 
@@ -134,23 +142,19 @@ class TagEditorScreen(ModalScreen[bool]):
         }
         try:
             tag = self.service.tags.add(self.customer_id, self.tag_type, name_input.value)
-        except v.FormErrors as exc:
-            self.message(Text("; ".join(f"{k}: {m}" for k, m in exc.errors.items())), error=True)
-            return
-        except ServiceError as exc:
+        except (v.FormErrors, ServiceError) as exc:  # each error names its field
             self.message(Text(str(exc)), error=True)
             return
         self.changed = True
-        note = Text("Added " if tag.id in existing else "Created and added ")
-        note.append(tag_label(tag))
-        self.message(note)
+        added = _("Added {tag}") if tag.id in existing else _("Created and added {tag}")
+        self.message(message_text(added, tag=tag_label(tag, aligned=False)))
         name_input.value = ""
         self.show_tags()
 
     def action_remove(self) -> None:
         options = self.query_one("#current-tags", OptionList)
         if options.highlighted is None:
-            self.message(Text("Select a tag in the list first (Shift+Tab)."), error=True)
+            self.message(Text(_("Select a tag in the list first (Shift+Tab).")), error=True)
             return
         option = options.get_option_at_index(options.highlighted)
         if option.id is None:
@@ -161,9 +165,8 @@ class TagEditorScreen(ModalScreen[bool]):
             self.message(Text(str(exc)), error=True)
             return
         self.changed = True
-        note = Text("Removed ")
-        note.append(Text(option.prompt) if isinstance(option.prompt, str) else option.prompt)
-        self.message(note)
+        removed = tag_label(self.shown[option.id], aligned=False)
+        self.message(message_text(_("Removed {tag}"), tag=removed))
         self.show_tags()
 
     def action_close(self) -> None:
