@@ -67,7 +67,7 @@ INIT = (
     " /opt/tui-crm/bin/tui-crm init --admin alice"
 )
 PASSWORDS = {"alice": "Harbour-Lights-41", "bob": "Quiet-Lantern-72", "sudo-op": "Amber-Rivet-58"}
-REAL_CUSTOMER = "Harbour Lights Trading"
+REAL_CUSTOMER = "Harbour Lights Co"  # whole in the name column at 100 columns
 DECOY_CUSTOMER = "Decoy Holdings"
 DECOY_FIELDS = ("--type", "customer", "--phone", "13900139000")
 
