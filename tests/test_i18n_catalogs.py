@@ -32,6 +32,7 @@ MESSAGE_ARGUMENT = {
     "DatabaseError": 0,
     "ConfigError": 0,
     "ExportError": 0,
+    "ImportFileError": 0,
     "ClickException": 0,
     "UsageError": 0,
     "BadParameter": 0,
@@ -59,6 +60,7 @@ MESSAGE_ARGUMENT = {
 EVERY_ARGUMENT = {"add_columns", "add_column"}
 MESSAGE_KEYWORDS = {
     "help",
+    "reason",
     "message",
     "prompt",
     "placeholder",
@@ -96,6 +98,8 @@ def _literal_text(node: ast.AST) -> str | None:
         return _literal_text(node.left) or _literal_text(node.right)
     if isinstance(node, ast.IfExp):
         return _literal_text(node.body) or _literal_text(node.orelse)
+    if isinstance(node, ast.Tuple):  # (field code, message) pairs: the message is last
+        return _literal_text(node.elts[-1]) if node.elts else None
     return None
 
 

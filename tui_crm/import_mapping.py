@@ -255,12 +255,15 @@ def suggest_mapping(
     for key, field in overrides.items():
         if field and field not in IMPORT_FIELDS:
             raise ImportFileError(
-                f"mapping: unknown field {field!r} for column {key!r}; fields are: "
-                + ", ".join(IMPORT_FIELDS)
+                _(
+                    "mapping: unknown field {field} for column {column}; fields are: {fields}"
+                ).format(field=repr(field), column=repr(key), fields=", ".join(IMPORT_FIELDS))
             )
         indexes = _override_indexes(headers, key)
         if not indexes:
-            raise ImportFileError(f"mapping: the file has no column {key!r}")
+            raise ImportFileError(
+                _("mapping: the file has no column {column}").format(column=repr(key))
+            )
         for index in indexes:
             fields[index] = field or None
     decided = {i for key in overrides for i in _override_indexes(headers, key)}
@@ -319,7 +322,11 @@ def check_saved(mapping: Mapping[str, str]) -> None:
     """A mapping to save: known fields only, none fed by two columns (but the repeatable)."""
     for key, name in mapping.items():
         if name and name not in IMPORT_FIELDS:
-            raise ImportFileError(f"mapping: unknown field {name!r} for column {key!r}")
+            raise ImportFileError(
+                _("mapping: unknown field {field} for column {column}").format(
+                    field=repr(name), column=repr(key)
+                )
+            )
     _refuse_doubles(list(mapping), list(mapping.values()))
 
 
@@ -339,8 +346,10 @@ def _refuse_doubles(headers: Sequence[str], fields: Sequence[str | None]) -> Non
             first = headers[seen[field]] or f"#{seen[field] + 1}"
             second = headers[index] or f"#{index + 1}"
             raise ImportFileError(
-                f"mapping: columns {first!r} and {second!r} are both mapped to {field};"
-                " map one of them elsewhere or ignore it"
+                _(
+                    "mapping: columns {first} and {second} are both mapped to {field};"
+                    " map one of them elsewhere or ignore it"
+                ).format(first=repr(first), second=repr(second), field=field)
             )
         seen[field] = index
 
@@ -424,7 +433,9 @@ def date_order(declared: str) -> str:
     positions = {letter: text.find(letter) for letter in "YDM"}
     if -1 in positions.values():
         raise ImportFileError(
-            f"date format {declared!r}: write it as YYYY-MM-DD, DD/MM/YYYY or MM/DD/YYYY"
+            _("date format {format}: write it as YYYY-MM-DD, DD/MM/YYYY or MM/DD/YYYY").format(
+                format=repr(declared)
+            )
         )
     return "".join(sorted("ydm", key=lambda letter: positions[letter.upper()]))
 
@@ -477,8 +488,10 @@ class DateOrderDetector:
         self.seen = True
         if not self.possible & orders:
             raise ImportFileError(
-                f"column {self.column!r} mixes day-first and month-first dates (e.g. {value!r});"
-                " declare the order with a date format (DD/MM/YYYY or MM/DD/YYYY)"
+                _(
+                    "column {column} mixes day-first and month-first dates (e.g. {value});"
+                    " declare the order with a date format (DD/MM/YYYY or MM/DD/YYYY)"
+                ).format(column=repr(self.column), value=repr(value))
             )
         self.possible &= orders
 
@@ -487,9 +500,11 @@ class DateOrderDetector:
             return None
         if len(self.possible) > 1:
             raise ImportFileError(
-                f"column {self.column!r} has dates that read both day-first and month-first"
-                " (like 04/05/2021); declare the order with a date format"
-                " (DD/MM/YYYY or MM/DD/YYYY)"
+                _(
+                    "column {column} has dates that read both day-first and month-first"
+                    " (like 04/05/2021); declare the order with a date format"
+                    " (DD/MM/YYYY or MM/DD/YYYY)"
+                ).format(column=repr(self.column))
             )
         return next(iter(self.possible))
 

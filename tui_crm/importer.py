@@ -269,7 +269,7 @@ def save_mapping(db: Database, name: str, mapping: Mapping[str, str], *, actor: 
     """Save (or replace) a column mapping under a name everyone can reuse; audited."""
     name = v.clean_text(name)
     if not name or len(name) > 100:
-        raise ImportFileError("a mapping needs a name of 1 to 100 characters")
+        raise ImportFileError(_("a mapping needs a name of 1 to 100 characters"))
     text = json.dumps(dict(mapping), ensure_ascii=False, sort_keys=True)
     check_saved(mapping)
     with db.write() as tx:
@@ -292,7 +292,7 @@ def save_mapping(db: Database, name: str, mapping: Mapping[str, str], *, actor: 
 def load_mapping(db: Database, name: str) -> dict[str, str]:
     row = db.conn.execute("SELECT mapping FROM import_mappings WHERE name=?", (name,)).fetchone()
     if row is None:
-        raise ImportFileError(f"no saved mapping named {name!r}")
+        raise ImportFileError(_("no saved mapping named {name}").format(name=repr(name)))
     return dict(json.loads(row[0]))
 
 
@@ -389,7 +389,9 @@ def inspect_file(path: Path, options: ImportOptions) -> FilePreview:
     a file with nothing under its header is refused here already."""
     source = _open(path, options)
     if not any(line > source.header_line for line, _cells in iter_rows(source)):
-        raise ImportFileError(f"{Path(path).name}: only a header row, no customers")
+        raise ImportFileError(
+            _("{file}: only a header row, no customers").format(file=Path(path).name)
+        )
     return FilePreview(source, suggest_mapping(source.headers, options.mapping))
 
 
@@ -462,14 +464,19 @@ def _prepare(db: Database, path: Path, options: ImportOptions) -> _Prepared:
     mapped = set(mapping.fields)
     if "name" not in mapped:
         raise ImportFileError(
-            f"{path.name}: no column is mapped to the customer name; columns: "
-            + ", ".join(h or "#?" for h in source.headers)
+            _("{file}: no column is mapped to the customer name; columns: {columns}").format(
+                file=path.name, columns=", ".join(h or "#?" for h in source.headers)
+            )
         )
     if not mapped & {"phone", "email"}:
-        raise ImportFileError(f"{path.name}: no column is mapped to a phone or an email")
+        raise ImportFileError(
+            _("{file}: no column is mapped to a phone or an email").format(file=path.name)
+        )
     if "customer_type" not in mapped and not options.default_type:
         raise ImportFileError(
-            f"{path.name}: no column gives the customer type; map one or set a default type"
+            _("{file}: no column gives the customer type; map one or set a default type").format(
+                file=path.name
+            )
         )
     date_columns = [i for i, name in enumerate(mapping.fields) if name in DATE_FIELDS]
     declared = date_order(options.date_format) if options.date_format else None
@@ -487,7 +494,7 @@ def _prepare(db: Database, path: Path, options: ImportOptions) -> _Prepared:
             if index < len(cells):
                 detector.feed(v.clean_text(cells[index]))
     if rows == 0:
-        raise ImportFileError(f"{path.name}: only a header row, no customers")
+        raise ImportFileError(_("{file}: only a header row, no customers").format(file=path.name))
     orders = {
         str(mapping.fields[index]): declared or detectors[index].order() for index in date_columns
     }
@@ -798,7 +805,7 @@ class _Planner:
             if earlier:
                 ref, line = earlier
                 targets.setdefault(ref, []).append(label)
-                labels[ref] = f"line {line}"
+                labels[ref] = _("line {line}").format(line=line)
                 continue
             for customer_id, code in existing.get(key, []):
                 targets.setdefault(customer_id, []).append(label)
@@ -811,14 +818,22 @@ class _Planner:
                 self.batch_states[-row.line] = _state_of(row.values, row.extra_contacts)
             return _Decision(row, "create", ref=-row.line)
         matched = "; ".join(
-            f"{labels[ref]} by {', '.join(dict.fromkeys(fields))}"
+            _("{match} by {fields}").format(
+                match=labels[ref], fields=", ".join(dict.fromkeys(fields))
+            )
             for ref, fields in targets.items()
         )
         if len(targets) > 1:
-            return _Decision(row, "skip", reason=f"matches several customers ({matched})")
+            return _Decision(
+                row,
+                "skip",
+                reason=_("matches several customers ({matched})").format(matched=matched),
+            )
         ref = next(iter(targets))
         if self.strategy is Strategy.SKIP:
-            return _Decision(row, "skip", ref=ref, reason=f"duplicate of {matched}")
+            return _Decision(
+                row, "skip", ref=ref, reason=_("duplicate of {matched}").format(matched=matched)
+            )
         return self._update(conn, row, ref, labels[ref])
 
     def _decide_by_code(
@@ -837,7 +852,9 @@ class _Planner:
         customer_id, code = found
         if self.strategy is Strategy.UPDATE:
             return self._update(conn, row, customer_id, code)
-        return _Decision(row, "skip", ref=customer_id, reason=f"duplicate of {code} by code")
+        return _Decision(
+            row, "skip", ref=customer_id, reason=_("duplicate of {code} by code").format(code=code)
+        )
 
     def _update(self, conn: sqlite3.Connection, row: CleanRow, ref: int, label: str) -> _Decision:
         state = self.batch_states.get(ref) or self.scratch.state(ref) or self._stored(conn, ref)
@@ -854,7 +871,9 @@ class _Planner:
         extras = [tuple(pair) for pair in state["extra_contacts"]]
         new_extras = [pair for pair in row.extra_contacts if pair not in extras]
         if not changes and not new_extras:
-            return _Decision(row, "skip", ref=ref, reason=f"no changes to {label}")
+            return _Decision(
+                row, "skip", ref=ref, reason=_("no changes to {label}").format(label=label)
+            )
         all_extras = [*extras, *new_extras]
         self.batch_states[ref] = _state_of({**values, **changes}, all_extras)
         return _Decision(
@@ -863,7 +882,7 @@ class _Planner:
             ref=ref,
             changes=changes,
             extra_contacts=all_extras if new_extras else None,
-            reason=f"updates {label}",
+            reason=_("updates {label}").format(label=label),
         )
 
     def _stored(self, conn: sqlite3.Connection, customer_id: int) -> dict[str, Any]:
@@ -931,9 +950,15 @@ class _Report:
         try:
             fd = os.open(path, flags, 0o600)
         except FileExistsError:
-            raise ImportFileError(f"report {path} already exists; choose another path") from None
+            raise ImportFileError(
+                _("report {path} already exists; choose another path").format(path=path)
+            ) from None
         except OSError as exc:
-            raise ImportFileError(f"report {path} cannot be written ({exc.strerror})") from None
+            raise ImportFileError(
+                _("report {path} cannot be written ({reason})").format(
+                    path=path, reason=exc.strerror
+                )
+            ) from None
         self.handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
         if resume_at is None:
             self.handle.write("\ufeff")

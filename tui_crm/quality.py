@@ -30,12 +30,12 @@ from typing import Any
 from . import dedupe
 from . import validation as v
 from .crypto import KeyRing
-from .i18n import _
+from .i18n import N_, _
 
 Progress = Callable[[float, str], None]
 ORDER_FACTOR = 10
 _DATES = ("created_at", "updated_at", "last_interaction_at", "next_followup_at")
-_LABELS = {"phone": "phone number", "email": "email address", "id_number": "ID number"}
+_LABELS = {"phone": N_("phone number"), "email": N_("email address"), "id_number": N_("ID number")}
 
 
 @dataclass(frozen=True)
@@ -252,10 +252,17 @@ def _problems(keys: KeyRing, row: sqlite3.Row) -> list[tuple[str, str]]:
         try:
             normal = rule(stored)
         except v.ValidationError as exc:
-            problems.append((name, f"not a valid {_LABELS[name]}" if secret else exc.message))
+            problems.append(
+                (
+                    name,
+                    _("not a valid {what}").format(what=_(_LABELS[name]))
+                    if secret
+                    else exc.message,
+                )
+            )
             return
         if normal != stored:
-            problems.append((name, "not in its normal form"))
+            problems.append((name, _("not in its normal form")))
 
     for name, rule in (
         ("phone", v.normalise_phone),
@@ -280,16 +287,21 @@ def _problems(keys: KeyRing, row: sqlite3.Row) -> list[tuple[str, str]]:
     if row["credit_code"] is not None:
         check("credit_code", row["credit_code"], v.normalise_credit_code)
         if row["kind"] == v.CustomerKind.PERSON:
-            problems.append(("credit_code", "is for companies; persons have an ID number"))
+            problems.append(("credit_code", _("is for companies; persons have an ID number")))
     if row["id_number_enc"] is not None and row["kind"] == v.CustomerKind.COMPANY:
-        problems.append(("id_number", "is for persons; companies have a credit code"))
+        problems.append(("id_number", _("is for persons; companies have a credit code")))
     if row["company_size"] not in ("", *v.COMPANY_SIZES):
-        problems.append(("company_size", "must be one of: " + ", ".join(v.COMPANY_SIZES)))
+        problems.append(
+            (
+                "company_size",
+                _("must be one of: {choices}").format(choices=", ".join(v.COMPANY_SIZES)),
+            )
+        )
     if row["phone_enc"] is None and row["email_enc"] is None:
-        problems.append(("phone", "a phone or an email is required"))
+        problems.append(("phone", _("a phone or an email is required")))
     for name in _DATES:
         if row[name] is not None and not _is_date(row[name]):
-            problems.append((name, "is not a date"))
+            problems.append((name, _("is not a date")))
     return problems
 
 
