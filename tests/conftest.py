@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from tui_crm import i18n
+from tui_crm.cli import main
 from tui_crm.crypto import create_key_file
 from tui_crm.db import MIGRATIONS, Database, connect
 from tui_crm.passwords import hash_password
@@ -138,6 +140,21 @@ def rewind_schema(tx: sqlite3.Connection, version: int) -> None:
 def mode(path: Path) -> int:
     """Permission bits of the path itself (a symlink's own, not its target's)."""
     return path.lstat().st_mode & 0o777
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The environment of a CLI run on a new database made by `tui-crm init` (admin boss)."""
+    monkeypatch.setenv("TUI_CRM_CONFIG", str(tmp_path / "none.toml"))
+    values = {"TUI_CRM_DB": str(tmp_path / "crm.db"), "TUI_CRM_KEY_FILE": str(tmp_path / "k")}
+    result = CliRunner().invoke(
+        main,
+        ["init", "--admin", "boss", "--password-stdin"],
+        input="Str0ng-pass-word\n",
+        env=values,
+    )
+    assert result.exit_code == 0, result.output
+    return values
 
 
 @pytest.fixture

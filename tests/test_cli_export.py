@@ -15,16 +15,8 @@ from tui_crm.cli import main
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.setenv("TUI_CRM_CONFIG", str(tmp_path / "none.toml"))
-    values = {"TUI_CRM_DB": str(tmp_path / "crm.db"), "TUI_CRM_KEY_FILE": str(tmp_path / "k")}
-    result = CliRunner().invoke(
-        main,
-        ["init", "--admin", "boss", "--password-stdin"],
-        input="Str0ng-pass-word\n",
-        env=values,
-    )
-    assert result.exit_code == 0, result.output
+def env(cli_env: dict[str, str]) -> dict[str, str]:
+    values = cli_env
     for name, kind, phone, extra in (
         ("北京星辰科技有限公司", "customer", "13800138000", ["--notes", "第一行, 逗号\n第二行"]),
         ('=HYPERLINK("http://x","y")', "prospect", "13912345678", ["--contact", "@王芳"]),

@@ -25,17 +25,8 @@ HEADER = "客户名称,手机,客户类型\r\n"
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.setenv("TUI_CRM_CONFIG", str(tmp_path / "none.toml"))
-    values = {"TUI_CRM_DB": str(tmp_path / "crm.db"), "TUI_CRM_KEY_FILE": str(tmp_path / "k")}
-    result = CliRunner().invoke(
-        main,
-        ["init", "--admin", "boss", "--password-stdin"],
-        input="Str0ng-pass-word\n",
-        env=values,
-    )
-    assert result.exit_code == 0, result.output
-    return values
+def env(cli_env: dict[str, str]) -> dict[str, str]:
+    return cli_env
 
 
 def snapshot(env: dict[str, str]) -> dict[str, int]:
