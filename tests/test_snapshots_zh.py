@@ -258,9 +258,7 @@ def test_customer_detail_revealed(snap_compare: Any, session: Callable[[str], Se
     assert snap_compare(app, terminal_size=SIZE, run_before=_keys("r", "k"))
 
 
-def test_customer_detail_of_a_person(
-    snap_compare: Any, session: Callable[[str], Service]
-) -> None:
+def test_customer_detail_of_a_person(snap_compare: Any, session: Callable[[str], Service]) -> None:
     """A Chinese person with a churn warning and a legal hold: the badges and labels in one
     header at 80 columns."""
     rep = session("sales2")

@@ -822,6 +822,19 @@ def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
     )
 
 
+def recount_customer_figures(conn: sqlite3.Connection) -> None:
+    """Recount the order figures and first interest of every customer that has any, with
+    the statements the triggers' own migration used (see `bulk.figures_counted_once`)."""
+    conn.execute(
+        f"UPDATE customers SET {_RECOUNT_ORDERS} WHERE id IN (SELECT customer_id"
+        f" FROM interactions i WHERE {_IS_ORDER.format(row='i')})"
+    ).close()
+    conn.execute(
+        f"UPDATE customers SET {_RECOUNT_INTEREST} WHERE id IN"
+        f" (SELECT customer_id FROM followups WHERE result IN {_INTERESTED})"
+    ).close()
+
+
 def next_customer_codes(conn: sqlite3.Connection, year: int, count: int = 1) -> list[str]:
     """Reserve `count` new codes `C<year><6 digits>`; a code is never handed out twice."""
     start = reserve_customer_codes(conn, year, count)

@@ -32,6 +32,7 @@ from .bulk import (
     PreparedCustomers,
     ReservedIds,
     deferred_indexes,
+    figures_counted_once,
     prepare_customers,
     reserve_ids,
     write_prepared,
@@ -589,6 +590,7 @@ def build_demo(
     done = 0
     with (
         _unjournaled(db, db_path, key_path),
+        figures_counted_once(db),
         deferred_indexes(db),
         _prepared_batches(plan, pools, customers, workers) as batches,
         young_collections_only() as collect,
