@@ -147,7 +147,8 @@ def search_document(code: str, name: str, contact_name: str = "", kind: str | No
     """
     unigrams: list[str] = []
     bigrams: list[str] = []
-    for text in (code, name, contact_name):
+    # A person is often their own contact: the same words again would only fill the index.
+    for text in (code, name, "" if contact_name == name else contact_name):
         _cjk_tokens(_PRIVATE_USE.sub(" ", text), unigrams, bigrams)
     tokens: dict[str, None] = {}
     for run in _HAN_RUN.findall(contact_name):
