@@ -106,61 +106,42 @@ class CustomerUpdate:
     audit_details: Mapping[str, Any] = field(default_factory=dict)
 
 
-@contextmanager
-def deferred_indexes(db: Database) -> Iterator[None]:
-    """Build a NEW database's secondary indexes and change-log triggers once, at the end.
-
-    Triggers that keep data (order figures, append-only audit log) stay on throughout.
-
-    Filling a million rows into a dozen indexes row by row costs more than the rows
-    themselves; sorting each index once afterwards does not. Only for a database nobody
-    else uses yet (the demo builder): until this returns, lookups have no index.
-    """
-    with db.write() as tx:
-        saved = tx.execute(
-            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL"
-            " AND (type = 'index' OR (type = 'trigger' AND name LIKE 'change\\_%' ESCAPE '\\'))"
-            " AND tbl_name NOT IN ('meta', 'users', 'tags') ORDER BY type, name"
-        ).fetchall()
-        for kind, name, _ in saved:
-            tx.execute(f"DROP {kind.upper()} {name}")
-    try:
-        yield
-    finally:
-        with db.write() as tx:
-            for _, _, sql in saved:
-                tx.execute(sql)
-
-
 FIGURE_TRIGGERS = ("interactions_order_insert", "followups_interest_insert")
 
 
 @contextmanager
-def figures_counted_once(db: Database) -> Iterator[None]:
-    """Count a NEW database's order figures and first interest once, after its history is in.
+def deferred_indexes(db: Database) -> Iterator[None]:
+    """Build a NEW database's secondary indexes, change-log triggers and order figures once,
+    at the end.
 
-    The insert triggers that keep them update the customer's row (and re-tier it) for every
-    order and every interested follow-up: a tenth of what the demo builder's writer does.
-    Recounting every customer at the end from the indexes costs a few microseconds each.
-    Only for a database nobody else uses yet; the triggers are back when this ends.
+    Filling a million rows into a dozen indexes row by row costs more than the rows
+    themselves; sorting each index once afterwards does not. Likewise the insert triggers
+    that keep order figures and first interest rewrite (and re-tier) a customer's row for
+    every order and interested follow-up, a tenth of the demo writer's work; every
+    customer is recounted once instead. The append-only audit triggers stay on throughout.
+    Only for a database nobody else uses yet (the demo builder): until this returns,
+    lookups have no index.
     """
-    names = ",".join("?" * len(FIGURE_TRIGGERS))
+    figures = ",".join("?" * len(FIGURE_TRIGGERS))
     with db.write() as tx:
         saved = tx.execute(
-            f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ({names})",
+            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL"
+            " AND (type = 'index' OR (type = 'trigger' AND (name LIKE 'change\\_%' ESCAPE '\\'"
+            f" OR name IN ({figures}))))"
+            " AND tbl_name NOT IN ('meta', 'users', 'tags') ORDER BY type, name",
             FIGURE_TRIGGERS,
         ).fetchall()
-        for name, _ in saved:
-            tx.execute(f"DROP TRIGGER {name}")
-    recount = False
+        for kind, name, _ in saved:
+            tx.execute(f"DROP {kind.upper()} {name}")
+    complete = False
     try:
         yield
-        recount = True
+        complete = True
     finally:
         with db.write() as tx:
-            for _, sql in saved:
+            for _, _, sql in saved:
                 tx.execute(sql)
-            if recount:
+            if complete:
                 recount_customer_figures(tx)
 
 

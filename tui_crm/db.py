@@ -176,6 +176,15 @@ _RECOUNT_INTEREST = (
     f" AND f.result IN {_INTERESTED} ORDER BY f.at LIMIT 1)"
 )
 _IS_ORDER = "{row}.kind = 'order' AND {row}.amount_cents IS NOT NULL"
+# Every customer's figures recounted at once (the triggers' migration, a new demo's build).
+_RECOUNT_ALL_ORDERS = (
+    f"UPDATE customers SET {_RECOUNT_ORDERS} WHERE id IN"
+    f" (SELECT customer_id FROM interactions i WHERE {_IS_ORDER.format(row='i')})"
+)
+_RECOUNT_ALL_INTEREST = (
+    f"UPDATE customers SET {_RECOUNT_INTEREST} WHERE id IN"
+    f" (SELECT customer_id FROM followups WHERE result IN {_INTERESTED})"
+)
 
 
 Migration = str | Callable[[sqlite3.Connection, KeyRing], None]
@@ -468,12 +477,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     CREATE INDEX interactions_kind_at ON interactions(kind, at, customer_id, amount_cents);
     CREATE INDEX followups_at ON followups(at, customer_id);
 
-    UPDATE customers SET {recount_orders}
-        WHERE id IN (SELECT customer_id FROM interactions WHERE kind = 'order'
-                     AND amount_cents IS NOT NULL);
+    {recount_all_orders};
     UPDATE customers SET value_tier = NULL WHERE order_count > 0;
-    UPDATE customers SET {recount_interest}
-        WHERE id IN (SELECT customer_id FROM followups WHERE result IN {interested});
+    {recount_all_interest};
 
     CREATE INDEX customers_tier ON customers(value_tier, id);
     CREATE INDEX customers_orders
@@ -540,6 +546,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     """.format(
         recount_orders=_RECOUNT_ORDERS,
         recount_interest=_RECOUNT_INTEREST,
+        recount_all_orders=_RECOUNT_ALL_ORDERS,
+        recount_all_interest=_RECOUNT_ALL_INTEREST,
         retier=_RETIER,
         interested=_INTERESTED,
         new_order=_IS_ORDER.format(row="NEW"),
@@ -823,16 +831,10 @@ def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
 
 
 def recount_customer_figures(conn: sqlite3.Connection) -> None:
-    """Recount the order figures and first interest of every customer that has any, with
-    the statements the triggers' own migration used (see `bulk.figures_counted_once`)."""
-    conn.execute(
-        f"UPDATE customers SET {_RECOUNT_ORDERS} WHERE id IN (SELECT customer_id"
-        f" FROM interactions i WHERE {_IS_ORDER.format(row='i')})"
-    ).close()
-    conn.execute(
-        f"UPDATE customers SET {_RECOUNT_INTEREST} WHERE id IN"
-        f" (SELECT customer_id FROM followups WHERE result IN {_INTERESTED})"
-    ).close()
+    """Recount the order figures and first interest of every customer that has any, as
+    the triggers' own migration did (see `bulk.deferred_indexes`)."""
+    conn.execute(_RECOUNT_ALL_ORDERS).close()
+    conn.execute(_RECOUNT_ALL_INTEREST).close()
 
 
 def next_customer_codes(conn: sqlite3.Connection, year: int, count: int = 1) -> list[str]:

@@ -32,7 +32,6 @@ from .bulk import (
     PreparedCustomers,
     ReservedIds,
     deferred_indexes,
-    figures_counted_once,
     prepare_customers,
     reserve_ids,
     write_prepared,
@@ -590,7 +589,6 @@ def build_demo(
     done = 0
     with (
         _unjournaled(db, db_path, key_path),
-        figures_counted_once(db),
         deferred_indexes(db),
         _prepared_batches(plan, pools, customers, workers) as batches,
         young_collections_only() as collect,
