@@ -274,6 +274,28 @@ def test_a_column_mapped_twice_is_refused_next_to_the_columns(db: Database, mess
     run(flow, app)
 
 
+def test_a_dry_run_refused_for_the_whole_file_says_why_next_to_the_columns(
+    db: Database, tmp_path: Path
+) -> None:
+    """No column gives the customer type and no default is chosen: the dry run is refused
+    as a whole, and the reason (customer text in it) is shown literally."""
+    path = tmp_path / "[red]no types.csv"
+    path.write_bytes("客户名称,手机\r\n北京明珠科技有限公司,13800138000\r\n".encode("gb18030"))
+    app = _app(db)
+
+    async def flow(pilot: Pilot[Any]) -> None:
+        await sign_in(pilot)
+        await to_columns(pilot, path)
+        await choose(pilot, "legal-basis", "needed")
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert app.screen.step == "step-columns"  # type: ignore[attr-defined]
+        said = text_of(app, "#mapping-error")
+        assert "[red]no types.csv" in said and "customer type" in said
+
+    run(flow, app)
+
+
 def test_a_mapping_saved_by_name_is_offered_and_reused(db: Database, messy: Path) -> None:
     app = _app(db)
 

@@ -723,8 +723,7 @@ class ImportScreen(TranslatedBindings, Screen[None]):
 
     def _columns_error(self, message: str) -> None:
         self._stopped()
-        self._say("#mapping-error", Text(message))
-        self.query_one("#mapping-error", Static).scroll_visible()
+        self._say("#mapping-error", message)
 
     def _show_dry(self, summary: ImportSummary, options: ImportOptions) -> None:
         self._stopped()
