@@ -596,3 +596,22 @@ def test_a_date_that_does_not_exist_is_told_so_in_both_languages(
         summary = run(db, path, dry_run=True)
     ((_line, errors),) = summary.rejected_rows
     assert errors["created_at"] == "'2026-02-30' 按 YYYY-MM-DD 书写，但日历上没有这一天"
+
+
+def test_the_rejected_rows_report_names_fields_as_the_screen_does(
+    db: Database, tmp_path: Path
+) -> None:
+    """A Chinese operator opens the report in Excel: field names and reasons in Chinese,
+    the machine-readable field codes beside them for scripts."""
+    from tui_crm import i18n
+
+    text = (
+        "客户名称,手机,统一社会信用代码,客户类型\n"
+        "北京某某股份有限公司,123,91110000ABCDEFGHIJ,潜在\n"
+    )
+    path = write(tmp_path / "坏行.csv", text)
+    with i18n.using("zh_CN"):
+        run(db, path, report_path=tmp_path / "rej.csv")
+    (_header, row) = list(csv.reader((tmp_path / "rej.csv").open(encoding="utf-8-sig")))
+    assert row[1] == "phone, credit_code"
+    assert row[2] == "电话：'123' 不是有效的电话号码; 统一社会信用代码：不是有效的统一社会信用代码"

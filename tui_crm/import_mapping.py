@@ -27,7 +27,7 @@ from typing import Any
 from . import validation as v
 from .bulk import CUSTOMER_FIELDS
 from .crypto import SENSITIVE_FIELDS
-from .i18n import _
+from .i18n import _, pgettext
 from .tabular import ImportFileError, is_masked, restore
 
 # Fields a column can feed beyond the customer's own: parts combined into one field, a
@@ -712,3 +712,25 @@ def missing_for_create(row: CleanRow) -> dict[str, str]:
         else:
             errors["phone"] = _("a phone or an email is required")
     return errors
+
+
+def import_field_label(name: str) -> str:
+    """A field a column can feed, as the operator reads it (the import adds a few)."""
+    extra = {
+        "first_name": pgettext("field", "contact's first name"),
+        "last_name": pgettext("field", "contact's last name"),
+        "country": pgettext("field", "country"),
+        "postcode": pgettext("field", "postcode"),
+        "extra_phone": pgettext("field", "another phone"),
+        "extra_email": pgettext("field", "another email"),
+    }
+    return extra.get(name) or v.field_label(name)
+
+
+def rejection_reasons(errors: Mapping[str, str]) -> str:
+    """A rejected row's reasons on one line, each after its field's name as the operator
+    reads it: the same words on the screen, in the CLI and in the rejected-rows report."""
+    return "; ".join(
+        _("{field}: {message}").format(field=import_field_label(name), message=message)
+        for name, message in errors.items()
+    )

@@ -60,6 +60,7 @@ from .import_mapping import (
     header_test,
     missing_for_create,
     refuse_twin_headers,
+    rejection_reasons,
     suggest_mapping,
 )
 from .tabular import ImportFileError, TableSource, file_sha256, iter_rows, open_table
@@ -974,8 +975,7 @@ class _Report:
         self.writer = csv.writer(self.handle)
 
     def write(self, row: CleanRow, errors: Mapping[str, str]) -> None:
-        reasons = "; ".join(f"{name}: {message}" for name, message in errors.items())
-        self.writer.writerow([row.line, ", ".join(errors), reasons, *row.cells])
+        self.writer.writerow([row.line, ", ".join(errors), rejection_reasons(errors), *row.cells])
 
     def flush(self) -> int:
         self.handle.flush()

@@ -13,6 +13,7 @@ import click
 
 from ..i18n import N_, _, ngettext
 from ..i18n.formats import format_number
+from ..import_mapping import rejection_reasons
 from ..importer import (
     ImportFileError,
     ImportOptions,
@@ -123,8 +124,11 @@ def _print_summary(summary: ImportSummary) -> None:
             _("Columns not imported: {columns}").format(columns=", ".join(summary.unknown_columns))
         )
     for line, errors in summary.rejected_rows[:SHOWN_REJECTS]:
-        reasons = "; ".join(f"{field}: {why}" for field, why in errors.items())
-        click.echo(_("  line {line} rejected: {reasons}").format(line=line, reasons=reasons))
+        click.echo(
+            _("  line {line} rejected: {reasons}").format(
+                line=line, reasons=rejection_reasons(errors)
+            )
+        )
     hidden = summary.rejected - min(len(summary.rejected_rows), SHOWN_REJECTS)
     if hidden > 0:
         click.echo(

@@ -30,7 +30,13 @@ from textual.widgets import ContentSwitcher, Footer, Input, Label, Select, Stati
 from .. import labels
 from ..i18n import N_, _, is_chinese, ngettext, pgettext
 from ..i18n.formats import format_number, pad
-from ..import_mapping import DATE_FIELDS, IMPORT_FIELDS, suggest_mapping
+from ..import_mapping import (
+    DATE_FIELDS,
+    IMPORT_FIELDS,
+    import_field_label,
+    rejection_reasons,
+    suggest_mapping,
+)
 from ..importer import (
     LEGAL_BASIS_LABELS,
     FilePreview,
@@ -57,19 +63,6 @@ FIELD_ORDER = (
     "company_size", "source", "owner", "credit_code", "id_number", "address", "province",
     "city", "country", "postcode", "notes", "created_at", "last_interaction_at",
 )  # fmt: skip
-
-
-def import_field_label(name: str) -> str:
-    """A field a column can feed, as the operator reads it (the import adds a few)."""
-    extra = {
-        "first_name": pgettext("field", "contact's first name"),
-        "last_name": pgettext("field", "contact's last name"),
-        "country": pgettext("field", "country"),
-        "postcode": pgettext("field", "postcode"),
-        "extra_phone": pgettext("field", "another phone"),
-        "extra_email": pgettext("field", "another email"),
-    }
-    return extra.get(name) or labels.field_label(name)
 
 
 def legal_basis_label(basis: str) -> str:
@@ -131,7 +124,7 @@ def summary_text(summary: ImportSummary) -> Text:
     _rows_section(
         text,
         _("Rejected rows (line: reasons):"),
-        [(line, _reasons(errors)) for line, errors in summary.rejected_rows],
+        [(line, rejection_reasons(errors)) for line, errors in summary.rejected_rows],
         summary.rejected,
     )
     _rows_section(
@@ -142,13 +135,6 @@ def summary_text(summary: ImportSummary) -> Text:
     )
     _rows_section(text, _("Skipped rows:"), summary.skipped_rows, summary.skipped)
     return text
-
-
-def _reasons(errors: dict[str, str]) -> str:
-    return "; ".join(
-        _("{field}: {message}").format(field=import_field_label(name), message=message)
-        for name, message in errors.items()
-    )
 
 
 def _rows_section(text: Text, title: str, rows: list[tuple[int, str]], count: int) -> None:
