@@ -596,6 +596,11 @@ class ImportScreen(TranslatedBindings, Screen[None]):
         if date_columns != set(self.dates) and self.path is not None:
             self._rescan(self.path, self._reading_options(self._mapping()))
 
+    @on(Select.Changed, "#legal-basis")
+    def _legal_basis_chosen(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str):
+            self._say("#legal-error", "")
+
     @work(thread=True, exclusive=True, group="import.dates")
     def _rescan(self, path: Path, options: ImportOptions) -> None:
         try:
