@@ -205,3 +205,36 @@ def test_a_masked_export_comes_back_by_code(
         assert admin.customers.reveal(customer.id, "email") == email
         assert admin.customers.reveal(customer.id, "address") == "北京市海淀区中关村大街1号"
     assert names(env) == ["丙公司", "乙公司", "甲公司"]
+
+
+def test_a_terminal_sees_a_bar_with_rows_per_second_and_time_left(monkeypatch) -> None:
+    """On a terminal the run draws its progress in place; the last draw ends the line."""
+    import io
+
+    from tui_crm.cli import imports as cli_imports
+    from tui_crm.importer import ImportProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    show = cli_imports._progress()
+    assert show is not None
+    show(ImportProgress(2_500, 10_000, 4_100.4, 1.8))
+    show(ImportProgress(10_000, 10_000, 4_050.0, 0.0))
+    first, last = terminal.getvalue().split("\r")[1:]
+    assert first.startswith("██████░░░░░░░░░░░░░░░░░░  25%  2,500 of 10,000 rows · 4,100 rows/s")
+    assert "2 s left" in first
+    assert last.startswith("█" * 24 + " 100%  10,000 of 10,000 rows · 4,050 rows/s")
+    assert "left" not in last and last.endswith("\n")
+
+
+def test_counts_read_as_import_counts_in_chinese(env: dict[str, str], messy_csv: Path) -> None:
+    """"created" is a count here, not the creation time a customer's field is called."""
+    code, out = run(
+        {**env, "LANG": "zh_CN.UTF-8"}, "import", str(messy_csv), "--legal-basis", "contract"
+    )
+    assert code == 0, out
+    assert "  新建: 2" in out and "创建时间" not in out

@@ -47,7 +47,8 @@ from . import audit, bulk
 from . import validation as v
 from .crypto import BLIND_INDEXED
 from .db import Database
-from .i18n import _
+from .i18n import _, pgettext
+from .i18n.formats import format_number
 from .import_mapping import (
     DATE_FIELDS,
     CleanRow,
@@ -189,6 +190,21 @@ class ImportProgress:
     rows_per_second: float
     eta_seconds: float | None
 
+    def described(self) -> tuple[float, str]:
+        """(fraction done, "1,200 of 5,000 rows · 3,100 rows/s · 2 s left"): the same words
+        under the screen's bar and the command line's."""
+        total = self.total_rows or 0
+        fraction = min(self.rows_done / total, 1.0) if total else 0.0
+        text = _("{done} of {total} rows · {rate} rows/s").format(
+            done=format_number(self.rows_done),
+            total=format_number(total) if total else "?",
+            rate=format_number(round(self.rows_per_second)),
+        )
+        if self.eta_seconds is not None and self.rows_done < total:
+            left = _("{seconds} s left").format(seconds=format_number(round(self.eta_seconds)))
+            text = f"{text} · {left}"
+        return fraction, text
+
 
 @dataclass
 class ImportSummary:
@@ -213,6 +229,22 @@ class ImportSummary:
     seconds: float = 0.0
     header_line: int = 1
     title_rows: int = 0  # rows above the header row, skipped as a report's title
+
+    def counts(self) -> list[tuple[str, int]]:
+        """Each count with its label, as the screen and the command line show them."""
+        if self.dry_run:
+            created = pgettext("import count", "would create")
+            updated = pgettext("import count", "would update")
+        else:
+            created = pgettext("import count", "created")
+            updated = pgettext("import count", "updated")
+        return [
+            (created, self.created),
+            (updated, self.updated),
+            (pgettext("import count", "skipped (already there)"), self.skipped),
+            (pgettext("import count", "rejected"), self.rejected),
+            (pgettext("import count", "to review (same name)"), self.review),
+        ]
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -40,16 +40,20 @@ class ImportGroup(CrmGroup):
         return super().parse_args(ctx, args)
 
 
+BAR_CELLS = 24
+
+
 def _progress() -> Callable[[ImportProgress], None] | None:
-    """Rows done (and the time left) on a terminal's stderr; nothing from cron or a pipe."""
+    """A bar, rows done, rows/s and the time left on a terminal's stderr, redrawn in place;
+    nothing from cron or a pipe."""
     if not sys.stderr.isatty():
         return None
 
     def show(p: ImportProgress) -> None:
-        total = format_number(p.total_rows) if p.total_rows is not None else "?"
-        left = f"  ~{p.eta_seconds:.0f}s" if p.eta_seconds is not None else ""
-        line = _("{done} of {total} rows").format(done=format_number(p.rows_done), total=total)
-        click.echo(f"\r{line}{left}   ", nl=False, err=True)
+        fraction, words = p.described()
+        filled = round(fraction * BAR_CELLS)
+        bar = "█" * filled + "░" * (BAR_CELLS - filled)
+        click.echo(f"\r{bar} {fraction:4.0%}  {words}\x1b[K", nl=False, err=True)
         if p.total_rows is not None and p.rows_done >= p.total_rows:
             click.echo(err=True)
 
@@ -101,13 +105,6 @@ def _print_summary(summary: ImportSummary) -> None:
         else _("Imported {file} as run {run}.")
     )
     click.echo(heading.format(file=summary.file_name, run=summary.run_id))
-    counts = (
-        (_("would create") if summary.dry_run else _("created"), summary.created),
-        (_("would update") if summary.dry_run else _("updated"), summary.updated),
-        (_("skipped (already there)"), summary.skipped),
-        (_("rejected"), summary.rejected),
-        (_("to review (same name)"), summary.review),
-    )
     if summary.title_rows:
         click.echo(
             ngettext(
@@ -117,7 +114,7 @@ def _print_summary(summary: ImportSummary) -> None:
             ).format(line=summary.header_line, count=summary.title_rows)
         )
     click.echo(_("{rows} rows:").format(rows=format_number(summary.rows)))
-    for label, count in counts:
+    for label, count in summary.counts():
         click.echo(f"  {label}: {format_number(count)}")
     if summary.unknown_columns:
         click.echo(

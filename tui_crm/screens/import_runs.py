@@ -21,7 +21,7 @@ from ..service import Service
 from ..widgets.job_progress import JobProgress
 from ..widgets.translated_bindings import TranslatedBindings
 from .confirm import ConfirmScreen
-from .import_screen import IMPORT_ERRORS, describe_progress, legal_basis_label, summary_text
+from .import_screen import IMPORT_ERRORS, legal_basis_label, summary_text
 from .prompt import PromptScreen
 
 COLUMNS = (
@@ -301,7 +301,7 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
         bar = self.query_one(JobProgress)
 
         def show(progress: ImportProgress) -> None:
-            self.app.call_from_thread(bar.report, *describe_progress(progress))
+            self.app.call_from_thread(bar.report, *progress.described())
 
         return show
 

@@ -28,7 +28,7 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Input, Label, Select, Static
 
 from .. import labels
-from ..i18n import N_, _, is_chinese, ngettext, pgettext
+from ..i18n import N_, _, is_chinese, ngettext
 from ..i18n.formats import format_number, pad
 from ..import_mapping import (
     DATE_FIELDS,
@@ -70,21 +70,6 @@ def legal_basis_label(basis: str) -> str:
     return zh if is_chinese() else en
 
 
-def describe_progress(progress: ImportProgress) -> tuple[float, str]:
-    """(fraction done, "1,200 of 5,000 rows · 3,100 rows/s · 2 s left")."""
-    total = progress.total_rows or 0
-    fraction = progress.rows_done / total if total else 0.0
-    text = _("{done} of {total} rows · {rate} rows/s").format(
-        done=format_number(progress.rows_done),
-        total=format_number(total) if total else "?",
-        rate=format_number(round(progress.rows_per_second)),
-    )
-    if progress.eta_seconds is not None and progress.rows_done < total:
-        left = _("{seconds} s left").format(seconds=format_number(round(progress.eta_seconds)))
-        text = f"{text} · {left}"
-    return fraction, text
-
-
 def summary_text(summary: ImportSummary) -> Text:
     """What a run did (or a dry run would do): counts, first rejected rows with reasons,
     rows only sharing a name with a customer (for review), first rows skipped."""
@@ -96,20 +81,7 @@ def summary_text(summary: ImportSummary) -> Text:
             file=summary.file_name, run=summary.run_id
         )
     text.append(heading + "\n", style="bold")
-    if summary.dry_run:
-        created, updated = (
-            pgettext("import count", "would create"),
-            pgettext("import count", "would update"),
-        )
-    else:
-        created, updated = pgettext("import count", "created"), pgettext("import count", "updated")
-    counts = (
-        (created, summary.created),
-        (updated, summary.updated),
-        (pgettext("import count", "skipped (already there)"), summary.skipped),
-        (pgettext("import count", "rejected"), summary.rejected),
-        (pgettext("import count", "to review (same name)"), summary.review),
-    )
+    counts = summary.counts()
     text.append(_("{rows} rows:").format(rows=format_number(summary.rows)) + "\n")
     width = max(cell_len(name) for name, _count in counts) + 2
     for name, count in counts:
@@ -455,7 +427,7 @@ class ImportScreen(TranslatedBindings, Screen[None]):
         bar = self.query_one(JobProgress)
 
         def show(progress: ImportProgress) -> None:
-            self.app.call_from_thread(bar.report, *describe_progress(progress))
+            self.app.call_from_thread(bar.report, *progress.described())
 
         return show
 
