@@ -63,9 +63,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "phone": (
         "手机", "手机号", "手机号码", "电话", "电话号码", "联系电话", "联系方式", "移动电话",
         "座机", "固定电话", "phone", "phone number", "mobile", "mobile phone", "telephone",
-        "tel", "cell", "cell phone",
+        "tel", "cell", "cell phone", "联系人手机", "联系人电话", "联系手机", "联系人手机号",
+        "mobile number", "telephone number", "phone no", "tel no", "business phone",
+        "work phone", "office phone", "home phone",
     ),
-    "email": ("邮箱", "电子邮箱", "电子邮件", "邮件", "email", "e-mail", "email address", "mail"),
+    "email": (
+        "邮箱", "电子邮箱", "电子邮件", "邮件", "邮箱地址", "电子邮箱地址", "电子邮件地址",
+        "联系人邮箱", "email", "e-mail", "email address", "mail",
+    ),
     "id_number": ("身份证号", "身份证", "身份证号码", "证件号码", "id number", "id card"),
     "credit_code": (
         "统一社会信用代码", "信用代码", "社会信用代码", "credit code",
@@ -660,7 +665,7 @@ def clean_row(plan: RowPlan, line: int, cells: list[str]) -> CleanRow:
     if "owner" in data:
         owner = plan.owners.get(data["owner"].casefold())
         if owner is None:
-            row.errors["owner"] = f"{data['owner']!r} is not an active user"
+            row.errors["owner"] = _("{user} is not an active user").format(user=repr(data["owner"]))
         row.owner_id = owner
     return row
 

@@ -62,7 +62,14 @@ from .import_mapping import (
     refuse_twin_headers,
     suggest_mapping,
 )
-from .tabular import ImportFileError, TableSource, file_sha256, iter_rows, open_table
+from .tabular import (
+    ImportFileError,
+    TableSource,
+    file_sha256,
+    iter_rows,
+    open_table,
+    shown,
+)
 
 BATCH_ROWS = 5000
 SHOWN_ROWS = 20
@@ -392,7 +399,7 @@ def inspect_file(path: Path, options: ImportOptions) -> FilePreview:
     source = _open(path, options)
     if not any(line > source.header_line for line, _cells in iter_rows(source)):
         raise ImportFileError(
-            _("{file}: only a header row, no customers").format(file=Path(path).name)
+            _("{file}: only a header row, no customers").format(file=shown(Path(path).name))
         )
     return FilePreview(source, suggest_mapping(source.headers, options.mapping))
 
@@ -467,17 +474,17 @@ def _prepare(db: Database, path: Path, options: ImportOptions) -> _Prepared:
     if "name" not in mapped:
         raise ImportFileError(
             _("{file}: no column is mapped to the customer name; columns: {columns}").format(
-                file=path.name, columns=", ".join(h or "#?" for h in source.headers)
+                file=shown(path.name), columns=", ".join(h or "#?" for h in source.headers)
             )
         )
     if not mapped & {"phone", "email"}:
         raise ImportFileError(
-            _("{file}: no column is mapped to a phone or an email").format(file=path.name)
+            _("{file}: no column is mapped to a phone or an email").format(file=shown(path.name))
         )
     if "customer_type" not in mapped and not options.default_type:
         raise ImportFileError(
             _("{file}: no column gives the customer type; map one or set a default type").format(
-                file=path.name
+                file=shown(path.name)
             )
         )
     date_columns = [i for i, name in enumerate(mapping.fields) if name in DATE_FIELDS]
@@ -496,7 +503,9 @@ def _prepare(db: Database, path: Path, options: ImportOptions) -> _Prepared:
             if index < len(cells):
                 detector.feed(v.clean_text(cells[index]))
     if rows == 0:
-        raise ImportFileError(_("{file}: only a header row, no customers").format(file=path.name))
+        raise ImportFileError(
+            _("{file}: only a header row, no customers").format(file=shown(path.name))
+        )
     orders = {
         str(mapping.fields[index]): declared or detectors[index].order() for index in date_columns
     }

@@ -1,10 +1,11 @@
 """Read a customer file row by row: CSV in any common delimiter and encoding, or XLSX.
 
 CSV is streamed (a million rows cost no more memory than ten), decoded strictly in the
-encoding named or detected (UTF-8 with or without BOM, UTF-16 with BOM, GB18030 — the
-superset of the GBK that Chinese Excel writes), so a wrong guess fails loudly with the
-line instead of importing mojibake. XLSX goes through python-calamine, which keeps the
-sheet in compact Rust cells. Every refusal is an `ImportFileError` with a one-line message.
+encoding named or detected (UTF-8 with or without BOM, UTF-16 or UTF-32 with BOM,
+GB18030 — the superset of the GBK that Chinese Excel writes), so a wrong guess fails
+loudly with the line instead of importing mojibake. XLSX goes through python-calamine,
+which keeps the sheet in compact Rust cells. Every refusal is an `ImportFileError` with
+a one-line message.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import io
+import stat
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,11 +29,18 @@ from .i18n import _
 from .validation import clean_text
 
 DELIMITERS = (",", ";", "\t", "|")
+# A tab cannot be typed on a command line: the word, or the `\t` people write for it.
+DELIMITER_NAMES = {"tab": "\t", "\\t": "\t"}
 OLE2_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")  # old .xls (and .doc) compound files
 TITLE_ROWS_MAX = 10  # rows a report may put above its header (title, date, author)
 TITLE_CELLS_MAX = 3
 SAMPLE_BYTES = 1 << 20
 MAX_CELL = 128 * 1024
+# An XLSX part that unpacks to more than 100 times its packed size (Apache POI's bound;
+# customer XML packs 5-20 times) or parts over 2 GiB in all: unpacking it would exhaust memory.
+XLSX_MAX_RATIO = 100
+XLSX_RATIO_FROM = 16 << 20
+XLSX_MAX_UNPACKED = 2 << 30
 csv.field_size_limit(MAX_CELL)
 
 
@@ -103,6 +112,14 @@ def open_table(
     date above the table, as Chinese Excel reports have)."""
     path = Path(path)
     try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(mode):
+            # Opening a FIFO waits for a writer forever; a device never ends.
+            raise ImportFileError(
+                _("{path}: not a regular file (a pipe or a device)").format(path=shown(path))
+            )
         with path.open("rb") as handle:
             head = handle.read(SAMPLE_BYTES)
     except FileNotFoundError:
@@ -138,6 +155,8 @@ def open_table(
             skip = len(codecs.BOM_UTF8)
     else:
         encoding, skip = _detect(name, head)
+    if delimiter:
+        delimiter = DELIMITER_NAMES.get(delimiter.lower(), delimiter)
     delimiter = delimiter or _sniff_delimiter(head[skip:].decode(encoding, errors="ignore"))
     if delimiter not in DELIMITERS:
         raise ImportFileError(
@@ -250,6 +269,8 @@ def _detect(name: str, head: bytes) -> tuple[str, int]:
         if not _decodes(rest, "utf-8") and _decodes(rest, "gb18030"):
             return "gb18030", len(codecs.BOM_UTF8)
         return "utf-8-sig", 0
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # before UTF-16's: FF FE
+        return "utf-32", 0
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16", 0
     if head.count(b"\x00") > len(head) // 10:
@@ -341,13 +362,32 @@ def _workbook(path: Path) -> python_calamine.CalamineWorkbook:
 
 
 def _refuse_other_archives(path: Path, name: str) -> None:
-    """Apple Numbers documents are ZIP archives too; say what they are."""
+    """Apple Numbers documents are ZIP archives too; say what they are. A ZIP bomb (a
+    small file whose parts unpack to gigabytes) is refused before calamine unpacks it
+    into memory; calamine stops at each part's declared size, so those sizes are checked."""
     try:
         with zipfile.ZipFile(path) as archive:
-            members = set(archive.namelist())
+            parts = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
         return  # calamine says why it cannot read it
-    if "Index/Document.iwa" in members:
+    unpacked = sum(part.file_size for part in parts)
+    bomb = next(
+        (
+            part
+            for part in parts
+            if part.file_size > XLSX_RATIO_FROM
+            and part.file_size > XLSX_MAX_RATIO * max(part.compress_size, 1)
+        ),
+        None,
+    )
+    if bomb is not None or unpacked > XLSX_MAX_UNPACKED:
+        raise ImportFileError(
+            _(
+                "{file}: unpacks to {size} MB, far more than a workbook of customers holds"
+                " (a ZIP bomb?); refused"
+            ).format(file=name, size=unpacked // (1 << 20))
+        )
+    if "Index/Document.iwa" in {part.filename for part in parts}:
         raise ImportFileError(
             _("{file}: an Apple Numbers document; export it from Numbers as .xlsx or CSV").format(
                 file=name
@@ -360,7 +400,7 @@ def _sheet(path: Path, name: str | None) -> python_calamine.CalamineSheet:
     try:
         if name:
             return workbook.get_sheet_by_name(name)
-        return workbook.get_sheet_by_index(0)
+        return workbook.get_sheet_by_index(_first_shown_worksheet(workbook))
     except python_calamine.WorksheetNotFound:
         names = ", ".join(workbook.sheet_names) or "-"
         raise ImportFileError(
@@ -376,14 +416,33 @@ def _sheet(path: Path, name: str | None) -> python_calamine.CalamineSheet:
         ) from None
 
 
+def _first_shown_worksheet(workbook: python_calamine.CalamineWorkbook) -> int:
+    """The sheet Excel opens on when none is named: the first visible worksheet, not a
+    hidden lookup list or a chart sheet before it."""
+    for index, meta in enumerate(workbook.sheets_metadata):
+        if (
+            meta.typ == python_calamine.SheetTypeEnum.WorkSheet
+            and meta.visible == python_calamine.SheetVisibleEnum.Visible
+        ):
+            return index
+    return 0
+
+
 def _open_xlsx(path: Path, sheet_name: str | None, header_test: HeaderTest | None) -> TableSource:
     sheet = _sheet(path, sheet_name)
     file, sheet_shown = shown(path.name), repr(clean_text(sheet.name))
     source = TableSource(path, "xlsx", (), 0, sheet=sheet.name)
     found = _header_row(_xlsx_rows(source, sheet), header_test)
     if found is None:
+        others = [n for n in _workbook(path).sheet_names if n != sheet.name]
+        if sheet_name or not others:
+            raise ImportFileError(
+                _("{file}: sheet {sheet} is empty").format(file=file, sheet=sheet_shown)
+            )
         raise ImportFileError(
-            _("{file}: sheet {sheet} is empty").format(file=file, sheet=sheet_shown)
+            _(
+                "{file}: first sheet {sheet} is empty; name the sheet to read (sheets: {names})"
+            ).format(file=file, sheet=sheet_shown, names=clean_text(", ".join(others)))
         )
     line, cells, titles = found
     # Merged cells above the header are a report's title; below it they hide rows' values.
@@ -417,7 +476,9 @@ def _cell_text(value: Any) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
+        # Excel keeps 15 significant digits: a longer number (an 18-digit ID typed as a
+        # number) has lost its last digits, so it stays in the E notation Excel shows.
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ") if value.time() != dt.time() else value.date().isoformat()
     if isinstance(value, dt.date | dt.time):
