@@ -158,6 +158,27 @@ def test_an_empty_first_sheet_names_the_sheets_to_choose_from(
     assert code == 0, err
 
 
+def test_a_formula_error_cell_is_refused_not_read_as_empty(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A VLOOKUP that failed shows #N/A; calamine reads it as an empty cell, which would
+    import the customer without that phone (or, updating, keep an old one) unsaid."""
+    rows = [HEADER, ROWS[0], ["上海华东贸易有限公司", "#N/A", "潜在"]]
+    path = workbook(tmp_path / "lookup.xlsx", {"客户": rows})
+    err = refused(env, path)
+    assert "lookup.xlsx: sheet '客户' has 1 cell(s) showing a formula error" in err
+    assert "the first at B3" in err
+
+
+def test_a_header_wider_than_any_spreadsheet_is_refused(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Mapping walked the columns once per column: 50,000 of them took half a minute."""
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(HEADER + ["x"] * 20000) + "\r\n" + ",".join(ROWS[0]) + "\r\n")
+    assert "wide.csv: the header row has 20003 columns" in refused(env, path)
+
+
 def test_a_number_longer_than_excel_keeps_is_never_stored_as_a_value(
     env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -15,6 +15,7 @@ re-import matches rows by code even where every contact value is masked.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import functools
@@ -215,17 +216,14 @@ class ColumnMapping:
 
     def as_saved(self) -> dict[str, str]:
         """`{header: field or ""}`, the form a mapping is saved and overridden in."""
-        return {_column_key(self.headers, i): field or "" for i, field in enumerate(self.fields)}
+        counts = collections.Counter(self.headers)
+        return {
+            header if header and counts[header] == 1 else f"#{i + 1}": field or ""
+            for i, (header, field) in enumerate(zip(self.headers, self.fields, strict=True))
+        }
 
     def columns_of(self, name: str) -> list[int]:
         return [i for i, field in enumerate(self.fields) if field == name]
-
-
-def _column_key(headers: Sequence[str], index: int) -> str:
-    header = headers[index]
-    if header and headers.count(header) == 1:
-        return header
-    return f"#{index + 1}"
 
 
 def _guess(header: str, taken: set[str]) -> str | None:

@@ -16,12 +16,14 @@ import dataclasses
 import datetime as dt
 import hashlib
 import io
+import re
 import stat
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+from xml.etree import ElementTree
 
 import python_calamine
 
@@ -36,6 +38,7 @@ TITLE_ROWS_MAX = 10  # rows a report may put above its header (title, date, auth
 TITLE_CELLS_MAX = 3
 SAMPLE_BYTES = 1 << 20
 MAX_CELL = 128 * 1024
+MAX_COLUMNS = 16384  # Excel's last column, XFD
 # An XLSX part that unpacks to more than 100 times its packed size (Apache POI's bound;
 # customer XML packs 5-20 times) or parts over 2 GiB in all: unpacking it would exhaust memory.
 XLSX_MAX_RATIO = 100
@@ -167,7 +170,9 @@ def open_table(
     if found is None:
         raise ImportFileError(_("{file}: the file is empty").format(file=name))
     line, cells, titles = found
-    return dataclasses.replace(source, headers=_headers(cells), header_line=line, title_rows=titles)
+    return dataclasses.replace(
+        source, headers=_headers(path, cells), header_line=line, title_rows=titles
+    )
 
 
 def _header_row(
@@ -325,7 +330,16 @@ def _sniff_delimiter(sample: str) -> str:
     return best if counts[best] else ","
 
 
-def _headers(cells: list[str]) -> tuple[str, ...]:
+def _headers(path: Path, cells: list[str]) -> tuple[str, ...]:
+    """The header row's cells as shown; wider than any spreadsheet is no customer list
+    (and would cost every step that walks the columns)."""
+    if len(cells) > MAX_COLUMNS:
+        raise ImportFileError(
+            _(
+                "{file}: the header row has {count} columns, more than a spreadsheet holds"
+                " ({limit}); that is not a customer list"
+            ).format(file=shown(path.name), count=len(cells), limit=MAX_COLUMNS)
+        )
     return tuple(clean_text(cell).lstrip("\ufeff") for cell in cells)
 
 
@@ -455,7 +469,71 @@ def _open_xlsx(path: Path, sheet_name: str | None, header_test: HeaderTest | Non
                 " unmerge them so each row stands alone"
             ).format(file=file, sheet=sheet_shown, count=len(merged), cell=_cell_name(row, col))
         )
-    return dataclasses.replace(source, headers=_headers(cells), header_line=line, title_rows=titles)
+    errors, first = _error_cells(path, sheet.name, line)
+    if errors:
+        raise ImportFileError(
+            _(
+                "{file}: sheet {sheet} has {count} cell(s) showing a formula error (#N/A,"
+                " #REF! ...), the first at {cell}; correct or clear them, or their values"
+                " would be lost"
+            ).format(file=file, sheet=sheet_shown, count=errors, cell=first)
+        )
+    return dataclasses.replace(
+        source, headers=_headers(path, cells), header_line=line, title_rows=titles
+    )
+
+
+_ERROR_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?\bt="e"[^>]*>')
+_CELL_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
+
+
+def _error_cells(path: Path, sheet_name: str, from_row: int) -> tuple[int, str]:
+    """How many cells from `from_row` down hold a formula's error (#N/A, #REF!, #DIV/0!),
+    and the first one's name. Calamine reads them as empty cells, which would import a
+    VLOOKUP that failed as a value not given; the sheet's XML says which they are."""
+    count, first = 0, ""
+    with zipfile.ZipFile(path) as archive:
+        part = _sheet_part(archive, sheet_name)
+        if part is None:
+            return 0, ""
+        with archive.open(part) as xml:
+            pending = b""
+            while True:
+                chunk = xml.read(SAMPLE_BYTES)
+                text = pending + chunk
+                # Up to the last tag's start every tag is whole ("<" is never in a value).
+                cut = max(text.rfind(b"<"), 0) if chunk else len(text)
+                if text.find(b't="e"', 0, cut) >= 0:
+                    for match in _ERROR_CELL.finditer(text, 0, cut):
+                        ref = _CELL_REF.search(match.group())
+                        if ref and int(ref.group(2)) >= from_row:
+                            count += 1
+                            first = first or (ref.group(1) + ref.group(2)).decode()
+                pending = text[cut:]
+                if not chunk:
+                    return count, first
+
+
+def _sheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
+    """The archive member holding a sheet, by the workbook's sheet list and its links."""
+    try:
+        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        links = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError):
+        return None
+    link = next(
+        (
+            value
+            for sheet in book.iter()
+            if sheet.tag.endswith("}sheet") and sheet.get("name") == sheet_name
+            for key, value in sheet.attrib.items()
+            if key.endswith("}id")
+        ),
+        None,
+    )
+    target = next((r.get("Target", "") for r in links if r.get("Id") == link), "")
+    part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    return part if part in archive.namelist() else None
 
 
 def _xlsx_rows(
