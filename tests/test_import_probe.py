@@ -85,6 +85,21 @@ def test_tab_is_a_delimiter_one_can_type(env: dict[str, str], tmp_path: Path) ->
         assert code == 0 and "would create: 2" in out, err
 
 
+def test_the_date_format_the_refusal_asks_for_is_one_the_cli_takes(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """An ambiguous date column says "declare the order with a date format (DD/MM/YYYY
+    ...)"; `--date-format DD/MM/YYYY` was then refused as not one of ymd, dmy, mdy, and
+    `dym` (no such order) ended in a KeyError."""
+    path = tmp_path / "dates.csv"
+    text = csv_text([[*ROWS[0], "04/05/2021"]]).replace("客户类型", "客户类型,创建日期")
+    path.write_text(text, encoding="utf-8")
+    assert "(DD/MM/YYYY or MM/DD/YYYY)" in refused(env, path)
+    code, out, err = run(env, path, "--dry-run", "--date-format", "DD/MM/YYYY")
+    assert code == 0 and "would create: 1" in out, err
+    assert "date format 'dym': write it as" in refused(env, path, "--date-format", "dym")
+
+
 # --- encodings -------------------------------------------------------------------------------
 
 
@@ -175,7 +190,9 @@ def test_a_header_wider_than_any_spreadsheet_is_refused(
 ) -> None:
     """Mapping walked the columns once per column: 50,000 of them took half a minute."""
     path = tmp_path / "wide.csv"
-    path.write_text(",".join(HEADER + ["x"] * 20000) + "\r\n" + ",".join(ROWS[0]) + "\r\n")
+    path.write_text(
+        ",".join(HEADER + ["x"] * 20000) + "\r\n" + ",".join(ROWS[0]) + "\r\n", encoding="utf-8"
+    )
     assert "wide.csv: the header row has 20003 columns" in refused(env, path)
 
 

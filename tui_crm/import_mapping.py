@@ -434,13 +434,14 @@ def date_order(declared: str) -> str:
     if text.lower() in ORDERS:
         return text.lower()
     positions = {letter: text.find(letter) for letter in "YDM"}
-    if -1 in positions.values():
+    order = "".join(sorted("ydm", key=lambda letter: positions[letter.upper()]))
+    if -1 in positions.values() or order not in ORDERS:  # no day-year-month files exist
         raise ImportFileError(
             _("date format {format}: write it as YYYY-MM-DD, DD/MM/YYYY or MM/DD/YYYY").format(
                 format=repr(declared)
             )
         )
-    return "".join(sorted("ydm", key=lambda letter: positions[letter.upper()]))
+    return order
 
 
 def _parts(text: str) -> tuple[int, int, int, str] | None:

@@ -168,8 +168,11 @@ def _print_summary(summary: ImportSummary) -> None:
 @click.option("--sheet", help=N_("The XLSX sheet to read (the first when not given)."))
 @click.option(
     "--date-format",
-    type=click.Choice(["ymd", "dmy", "mdy"]),
-    help=N_("The order of day, month and year in the file's dates."),
+    metavar="ymd|dmy|mdy|DD/MM/YYYY",
+    help=N_(
+        "The order of day, month and year in the file's dates: ymd, dmy, mdy or a pattern"
+        " such as DD/MM/YYYY or MM/DD/YYYY."
+    ),
 )
 @click.option("--mapping", "mapping_name", metavar="NAME", help=N_("Use a saved mapping."))
 @click.option(
