@@ -122,6 +122,29 @@ def test_unicode_text_with_a_byte_order_mark_reads(
     assert stored(env) == [(n,) for n in NAMES]
 
 
+@pytest.mark.parametrize("codec", ["base64", "rot13", "zlib", "idna", "undefined"])
+def test_a_codec_that_decodes_no_text_is_an_unknown_encoding(
+    env: dict[str, str], tmp_path: Path, codec: str
+) -> None:
+    """`--encoding base64` passed codecs.lookup and ended in a LookupError traceback."""
+    path = tmp_path / "plain.csv"
+    path.write_text(csv_text(ROWS), encoding="utf-8")
+    assert f"unknown encoding '{codec}'" in refused(env, path, "--encoding", codec)
+
+
+def test_utf16_named_for_a_file_without_its_bom_is_one_line(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Python's UTF-16 decoder raises a bare UnicodeError ("does not start with BOM")."""
+    path = tmp_path / "nobom.csv"
+    path.write_bytes(csv_text(ROWS).encode("utf-16-le"))
+    assert "nobom.csv: line 1 is not valid utf-16 text" in refused(
+        env, path, "--encoding", "utf-16"
+    )
+    code, _out, err = run(env, path, "--encoding", "utf-16-le")
+    assert code == 0, err
+
+
 # --- XLSX ------------------------------------------------------------------------------------
 
 

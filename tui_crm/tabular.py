@@ -160,7 +160,11 @@ def open_table(
         encoding, skip = _detect(name, head)
     if delimiter:
         delimiter = DELIMITER_NAMES.get(delimiter.lower(), delimiter)
-    delimiter = delimiter or _sniff_delimiter(head[skip:].decode(encoding, errors="ignore"))
+    try:
+        sample = head[skip:].decode(encoding, errors="ignore")
+    except UnicodeError:  # a codec that ignores no error (punycode)
+        sample = ""
+    delimiter = delimiter or _sniff_delimiter(sample)
     if delimiter not in DELIMITERS:
         raise ImportFileError(
             _("delimiter {delimiter} is not one of , ; tab |").format(delimiter=repr(delimiter))
@@ -218,7 +222,7 @@ def iter_rows(source: TableSource, hasher: Any = None) -> Iterator[tuple[int, li
                 if any(cell.strip() for cell in cells):
                     yield line, cells
                 line = reader.line_num + 1
-        except UnicodeDecodeError:
+        except UnicodeError:  # UTF-16 named for a file without its byte order mark, too
             raise ImportFileError(
                 _(
                     "{file}: line {line} is not valid {encoding} text; name the file's"
@@ -247,8 +251,8 @@ def _undecodable_line(source: TableSource) -> int:
         while chunk := handle.read(SAMPLE_BYTES):
             try:
                 decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                return lines + chunk.count(b"\n", 0, exc.start)
+            except UnicodeError as exc:
+                return lines + chunk.count(b"\n", 0, getattr(exc, "start", 0))
             lines += chunk.count(b"\n")
     return lines
 
@@ -308,9 +312,16 @@ def _decodes(data: bytes, encoding: str) -> bool:
 
 
 def _check_encoding(encoding: str) -> str:
+    """The codec's name, if it decodes bytes to text: `base64`, `rot13` or `zlib` are
+    codecs too, and `idna` or `undefined` decode no file."""
     try:
-        return codecs.lookup(encoding).name
-    except LookupError:
+        name = codecs.lookup(encoding).name
+        io.TextIOWrapper(io.BytesIO(), encoding=name)  # LookupError: not a text encoding
+        sample = "Name,Phone\r\n".encode(name)
+        for errors in ("strict", "ignore"):
+            codecs.getincrementaldecoder(name)(errors).decode(sample, final=True)
+        return name
+    except (LookupError, UnicodeError):
         raise ImportFileError(
             _("unknown encoding {encoding}").format(encoding=repr(clean_text(encoding)))
         ) from None
