@@ -101,6 +101,18 @@ def test_the_date_format_the_refusal_asks_for_is_one_the_cli_takes(
     assert "date format 'dym': write it as" in refused(env, path, "--date-format", "dym")
 
 
+def test_a_quote_never_closed_is_named_as_the_likely_cause(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """One stray opening quote swallows the rest of the file into one cell."""
+    rows = [['"甲公司', "13800138000", "成交"]]
+    rows += [[f"公司{i}", f"138{i:08d}", "潜在"] for i in range(8000)]
+    path = tmp_path / "quote.csv"
+    path.write_text(csv_text(rows), encoding="utf-8")
+    err = refused(env, path)
+    assert 'quote.csv: line 2 has a cell larger than 128 KiB: a quote (") opened there' in err
+
+
 # --- encodings -------------------------------------------------------------------------------
 
 

@@ -233,8 +233,8 @@ def iter_rows(source: TableSource, hasher: Any = None) -> Iterator[tuple[int, li
             if "field larger" in str(exc):
                 raise ImportFileError(
                     _(
-                        "{file}: line {line} has a cell larger than {size} KiB; that is not"
-                        " customer data"
+                        "{file}: line {line} has a cell larger than {size} KiB: a quote (\")"
+                        " opened there and never closed, or no customer data"
                     ).format(file=name, line=line, size=MAX_CELL // 1024)
                 ) from None
             raise ImportFileError(
