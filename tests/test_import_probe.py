@@ -161,6 +161,18 @@ def test_utf16_named_for_a_file_without_its_bom_is_one_line(
 # --- XLSX ------------------------------------------------------------------------------------
 
 
+def test_a_password_protected_workbook_says_so(env: dict[str, str], tmp_path: Path) -> None:
+    """Excel keeps an encrypted .xlsx in an OLE2 compound file, like an old .xls; being
+    told to "save it as .xlsx" does not help with a file that already is one."""
+    directory_entry = "EncryptedPackage".encode("utf-16-le")
+    body = bytearray(3 << 20)
+    start = (1 << 20) - 8 - 7  # across the first 1 MiB read's end (the magic is 8 bytes)
+    body[start : start + len(directory_entry)] = directory_entry
+    path = tmp_path / "客户.xlsx"
+    path.write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + bytes(body))
+    assert "客户.xlsx: a password-protected workbook" in refused(env, path)
+
+
 def test_a_zip_bomb_is_refused_before_it_is_unpacked(env: dict[str, str], tmp_path: Path) -> None:
     """A small workbook whose shared strings unpack to a hundred times more: refused with one
     line, not read into memory."""

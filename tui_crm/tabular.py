@@ -34,6 +34,8 @@ DELIMITERS = (",", ";", "\t", "|")
 # A tab cannot be typed on a command line: the word, or the `\t` people write for it.
 DELIMITER_NAMES = {"tab": "\t", "\\t": "\t"}
 OLE2_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")  # old .xls (and .doc) compound files
+# The stream a password-protected .xlsx is kept in, inside such a compound file.
+ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 TITLE_ROWS_MAX = 10  # rows a report may put above its header (title, date, author)
 TITLE_CELLS_MAX = 3
 SAMPLE_BYTES = 1 << 20
@@ -141,6 +143,13 @@ def open_table(
     if head.startswith(b"PK\x03\x04"):
         return _open_xlsx(path, sheet, header_test)
     if head.startswith(OLE2_MAGIC):
+        if _holds(path, ENCRYPTED_PACKAGE):
+            raise ImportFileError(
+                _(
+                    "{file}: a password-protected workbook; open it in Excel or WPS, save a"
+                    " copy without the password and import that"
+                ).format(file=name)
+            )
         raise ImportFileError(
             _(
                 "{file}: an old binary Excel workbook (.xls) or other Office file; open it in"
@@ -233,7 +242,7 @@ def iter_rows(source: TableSource, hasher: Any = None) -> Iterator[tuple[int, li
             if "field larger" in str(exc):
                 raise ImportFileError(
                     _(
-                        "{file}: line {line} has a cell larger than {size} KiB: a quote (\")"
+                        '{file}: line {line} has a cell larger than {size} KiB: a quote (")'
                         " opened there and never closed, or no customer data"
                     ).format(file=name, line=line, size=MAX_CELL // 1024)
                 ) from None
@@ -255,6 +264,17 @@ def _undecodable_line(source: TableSource) -> int:
                 return lines + chunk.count(b"\n", 0, getattr(exc, "start", 0))
             lines += chunk.count(b"\n")
     return lines
+
+
+def _holds(path: Path, needle: bytes) -> bool:
+    """Whether the file's bytes contain `needle` (read in chunks that overlap by it)."""
+    with path.open("rb") as handle:
+        previous = b""
+        while chunk := handle.read(SAMPLE_BYTES):
+            if needle in previous[-len(needle) :] + chunk:
+                return True
+            previous = chunk
+    return False
 
 
 def file_sha256(path: Path) -> str:
