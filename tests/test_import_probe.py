@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from tui_crm import validation as v
 from tui_crm.cli import main
 from tui_crm.import_mapping import suggest_mapping
+from tui_crm.tabular import neutralise, shown_text
 
 HEADER = ["客户名称", "手机", "客户类型"]
 ROWS = [
@@ -290,6 +291,27 @@ def test_the_rejected_rows_report_holds_no_live_formula(
     with report.open(encoding="utf-8-sig", newline="") as handle:
         written = list(csv.reader(handle))
     assert [row[3] for row in written[1:]] == ["'" + link, "'=1+1"]
+
+
+def test_a_text_formula_cell_reads_as_the_text_excel_shows(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Exports that keep long numbers as text write `="11010519491231002X"`: Excel shows
+    the ID, the import read the formula (an ID "not valid", a date "not a date")."""
+    path = tmp_path / "wrapped.csv"
+    path.write_text(
+        "客户名称,手机,身份证号,客户类型,客户性质,创建日期\r\n"
+        '张三,="13800138000",="11010519491231002X",成交,个人,="2021-05-04"\r\n'
+        '李四,13900139000,"=""11010519491231002X""x",成交,个人,2021-05-04\r\n',
+        encoding="utf-8",
+    )
+    report = tmp_path / "report.csv"
+    code, out, err = run(env, path, "--report", str(report))
+    assert code == 0 and "created: 1" in out and "line 3 rejected: id_number" in out, err
+    assert stored(env, "name, created_at") == [("张三", "2021-05-04T00:00:00")]
+    text = report.read_text(encoding="utf-8-sig")
+    assert '\'="11010519491231002X"x' in text.replace('""', '"')  # a formula: neutralised
+    assert shown_text(neutralise('="x"')) == '="x"'  # a name that is one reads back as it is
 
 
 # --- values typed in an input method's full-width mode ------------------------------------------

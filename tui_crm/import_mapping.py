@@ -7,10 +7,11 @@ then every row goes through the form's own `validate_customer`, so an import acc
 exactly what a person could type. Dates take one order per column (see `detect_date_order`).
 
 A file we exported ourselves reads back as it was written: CSV cells lose the apostrophe
-the export put before a would-be formula (`tabular.restore`), and a masked phone, email,
-ID number or address (`138****5678`) counts as not given, so it never overwrites the
-real value or becomes one. Its Code column (客户编号) names the customer each row is, so a
-re-import matches rows by code even where every contact value is masked.
+the export put before a would-be formula (`tabular.restore`; another system's `="00123"`
+reads 00123, as in Excel), and a masked phone, email, ID number or address
+(`138****5678`) counts as not given, so it never overwrites the real value or becomes
+one. Its Code column (客户编号) names the customer each row is, so a re-import matches
+rows by code even where every contact value is masked.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from . import validation as v
 from .bulk import CUSTOMER_FIELDS
 from .crypto import SENSITIVE_FIELDS
 from .i18n import _
-from .tabular import ImportFileError, is_masked, restore
+from .tabular import ImportFileError, is_masked, shown_text
 
 # Fields a column can feed beyond the customer's own: parts combined into one field, a
 # repeatable extra phone or email (kept encrypted), dates and the owner's user name.
@@ -569,7 +570,7 @@ class RowPlan:
     default_kind: str = v.CustomerKind.COMPANY
     owners: Mapping[str, int] = dataclasses.field(default_factory=dict)
     default_owner_id: int | None = None
-    escaped: bool = False  # CSV: cells may carry the apostrophe `tabular.neutralise` adds
+    escaped: bool = False  # CSV: cells may carry `tabular.neutralise`'s apostrophe or ="..."
 
 
 @dataclass
@@ -611,7 +612,7 @@ def clean_row(plan: RowPlan, line: int, cells: list[str]) -> CleanRow:
     for index, name in enumerate(plan.fields):
         if name is None or index >= len(cells):
             continue
-        cell = restore(cells[index]) if plan.escaped else cells[index]
+        cell = shown_text(cells[index]) if plan.escaped else cells[index]
         if "\x00" in cell:  # a C string cut short, or bytes of another file: damaged
             row.errors[name] = _("holds a NUL byte: the value may be damaged; check it")
             continue

@@ -66,11 +66,13 @@ from .tabular import (
     ImportFileError,
     TableSource,
     file_sha256,
+    is_text_formula,
     iter_rows,
     neutralise,
     open_table,
     restore,
     shown,
+    shown_text,
 )
 
 BATCH_ROWS = 5000
@@ -432,7 +434,7 @@ def scan_dates(path: Path, options: ImportOptions) -> dict[str, str]:
             for index, detector in detectors.items():
                 if index < len(cells) and index not in mixed:
                     try:
-                        detector.feed(v.clean_text(cells[index]))
+                        detector.feed(_date_text(source, cells[index]))
                     except ImportFileError:
                         mixed.add(index)
     found = {}
@@ -445,6 +447,11 @@ def scan_dates(path: Path, options: ImportOptions) -> dict[str, str]:
         except ImportFileError:
             found[header] = DATES_AMBIGUOUS
     return found
+
+
+def _date_text(source: TableSource, cell: str) -> str:
+    """A date cell as `clean_row` will read it, so the order is found from the same text."""
+    return v.clean_text(shown_text(cell) if source.kind == "csv" else cell)
 
 
 def _open(path: Path, options: ImportOptions) -> TableSource:
@@ -503,7 +510,7 @@ def _prepare(db: Database, path: Path, options: ImportOptions) -> _Prepared:
         rows += 1
         for index, detector in detectors.items():
             if index < len(cells):
-                detector.feed(v.clean_text(cells[index]))
+                detector.feed(_date_text(source, cells[index]))
     if rows == 0:
         raise ImportFileError(
             _("{file}: only a header row, no customers").format(file=shown(path.name))
@@ -953,8 +960,9 @@ def _state_of(values: Mapping[str, Any], extras: Sequence[tuple[str, str]]) -> d
 
 def _report_cell(cell: str) -> str:
     """A cell as the report holds it: never a live formula when Excel opens the report
-    (an XLSX text cell `=HYPERLINK(...)` would become one in CSV), read back as it was."""
-    return neutralise(restore(cell))
+    (an XLSX text cell `=HYPERLINK(...)` would become one in CSV) but a `="00123"` that
+    only keeps text text, read back as it was."""
+    return cell if is_text_formula(cell) else neutralise(restore(cell))
 
 
 class _Report:

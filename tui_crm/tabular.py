@@ -71,6 +71,22 @@ def restore(text: str) -> str:
     return text
 
 
+# `="00123"`: a formula some systems' CSV exports wrap a value in, so that Excel keeps it as
+# text (leading zeros, 18-digit IDs). It evaluates to the string and runs nothing.
+_TEXT_FORMULA = re.compile(r'="((?:[^"]|"")*)"')
+
+
+def is_text_formula(text: str) -> bool:
+    return _TEXT_FORMULA.fullmatch(text) is not None
+
+
+def shown_text(cell: str) -> str:
+    """A CSV cell's value as a spreadsheet shows it: `="00123"` is 00123, and our export's
+    apostrophe before a would-be formula comes off (`restore`)."""
+    match = _TEXT_FORMULA.fullmatch(cell)
+    return match.group(1).replace('""', '"') if match else restore(cell)
+
+
 def is_masked(text: str) -> bool:
     """Whether an exported sensitive cell holds a masked value rather than the value."""
     return MASK_MARK in text
