@@ -346,6 +346,23 @@ def test_headers_of_chinese_crms_and_outlook_find_their_fields() -> None:
                       "extra_phone", "extra_phone", "extra_phone")  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("headers", "fields"),
+    [
+        (["Name", "Company", "Email"], ("contact_name", "name", "email")),
+        (["姓名", "公司名称", "手机"], ("contact_name", "name", "phone")),
+        (["姓名", "手机"], ("name", "phone")),  # a person who is the customer
+        (["Name", "Company", "Contact"], ("name", None, "contact_name")),  # said by Contact
+    ],
+)
+def test_a_person_name_beside_a_company_column_is_the_contact(
+    headers: list[str], fields: tuple[str | None, ...]
+) -> None:
+    """Name + Company (a CRM or LinkedIn export) made customers named after the person,
+    the Company column dropped as a second name."""
+    assert suggest_mapping(headers).fields == fields
+
+
 # --- messages ---------------------------------------------------------------------------------
 
 

@@ -112,6 +112,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 
+# Headers that name a person (a customer who is one, or a company's contact person).
+_PERSON_NAMES = frozenset(("姓名", "name"))
 # Headers naming a second phone or email: 备用电话, 其他邮箱, Phone 2, Email 3 ...
 _EXTRA_PREFIXES = ("备用", "其他", "其它", "第二", "other", "alternate", "alternative", "second")
 _DIGITS_AT_END = re.compile(r"(\d+)$")
@@ -272,10 +274,23 @@ def suggest_mapping(
             fields[index] = field or None
     decided = {i for key in overrides for i in _override_indexes(headers, key)}
     taken = {f for f in fields if f}
+    # Beside a company column (Company, 公司名称) and no contact column, "Name" or 姓名 is
+    # the contact person's: the customer is not named after the person, the company dropped.
+    guessed = [_HEADER_FIELD.get(fold(h)) for i, h in enumerate(headers) if i not in decided]
+    names_a_contact = "contact_name" not in {*taken, *guessed} and (
+        "name" in taken
+        or any(
+            _HEADER_FIELD.get(fold(header)) == "name" and fold(header) not in _PERSON_NAMES
+            for index, header in enumerate(headers)
+            if index not in decided
+        )
+    )
     for index, header in enumerate(headers):
         if index in decided:
             continue
         guess = _guess(header, taken)
+        if names_a_contact and fold(header) in _PERSON_NAMES:
+            guess = None if "contact_name" in taken else "contact_name"
         fields[index] = guess
         if guess:
             taken.add(guess)
