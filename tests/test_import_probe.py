@@ -344,6 +344,12 @@ def test_headers_of_chinese_crms_and_outlook_find_their_fields() -> None:
     fields = suggest_mapping(headers).fields
     assert fields == ("name", "phone", "extra_phone", "email", "extra_email",
                       "extra_phone", "extra_phone", "extra_phone")  # fmt: skip
+    google = ["Name", "E-mail 1 - Value", "E-mail 2 - Value", "Phone 1 - Value", "Phone 2 - Value"]
+    assert suggest_mapping(google).fields == (
+        "name", "email", "extra_email", "phone", "extra_phone"
+    )  # fmt: skip
+    outlook = ["Company", "E-mail Address", "E-mail 2 Address", "Mobile Phone"]
+    assert suggest_mapping(outlook).fields == ("name", "email", "extra_email", "phone")
 
 
 @pytest.mark.parametrize(

@@ -116,7 +116,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 _PERSON_NAMES = frozenset(("姓名", "name"))
 # Headers naming a second phone or email: 备用电话, 其他邮箱, Phone 2, Email 3 ...
 _EXTRA_PREFIXES = ("备用", "其他", "其它", "第二", "other", "alternate", "alternative", "second")
-_DIGITS_AT_END = re.compile(r"(\d+)$")
+# ... and Google's "E-mail 1 - Value", "Phone 2 - Value", Outlook's "E-mail 2 Address".
+_DIGITS_AT_END = re.compile(r"(\d+)(?:value|address)?$")
 _FOLD = re.compile(r"[\s_\-./:：()（）\[\]【】#*]+")
 
 TYPE_WORDS = {
