@@ -348,6 +348,10 @@ def test_headers_of_chinese_crms_and_outlook_find_their_fields() -> None:
     assert suggest_mapping(google).fields == (
         "name", "email", "extra_email", "phone", "extra_phone"
     )  # fmt: skip
+    chinese = ["公司全称", "座机号码", "电子信箱", "备注信息", "最后跟进日期"]
+    assert suggest_mapping(chinese).fields == (
+        "name", "phone", "email", "notes", "last_interaction_at"
+    )  # fmt: skip
     outlook = ["Company", "E-mail Address", "E-mail 2 Address", "Mobile Phone"]
     assert suggest_mapping(outlook).fields == ("name", "email", "extra_email", "phone")
 

@@ -54,6 +54,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "客户名称", "客户名", "客户", "公司名称", "公司", "企业名称", "企业", "单位名称", "单位",
         "名称", "姓名", "company", "company name", "customer", "customer name", "name",
         "account", "account name", "organization", "organisation", "business name",
+        "公司全称", "客户全称", "企业全称", "单位全称", "机构名称", "商户名称",
     ),
     "contact_name": (
         "联系人", "联系人姓名", "联系人名称", "对接人", "contact", "contact name",
@@ -67,11 +68,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "座机", "固定电话", "phone", "phone number", "mobile", "mobile phone", "telephone",
         "tel", "cell", "cell phone", "联系人手机", "联系人电话", "联系手机", "联系人手机号",
         "mobile number", "telephone number", "phone no", "tel no", "business phone",
-        "work phone", "office phone", "home phone",
+        "work phone", "office phone", "home phone", "座机号码", "固话", "mobile no",
     ),
     "email": (
         "邮箱", "电子邮箱", "电子邮件", "邮件", "邮箱地址", "电子邮箱地址", "电子邮件地址",
-        "联系人邮箱", "email", "e-mail", "email address", "mail",
+        "联系人邮箱", "电子信箱", "邮箱号", "email", "e-mail", "email address", "mail",
     ),
     "id_number": ("身份证号", "身份证", "身份证号码", "证件号码", "id number", "id card"),
     "credit_code": (
@@ -83,8 +84,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "street", "street address", "address line",
     ),
     "country": ("国家", "国家地区", "country", "country region"),
-    "postcode": ("邮编", "邮政编码", "zip", "zip code", "postcode", "postal code"),
-    "province": ("省份", "省", "省市", "所在省份", "state", "province", "region"),
+    "postcode": ("邮编", "邮政编码", "zip", "zip code", "postcode", "postal code",
+                 "zip/postal code"),
+    "province": ("省份", "省", "省市", "所在省份", "state", "province", "region",
+                 "state/province"),
     "city": ("城市", "市", "所在城市", "city", "town"),
     "industry": ("行业", "所属行业", "行业分类", "行业代码", "industry", "sector"),
     "customer_type": (
@@ -96,7 +99,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "负责人", "销售", "业务员", "客户经理", "所属销售", "跟进人", "owner", "account owner",
         "sales rep", "assigned to",
     ),
-    "notes": ("备注", "说明", "描述", "notes", "note", "remarks", "comments", "description"),
+    "notes": ("备注", "备注信息", "说明", "描述", "notes", "note", "remarks", "comments",
+              "description"),
     "source": ("来源", "客户来源", "线索来源", "渠道", "source", "lead source", "channel"),
     "company_size": (
         "公司规模", "企业规模", "规模", "人数", "员工人数", "company size", "size",
@@ -105,10 +109,12 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "created_at": (
         "创建时间", "创建日期", "录入时间", "录入日期", "建档日期", "注册日期", "created",
         "created at", "created date", "date added", "customer since", "subscription date",
+        "date created", "created time", "create time",
     ),
     "last_interaction_at": (
         "最后联系时间", "最后联系日期", "最近联系时间", "最近联系", "最近互动", "最后跟进时间",
-        "last contact", "last contacted", "last activity", "last interaction",
+        "最后跟进日期", "最近跟进时间", "上次联系时间", "last contact", "last contacted",
+        "last activity", "last activity date", "last interaction",
     ),
 }  # fmt: skip
 
