@@ -102,6 +102,26 @@ def test_the_date_format_the_refusal_asks_for_is_one_the_cli_takes(
     assert "date format 'dym': write it as" in refused(env, path, "--date-format", "dym")
 
 
+def test_a_row_shifted_by_an_unquoted_comma_is_rejected_not_cut(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """`北京市,朝阳区建国路88号` in a last column without quotes: the address was stored as
+    北京市 and the rest dropped. A column every row has but the header lacks stays ignored."""
+    path = tmp_path / "shifted.csv"
+    path.write_text(
+        "客户名称,手机,客户类型,地址\r\n甲公司,13800138000,成交,北京市,朝阳区建国路88号\r\n"
+        "乙公司,13900139000,潜在,上海市浦东新区\r\n",
+        encoding="utf-8",
+    )
+    code, out, err = run(env, path)
+    assert code == 0 and "line 2 rejected: #5: the row has more cells than the header" in out
+    assert stored(env) == [("乙公司",)]
+    unnamed = tmp_path / "unnamed.csv"
+    unnamed.write_text(csv_text([[*row, "x"] for row in ROWS]), encoding="utf-8")
+    code, out, err = run(env, unnamed, "--dry-run")
+    assert code == 0 and "rejected: 0" in out, err
+
+
 def test_a_quote_never_closed_is_named_as_the_likely_cause(
     env: dict[str, str], tmp_path: Path
 ) -> None:

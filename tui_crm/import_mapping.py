@@ -593,6 +593,7 @@ class RowPlan:
     owners: Mapping[str, int] = dataclasses.field(default_factory=dict)
     default_owner_id: int | None = None
     escaped: bool = False  # CSV: cells may carry `tabular.neutralise`'s apostrophe or ="..."
+    width: int | None = None  # a row with a value past this many cells is rejected
 
 
 @dataclass
@@ -631,6 +632,11 @@ def clean_row(plan: RowPlan, line: int, cells: list[str]) -> CleanRow:
     parts: dict[str, list[str]] = {}
     extras: list[tuple[str, str, str]] = []
     masked: set[str] = set()
+    if plan.width is not None and any(cell.strip() for cell in cells[plan.width :]):
+        row.errors[f"#{plan.width + 1}"] = _(
+            "the row has more cells than the header has columns: a comma in a value that"
+            " is not in quotes?"
+        )
     for index, name in enumerate(plan.fields):
         if name is None or index >= len(cells):
             continue

@@ -503,11 +503,13 @@ def _prepare(db: Database, path: Path, options: ImportOptions) -> _Prepared:
         for index in ([] if declared else date_columns)
     }
     hasher = hashlib.sha256()
-    rows = 0
+    rows = overflowing = 0
+    width = len(source.headers)
     for line, cells in iter_rows(source, hasher if source.kind == "csv" else None):
         if line <= source.header_line:
             continue
         rows += 1
+        overflowing += len(cells) > width and any(cell.strip() for cell in cells[width:])
         for index, detector in detectors.items():
             if index < len(cells):
                 detector.feed(_date_text(source, cells[index]))
@@ -533,6 +535,9 @@ def _prepare(db: Database, path: Path, options: ImportOptions) -> _Prepared:
         owners=owners,
         default_owner_id=options.default_owner_id,
         escaped=source.kind == "csv",
+        # Some rows (not all: that is a column without a header) run past the header: a
+        # comma in an unquoted value shifted them, and their last values would be lost.
+        width=width if 0 < overflowing < rows else None,
     )
     sha = hasher.hexdigest() if source.kind == "csv" else file_sha256(path)
     return _Prepared(source, mapping, plan, sha, rows)
