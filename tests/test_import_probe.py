@@ -134,6 +134,21 @@ def test_a_quote_never_closed_is_named_as_the_likely_cause(
     assert 'quote.csv: line 2 has a cell larger than 128 KiB: a quote (") opened there' in err
 
 
+def test_a_file_from_abroad_declares_where_its_numbers_are_from(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Read as Chinese, London's 020 7946 0958 is a valid Guangzhou landline; the options
+    had a phone region, the CLI no way to give it."""
+    path = tmp_path / "uk.csv"
+    path.write_text("Company,Phone,Type\r\nAcme Ltd,020 7946 0958,customer\r\n", encoding="utf-8")
+    code, _out, err = run(env, path, "--phone-region", "gb")
+    assert code == 0, err
+    assert stored(env, "name, phone_last4") == [("Acme Ltd", "0958")]
+    result = CliRunner().invoke(main, ["customer", "find", "+442079460958", "--json"], env=env)
+    assert "Acme Ltd" in result.output
+    assert "phone region 'XX': write a country code" in refused(env, path, "--phone-region", "XX")
+
+
 # --- encodings -------------------------------------------------------------------------------
 
 

@@ -41,6 +41,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from . import audit, bulk
@@ -180,6 +181,12 @@ class ImportOptions:
             problems.append(
                 _("default type must be one of: {allowed}").format(
                     allowed=", ".join(v.CustomerType)
+                )
+            )
+        if self.phone_region not in phonenumbers.SUPPORTED_REGIONS:
+            problems.append(
+                _("phone region {region}: write a country code such as CN, GB or US").format(
+                    region=repr(v.clean_text(self.phone_region))
                 )
             )
         if len(v.clean_text(self.source)) > 200:

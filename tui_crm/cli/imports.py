@@ -183,6 +183,13 @@ def _print_summary(summary: ImportSummary) -> None:
     help=N_("Map a column to a field (repeatable); HEADER= ignores the column."),
 )
 @click.option(
+    "--phone-region",
+    default="CN",
+    show_default=True,
+    metavar="CC",
+    help=N_("Where phone numbers written without a country code are from (CN, GB, US ...)."),
+)
+@click.option(
     "--default-type",
     type=click.Choice([t.value for t in CustomerType]),
     help=N_("The customer type of rows that give none."),
@@ -210,6 +217,7 @@ def import_file(paths: Paths, file: Path, **given: Any) -> None:
         delimiter=given["delimiter"],
         sheet=given["sheet"],
         date_format=given["date_format"],
+        phone_region=given["phone_region"].strip().upper(),
         default_type=given["default_type"],
     )
     summary = service.imports.run(
