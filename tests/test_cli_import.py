@@ -232,7 +232,7 @@ def test_a_terminal_sees_a_bar_with_rows_per_second_and_time_left(monkeypatch) -
 
 
 def test_counts_read_as_import_counts_in_chinese(env: dict[str, str], messy_csv: Path) -> None:
-    """"created" is a count here, not the creation time a customer's field is called."""
+    """A "created" is a count here, not the creation time a customer's field is called."""
     code, out = run(
         {**env, "LANG": "zh_CN.UTF-8"}, "import", str(messy_csv), "--legal-basis", "contract"
     )

@@ -7,14 +7,16 @@ then every row goes through the form's own `validate_customer`, so an import acc
 exactly what a person could type. Dates take one order per column (see `detect_date_order`).
 
 A file we exported ourselves reads back as it was written: CSV cells lose the apostrophe
-the export put before a would-be formula (`tabular.restore`), and a masked phone, email,
-ID number or address (`138****5678`) counts as not given, so it never overwrites the
-real value or becomes one. Its Code column (客户编号) names the customer each row is, so a
-re-import matches rows by code even where every contact value is masked.
+the export put before a would-be formula (`tabular.restore`; another system's `="00123"`
+reads 00123, as in Excel), and a masked phone, email, ID number or address
+(`138****5678`) counts as not given, so it never overwrites the real value or becomes
+one. Its Code column (客户编号) names the customer each row is, so a re-import matches
+rows by code even where every contact value is masked.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import functools
@@ -28,7 +30,7 @@ from . import validation as v
 from .bulk import CUSTOMER_FIELDS
 from .crypto import SENSITIVE_FIELDS
 from .i18n import _, pgettext
-from .tabular import ImportFileError, is_masked, restore
+from .tabular import ImportFileError, is_masked, shown_text
 
 # Fields a column can feed beyond the customer's own: parts combined into one field, a
 # repeatable extra phone or email (kept encrypted), dates and the owner's user name.
@@ -52,6 +54,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "客户名称", "客户名", "客户", "公司名称", "公司", "企业名称", "企业", "单位名称", "单位",
         "名称", "姓名", "company", "company name", "customer", "customer name", "name",
         "account", "account name", "organization", "organisation", "business name",
+        "公司全称", "客户全称", "企业全称", "单位全称", "机构名称", "商户名称",
     ),
     "contact_name": (
         "联系人", "联系人姓名", "联系人名称", "对接人", "contact", "contact name",
@@ -63,9 +66,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "phone": (
         "手机", "手机号", "手机号码", "电话", "电话号码", "联系电话", "联系方式", "移动电话",
         "座机", "固定电话", "phone", "phone number", "mobile", "mobile phone", "telephone",
-        "tel", "cell", "cell phone",
+        "tel", "cell", "cell phone", "联系人手机", "联系人电话", "联系手机", "联系人手机号",
+        "mobile number", "telephone number", "phone no", "tel no", "business phone",
+        "work phone", "office phone", "home phone", "座机号码", "固话", "mobile no",
     ),
-    "email": ("邮箱", "电子邮箱", "电子邮件", "邮件", "email", "e-mail", "email address", "mail"),
+    "email": (
+        "邮箱", "电子邮箱", "电子邮件", "邮件", "邮箱地址", "电子邮箱地址", "电子邮件地址",
+        "联系人邮箱", "电子信箱", "邮箱号", "email", "e-mail", "email address", "mail",
+    ),
     "id_number": ("身份证号", "身份证", "身份证号码", "证件号码", "id number", "id card"),
     "credit_code": (
         "统一社会信用代码", "信用代码", "社会信用代码", "credit code",
@@ -76,8 +84,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "street", "street address", "address line",
     ),
     "country": ("国家", "国家地区", "country", "country region"),
-    "postcode": ("邮编", "邮政编码", "zip", "zip code", "postcode", "postal code"),
-    "province": ("省份", "省", "省市", "所在省份", "state", "province", "region"),
+    "postcode": ("邮编", "邮政编码", "zip", "zip code", "postcode", "postal code",
+                 "zip/postal code"),
+    "province": ("省份", "省", "省市", "所在省份", "state", "province", "region",
+                 "state/province"),
     "city": ("城市", "市", "所在城市", "city", "town"),
     "industry": ("行业", "所属行业", "行业分类", "行业代码", "industry", "sector"),
     "customer_type": (
@@ -89,7 +99,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "负责人", "销售", "业务员", "客户经理", "所属销售", "跟进人", "owner", "account owner",
         "sales rep", "assigned to",
     ),
-    "notes": ("备注", "说明", "描述", "notes", "note", "remarks", "comments", "description"),
+    "notes": ("备注", "备注信息", "说明", "描述", "notes", "note", "remarks", "comments",
+              "description"),
     "source": ("来源", "客户来源", "线索来源", "渠道", "source", "lead source", "channel"),
     "company_size": (
         "公司规模", "企业规模", "规模", "人数", "员工人数", "company size", "size",
@@ -98,16 +109,21 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "created_at": (
         "创建时间", "创建日期", "录入时间", "录入日期", "建档日期", "注册日期", "created",
         "created at", "created date", "date added", "customer since", "subscription date",
+        "date created", "created time", "create time",
     ),
     "last_interaction_at": (
         "最后联系时间", "最后联系日期", "最近联系时间", "最近联系", "最近互动", "最后跟进时间",
-        "last contact", "last contacted", "last activity", "last interaction",
+        "最后跟进日期", "最近跟进时间", "上次联系时间", "last contact", "last contacted",
+        "last activity", "last activity date", "last interaction",
     ),
 }  # fmt: skip
 
+# Headers that name a person (a customer who is one, or a company's contact person).
+_PERSON_NAMES = frozenset(("姓名", "name"))
 # Headers naming a second phone or email: 备用电话, 其他邮箱, Phone 2, Email 3 ...
 _EXTRA_PREFIXES = ("备用", "其他", "其它", "第二", "other", "alternate", "alternative", "second")
-_DIGITS_AT_END = re.compile(r"(\d+)$")
+# ... and Google's "E-mail 1 - Value", "Phone 2 - Value", Outlook's "E-mail 2 Address".
+_DIGITS_AT_END = re.compile(r"(\d+)(?:value|address)?$")
 _FOLD = re.compile(r"[\s_\-./:：()（）\[\]【】#*]+")
 
 TYPE_WORDS = {
@@ -210,17 +226,14 @@ class ColumnMapping:
 
     def as_saved(self) -> dict[str, str]:
         """`{header: field or ""}`, the form a mapping is saved and overridden in."""
-        return {_column_key(self.headers, i): field or "" for i, field in enumerate(self.fields)}
+        counts = collections.Counter(self.headers)
+        return {
+            header if header and counts[header] == 1 else f"#{i + 1}": field or ""
+            for i, (header, field) in enumerate(zip(self.headers, self.fields, strict=True))
+        }
 
     def columns_of(self, name: str) -> list[int]:
         return [i for i, field in enumerate(self.fields) if field == name]
-
-
-def _column_key(headers: Sequence[str], index: int) -> str:
-    header = headers[index]
-    if header and headers.count(header) == 1:
-        return header
-    return f"#{index + 1}"
 
 
 def _guess(header: str, taken: set[str]) -> str | None:
@@ -268,10 +281,23 @@ def suggest_mapping(
             fields[index] = field or None
     decided = {i for key in overrides for i in _override_indexes(headers, key)}
     taken = {f for f in fields if f}
+    # Beside a company column (Company, 公司名称) and no contact column, "Name" or 姓名 is
+    # the contact person's: the customer is not named after the person, the company dropped.
+    guessed = [_HEADER_FIELD.get(fold(h)) for i, h in enumerate(headers) if i not in decided]
+    names_a_contact = "contact_name" not in {*taken, *guessed} and (
+        "name" in taken
+        or any(
+            _HEADER_FIELD.get(fold(header)) == "name" and fold(header) not in _PERSON_NAMES
+            for index, header in enumerate(headers)
+            if index not in decided
+        )
+    )
     for index, header in enumerate(headers):
         if index in decided:
             continue
         guess = _guess(header, taken)
+        if names_a_contact and fold(header) in _PERSON_NAMES:
+            guess = None if "contact_name" in taken else "contact_name"
         fields[index] = guess
         if guess:
             taken.add(guess)
@@ -431,13 +457,14 @@ def date_order(declared: str) -> str:
     if text.lower() in ORDERS:
         return text.lower()
     positions = {letter: text.find(letter) for letter in "YDM"}
-    if -1 in positions.values():
+    order = "".join(sorted("ydm", key=lambda letter: positions[letter.upper()]))
+    if -1 in positions.values() or order not in ORDERS:  # no day-year-month files exist
         raise ImportFileError(
             _("date format {format}: write it as YYYY-MM-DD, DD/MM/YYYY or MM/DD/YYYY").format(
                 format=repr(declared)
             )
         )
-    return "".join(sorted("ydm", key=lambda letter: positions[letter.upper()]))
+    return order
 
 
 def _parts(text: str) -> tuple[int, int, int, str] | None:
@@ -565,7 +592,8 @@ class RowPlan:
     default_kind: str = v.CustomerKind.COMPANY
     owners: Mapping[str, int] = dataclasses.field(default_factory=dict)
     default_owner_id: int | None = None
-    escaped: bool = False  # CSV: cells may carry the apostrophe `tabular.neutralise` adds
+    escaped: bool = False  # CSV: cells may carry `tabular.neutralise`'s apostrophe or ="..."
+    width: int | None = None  # a row with a value past this many cells is rejected
 
 
 @dataclass
@@ -604,10 +632,15 @@ def clean_row(plan: RowPlan, line: int, cells: list[str]) -> CleanRow:
     parts: dict[str, list[str]] = {}
     extras: list[tuple[str, str, str]] = []
     masked: set[str] = set()
+    if plan.width is not None and any(cell.strip() for cell in cells[plan.width :]):
+        row.errors[f"#{plan.width + 1}"] = _(
+            "the row has more cells than the header has columns: a comma in a value that"
+            " is not in quotes?"
+        )
     for index, name in enumerate(plan.fields):
         if name is None or index >= len(cells):
             continue
-        cell = restore(cells[index]) if plan.escaped else cells[index]
+        cell = shown_text(cells[index]) if plan.escaped else cells[index]
         if "\x00" in cell:  # a C string cut short, or bytes of another file: damaged
             row.errors[name] = _("holds a NUL byte: the value may be damaged; check it")
             continue
@@ -660,7 +693,7 @@ def clean_row(plan: RowPlan, line: int, cells: list[str]) -> CleanRow:
     if "owner" in data:
         owner = plan.owners.get(data["owner"].casefold())
         if owner is None:
-            row.errors["owner"] = f"{data['owner']!r} is not an active user"
+            row.errors["owner"] = _("{user} is not an active user").format(user=repr(data["owner"]))
         row.owner_id = owner
     return row
 

@@ -41,6 +41,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from . import audit, bulk
@@ -64,7 +65,18 @@ from .import_mapping import (
     rejection_reasons,
     suggest_mapping,
 )
-from .tabular import ImportFileError, TableSource, file_sha256, iter_rows, open_table
+from .tabular import (
+    ImportFileError,
+    TableSource,
+    file_sha256,
+    is_text_formula,
+    iter_rows,
+    neutralise,
+    open_table,
+    restore,
+    shown,
+    shown_text,
+)
 
 # Rows per transaction. 2,500 costs no more CPU than 5,000 did (18.8-19.5 s for 100k rows
 # either way) and a 1M-row import peaks ~27 MB lower: fewer rows in flight to and from
@@ -174,6 +186,12 @@ class ImportOptions:
             problems.append(
                 _("default type must be one of: {allowed}").format(
                     allowed=", ".join(v.CustomerType)
+                )
+            )
+        if self.phone_region not in phonenumbers.SUPPORTED_REGIONS:
+            problems.append(
+                _("phone region {region}: write a country code such as CN, GB or US").format(
+                    region=repr(v.clean_text(self.phone_region))
                 )
             )
         if len(v.clean_text(self.source)) > 200:
@@ -428,7 +446,7 @@ def inspect_file(path: Path, options: ImportOptions) -> FilePreview:
     source = _open(path, options)
     if not any(line > source.header_line for line, _cells in iter_rows(source)):
         raise ImportFileError(
-            _("{file}: only a header row, no customers").format(file=Path(path).name)
+            _("{file}: only a header row, no customers").format(file=shown(Path(path).name))
         )
     return FilePreview(source, suggest_mapping(source.headers, options.mapping))
 
@@ -459,7 +477,7 @@ def scan_dates(path: Path, options: ImportOptions) -> dict[str, str]:
             for index, detector in detectors.items():
                 if index < len(cells) and index not in mixed:
                     try:
-                        detector.feed(v.clean_text(cells[index]))
+                        detector.feed(_date_text(source, cells[index]))
                     except ImportFileError:
                         mixed.add(index)
     found = {}
@@ -472,6 +490,11 @@ def scan_dates(path: Path, options: ImportOptions) -> dict[str, str]:
         except ImportFileError:
             found[header] = DATES_AMBIGUOUS
     return found
+
+
+def _date_text(source: TableSource, cell: str) -> str:
+    """A date cell as `clean_row` will read it, so the order is found from the same text."""
+    return v.clean_text(shown_text(cell) if source.kind == "csv" else cell)
 
 
 def _open(path: Path, options: ImportOptions) -> TableSource:
@@ -503,17 +526,17 @@ def _prepare(db: Database, path: Path, options: ImportOptions) -> _Prepared:
     if "name" not in mapped:
         raise ImportFileError(
             _("{file}: no column is mapped to the customer name; columns: {columns}").format(
-                file=path.name, columns=", ".join(h or "#?" for h in source.headers)
+                file=shown(path.name), columns=", ".join(h or "#?" for h in source.headers)
             )
         )
     if not mapped & {"phone", "email"}:
         raise ImportFileError(
-            _("{file}: no column is mapped to a phone or an email").format(file=path.name)
+            _("{file}: no column is mapped to a phone or an email").format(file=shown(path.name))
         )
     if "customer_type" not in mapped and not options.default_type:
         raise ImportFileError(
             _("{file}: no column gives the customer type; map one or set a default type").format(
-                file=path.name
+                file=shown(path.name)
             )
         )
     date_columns = [i for i, name in enumerate(mapping.fields) if name in DATE_FIELDS]
@@ -523,16 +546,20 @@ def _prepare(db: Database, path: Path, options: ImportOptions) -> _Prepared:
         for index in ([] if declared else date_columns)
     }
     hasher = hashlib.sha256()
-    rows = 0
+    rows = overflowing = 0
+    width = len(source.headers)
     for line, cells in iter_rows(source, hasher if source.kind == "csv" else None):
         if line <= source.header_line:
             continue
         rows += 1
+        overflowing += len(cells) > width and any(cell.strip() for cell in cells[width:])
         for index, detector in detectors.items():
             if index < len(cells):
-                detector.feed(v.clean_text(cells[index]))
+                detector.feed(_date_text(source, cells[index]))
     if rows == 0:
-        raise ImportFileError(_("{file}: only a header row, no customers").format(file=path.name))
+        raise ImportFileError(
+            _("{file}: only a header row, no customers").format(file=shown(path.name))
+        )
     orders = {
         str(mapping.fields[index]): declared or detectors[index].order() for index in date_columns
     }
@@ -551,6 +578,9 @@ def _prepare(db: Database, path: Path, options: ImportOptions) -> _Prepared:
         owners=owners,
         default_owner_id=options.default_owner_id,
         escaped=source.kind == "csv",
+        # Some rows (not all: that is a column without a header) run past the header: a
+        # comma in an unquoted value shifted them, and their last values would be lost.
+        width=width if 0 < overflowing < rows else None,
     )
     sha = hasher.hexdigest() if source.kind == "csv" else file_sha256(path)
     return _Prepared(source, mapping, plan, sha, rows)
@@ -976,6 +1006,13 @@ def _state_of(values: Mapping[str, Any], extras: Sequence[tuple[str, str]]) -> d
 # --- running ------------------------------------------------------------------------------
 
 
+def _report_cell(cell: str) -> str:
+    """A cell as the report holds it: never a live formula when Excel opens the report
+    (an XLSX text cell `=HYPERLINK(...)` would become one in CSV) but a `="00123"` that
+    only keeps text text, read back as it was."""
+    return cell if is_text_formula(cell) else neutralise(restore(cell))
+
+
 class _Report:
     """The rejected rows as they were in the file, with line and reasons; 0600, never
     through a symlink, UTF-8 with BOM so Excel opens it. It holds the file's own values."""
@@ -1000,14 +1037,16 @@ class _Report:
         self.handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
         if resume_at is None:
             self.handle.write("\ufeff")
-            csv.writer(self.handle).writerow([*REPORT_EXTRA_COLUMNS, *headers])
+            csv.writer(self.handle).writerow([*REPORT_EXTRA_COLUMNS, *map(_report_cell, headers)])
         else:
             self.handle.truncate(resume_at)
             self.handle.seek(resume_at)
         self.writer = csv.writer(self.handle)
 
     def write(self, row: CleanRow, errors: Mapping[str, str]) -> None:
-        self.writer.writerow([row.line, ", ".join(errors), rejection_reasons(errors), *row.cells])
+        self.writer.writerow(
+            [row.line, ", ".join(errors), rejection_reasons(errors), *map(_report_cell, row.cells)]
+        )
 
     def flush(self) -> int:
         self.handle.flush()

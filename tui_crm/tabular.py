@@ -1,10 +1,11 @@
 """Read a customer file row by row: CSV in any common delimiter and encoding, or XLSX.
 
 CSV is streamed (a million rows cost no more memory than ten), decoded strictly in the
-encoding named or detected (UTF-8 with or without BOM, UTF-16 with BOM, GB18030 — the
-superset of the GBK that Chinese Excel writes), so a wrong guess fails loudly with the
-line instead of importing mojibake. XLSX goes through python-calamine, which keeps the
-sheet in compact Rust cells. Every refusal is an `ImportFileError` with a one-line message.
+encoding named or detected (UTF-8 with or without BOM, UTF-16 or UTF-32 with BOM,
+GB18030 — the superset of the GBK that Chinese Excel writes), so a wrong guess fails
+loudly with the line instead of importing mojibake. XLSX goes through python-calamine,
+which keeps the sheet in compact Rust cells. Every refusal is an `ImportFileError` with
+a one-line message.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ import dataclasses
 import datetime as dt
 import hashlib
 import io
+import re
+import stat
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+from xml.etree import ElementTree
 
 import python_calamine
 
@@ -27,11 +31,21 @@ from .i18n import _
 from .validation import clean_text
 
 DELIMITERS = (",", ";", "\t", "|")
+# A tab cannot be typed on a command line: the word, or the `\t` people write for it.
+DELIMITER_NAMES = {"tab": "\t", "\\t": "\t"}
 OLE2_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")  # old .xls (and .doc) compound files
+# The stream a password-protected .xlsx is kept in, inside such a compound file.
+ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 TITLE_ROWS_MAX = 10  # rows a report may put above its header (title, date, author)
 TITLE_CELLS_MAX = 3
 SAMPLE_BYTES = 1 << 20
 MAX_CELL = 128 * 1024
+MAX_COLUMNS = 16384  # Excel's last column, XFD
+# An XLSX part that unpacks to more than 100 times its packed size (Apache POI's bound;
+# customer XML packs 5-20 times) or parts over 2 GiB in all: unpacking it would exhaust memory.
+XLSX_MAX_RATIO = 100
+XLSX_RATIO_FROM = 16 << 20
+XLSX_MAX_UNPACKED = 2 << 30
 csv.field_size_limit(MAX_CELL)
 
 
@@ -55,6 +69,22 @@ def restore(text: str) -> str:
     if len(text) > 1 and text[0] == ESCAPE and text[1] in GUARDED_STARTS:
         return text[1:]
     return text
+
+
+# `="00123"`: a formula some systems' CSV exports wrap a value in, so that Excel keeps it as
+# text (leading zeros, 18-digit IDs). It evaluates to the string and runs nothing.
+_TEXT_FORMULA = re.compile(r'="((?:[^"]|"")*)"')
+
+
+def is_text_formula(text: str) -> bool:
+    return _TEXT_FORMULA.fullmatch(text) is not None
+
+
+def shown_text(cell: str) -> str:
+    """A CSV cell's value as a spreadsheet shows it: `="00123"` is 00123, and our export's
+    apostrophe before a would-be formula comes off (`restore`)."""
+    match = _TEXT_FORMULA.fullmatch(cell)
+    return match.group(1).replace('""', '"') if match else restore(cell)
 
 
 def is_masked(text: str) -> bool:
@@ -103,6 +133,14 @@ def open_table(
     date above the table, as Chinese Excel reports have)."""
     path = Path(path)
     try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(mode):
+            # Opening a FIFO waits for a writer forever; a device never ends.
+            raise ImportFileError(
+                _("{path}: not a regular file (a pipe or a device)").format(path=shown(path))
+            )
         with path.open("rb") as handle:
             head = handle.read(SAMPLE_BYTES)
     except FileNotFoundError:
@@ -121,6 +159,13 @@ def open_table(
     if head.startswith(b"PK\x03\x04"):
         return _open_xlsx(path, sheet, header_test)
     if head.startswith(OLE2_MAGIC):
+        if _holds(path, ENCRYPTED_PACKAGE):
+            raise ImportFileError(
+                _(
+                    "{file}: a password-protected workbook; open it in Excel or WPS, save a"
+                    " copy without the password and import that"
+                ).format(file=name)
+            )
         raise ImportFileError(
             _(
                 "{file}: an old binary Excel workbook (.xls) or other Office file; open it in"
@@ -138,7 +183,13 @@ def open_table(
             skip = len(codecs.BOM_UTF8)
     else:
         encoding, skip = _detect(name, head)
-    delimiter = delimiter or _sniff_delimiter(head[skip:].decode(encoding, errors="ignore"))
+    if delimiter:
+        delimiter = DELIMITER_NAMES.get(delimiter.lower(), delimiter)
+    try:
+        sample = head[skip:].decode(encoding, errors="ignore")
+    except UnicodeError:  # a codec that ignores no error (punycode)
+        sample = ""
+    delimiter = delimiter or _sniff_delimiter(sample)
     if delimiter not in DELIMITERS:
         raise ImportFileError(
             _("delimiter {delimiter} is not one of , ; tab |").format(delimiter=repr(delimiter))
@@ -148,7 +199,9 @@ def open_table(
     if found is None:
         raise ImportFileError(_("{file}: the file is empty").format(file=name))
     line, cells, titles = found
-    return dataclasses.replace(source, headers=_headers(cells), header_line=line, title_rows=titles)
+    return dataclasses.replace(
+        source, headers=_headers(path, cells), header_line=line, title_rows=titles
+    )
 
 
 def _header_row(
@@ -194,7 +247,7 @@ def iter_rows(source: TableSource, hasher: Any = None) -> Iterator[tuple[int, li
                 if any(cell.strip() for cell in cells):
                     yield line, cells
                 line = reader.line_num + 1
-        except UnicodeDecodeError:
+        except UnicodeError:  # UTF-16 named for a file without its byte order mark, too
             raise ImportFileError(
                 _(
                     "{file}: line {line} is not valid {encoding} text; name the file's"
@@ -205,8 +258,8 @@ def iter_rows(source: TableSource, hasher: Any = None) -> Iterator[tuple[int, li
             if "field larger" in str(exc):
                 raise ImportFileError(
                     _(
-                        "{file}: line {line} has a cell larger than {size} KiB; that is not"
-                        " customer data"
+                        '{file}: line {line} has a cell larger than {size} KiB: a quote (")'
+                        " opened there and never closed, or no customer data"
                     ).format(file=name, line=line, size=MAX_CELL // 1024)
                 ) from None
             raise ImportFileError(
@@ -223,10 +276,21 @@ def _undecodable_line(source: TableSource) -> int:
         while chunk := handle.read(SAMPLE_BYTES):
             try:
                 decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                return lines + chunk.count(b"\n", 0, exc.start)
+            except UnicodeError as exc:
+                return lines + chunk.count(b"\n", 0, getattr(exc, "start", 0))
             lines += chunk.count(b"\n")
     return lines
+
+
+def _holds(path: Path, needle: bytes) -> bool:
+    """Whether the file's bytes contain `needle` (read in chunks that overlap by it)."""
+    with path.open("rb") as handle:
+        previous = b""
+        while chunk := handle.read(SAMPLE_BYTES):
+            if needle in previous[-len(needle) :] + chunk:
+                return True
+            previous = chunk
+    return False
 
 
 def file_sha256(path: Path) -> str:
@@ -250,6 +314,8 @@ def _detect(name: str, head: bytes) -> tuple[str, int]:
         if not _decodes(rest, "utf-8") and _decodes(rest, "gb18030"):
             return "gb18030", len(codecs.BOM_UTF8)
         return "utf-8-sig", 0
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # before UTF-16's: FF FE
+        return "utf-32", 0
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16", 0
     if head.count(b"\x00") > len(head) // 10:
@@ -282,9 +348,16 @@ def _decodes(data: bytes, encoding: str) -> bool:
 
 
 def _check_encoding(encoding: str) -> str:
+    """The codec's name, if it decodes bytes to text: `base64`, `rot13` or `zlib` are
+    codecs too, and `idna` or `undefined` decode no file."""
     try:
-        return codecs.lookup(encoding).name
-    except LookupError:
+        name = codecs.lookup(encoding).name
+        io.TextIOWrapper(io.BytesIO(), encoding=name)  # LookupError: not a text encoding
+        sample = "Name,Phone\r\n".encode(name)
+        for errors in ("strict", "ignore"):
+            codecs.getincrementaldecoder(name)(errors).decode(sample, final=True)
+        return name
+    except (LookupError, UnicodeError):
         raise ImportFileError(
             _("unknown encoding {encoding}").format(encoding=repr(clean_text(encoding)))
         ) from None
@@ -304,7 +377,16 @@ def _sniff_delimiter(sample: str) -> str:
     return best if counts[best] else ","
 
 
-def _headers(cells: list[str]) -> tuple[str, ...]:
+def _headers(path: Path, cells: list[str]) -> tuple[str, ...]:
+    """The header row's cells as shown; wider than any spreadsheet is no customer list
+    (and would cost every step that walks the columns)."""
+    if len(cells) > MAX_COLUMNS:
+        raise ImportFileError(
+            _(
+                "{file}: the header row has {count} columns, more than a spreadsheet holds"
+                " ({limit}); that is not a customer list"
+            ).format(file=shown(path.name), count=len(cells), limit=MAX_COLUMNS)
+        )
     return tuple(clean_text(cell).lstrip("\ufeff") for cell in cells)
 
 
@@ -341,13 +423,32 @@ def _workbook(path: Path) -> python_calamine.CalamineWorkbook:
 
 
 def _refuse_other_archives(path: Path, name: str) -> None:
-    """Apple Numbers documents are ZIP archives too; say what they are."""
+    """Apple Numbers documents are ZIP archives too; say what they are. A ZIP bomb (a
+    small file whose parts unpack to gigabytes) is refused before calamine unpacks it
+    into memory; calamine stops at each part's declared size, so those sizes are checked."""
     try:
         with zipfile.ZipFile(path) as archive:
-            members = set(archive.namelist())
+            parts = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
         return  # calamine says why it cannot read it
-    if "Index/Document.iwa" in members:
+    unpacked = sum(part.file_size for part in parts)
+    bomb = next(
+        (
+            part
+            for part in parts
+            if part.file_size > XLSX_RATIO_FROM
+            and part.file_size > XLSX_MAX_RATIO * max(part.compress_size, 1)
+        ),
+        None,
+    )
+    if bomb is not None or unpacked > XLSX_MAX_UNPACKED:
+        raise ImportFileError(
+            _(
+                "{file}: unpacks to {size} MB, far more than a workbook of customers holds"
+                " (a ZIP bomb?); refused"
+            ).format(file=name, size=unpacked // (1 << 20))
+        )
+    if "Index/Document.iwa" in {part.filename for part in parts}:
         raise ImportFileError(
             _("{file}: an Apple Numbers document; export it from Numbers as .xlsx or CSV").format(
                 file=name
@@ -360,7 +461,7 @@ def _sheet(path: Path, name: str | None) -> python_calamine.CalamineSheet:
     try:
         if name:
             return workbook.get_sheet_by_name(name)
-        return workbook.get_sheet_by_index(0)
+        return workbook.get_sheet_by_index(_first_shown_worksheet(workbook))
     except python_calamine.WorksheetNotFound:
         names = ", ".join(workbook.sheet_names) or "-"
         raise ImportFileError(
@@ -376,14 +477,33 @@ def _sheet(path: Path, name: str | None) -> python_calamine.CalamineSheet:
         ) from None
 
 
+def _first_shown_worksheet(workbook: python_calamine.CalamineWorkbook) -> int:
+    """The sheet Excel opens on when none is named: the first visible worksheet, not a
+    hidden lookup list or a chart sheet before it."""
+    for index, meta in enumerate(workbook.sheets_metadata):
+        if (
+            meta.typ == python_calamine.SheetTypeEnum.WorkSheet
+            and meta.visible == python_calamine.SheetVisibleEnum.Visible
+        ):
+            return index
+    return 0
+
+
 def _open_xlsx(path: Path, sheet_name: str | None, header_test: HeaderTest | None) -> TableSource:
     sheet = _sheet(path, sheet_name)
     file, sheet_shown = shown(path.name), repr(clean_text(sheet.name))
     source = TableSource(path, "xlsx", (), 0, sheet=sheet.name)
     found = _header_row(_xlsx_rows(source, sheet), header_test)
     if found is None:
+        others = [n for n in _workbook(path).sheet_names if n != sheet.name]
+        if sheet_name or not others:
+            raise ImportFileError(
+                _("{file}: sheet {sheet} is empty").format(file=file, sheet=sheet_shown)
+            )
         raise ImportFileError(
-            _("{file}: sheet {sheet} is empty").format(file=file, sheet=sheet_shown)
+            _(
+                "{file}: first sheet {sheet} is empty; name the sheet to read (sheets: {names})"
+            ).format(file=file, sheet=sheet_shown, names=clean_text(", ".join(others)))
         )
     line, cells, titles = found
     # Merged cells above the header are a report's title; below it they hide rows' values.
@@ -396,7 +516,71 @@ def _open_xlsx(path: Path, sheet_name: str | None, header_test: HeaderTest | Non
                 " unmerge them so each row stands alone"
             ).format(file=file, sheet=sheet_shown, count=len(merged), cell=_cell_name(row, col))
         )
-    return dataclasses.replace(source, headers=_headers(cells), header_line=line, title_rows=titles)
+    errors, first = _error_cells(path, sheet.name, line)
+    if errors:
+        raise ImportFileError(
+            _(
+                "{file}: sheet {sheet} has {count} cell(s) showing a formula error (#N/A,"
+                " #REF! ...), the first at {cell}; correct or clear them, or their values"
+                " would be lost"
+            ).format(file=file, sheet=sheet_shown, count=errors, cell=first)
+        )
+    return dataclasses.replace(
+        source, headers=_headers(path, cells), header_line=line, title_rows=titles
+    )
+
+
+_ERROR_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?\bt="e"[^>]*>')
+_CELL_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
+
+
+def _error_cells(path: Path, sheet_name: str, from_row: int) -> tuple[int, str]:
+    """How many cells from `from_row` down hold a formula's error (#N/A, #REF!, #DIV/0!),
+    and the first one's name. Calamine reads them as empty cells, which would import a
+    VLOOKUP that failed as a value not given; the sheet's XML says which they are."""
+    count, first = 0, ""
+    with zipfile.ZipFile(path) as archive:
+        part = _sheet_part(archive, sheet_name)
+        if part is None:
+            return 0, ""
+        with archive.open(part) as xml:
+            pending = b""
+            while True:
+                chunk = xml.read(SAMPLE_BYTES)
+                text = pending + chunk
+                # Up to the last tag's start every tag is whole ("<" is never in a value).
+                cut = max(text.rfind(b"<"), 0) if chunk else len(text)
+                if text.find(b't="e"', 0, cut) >= 0:
+                    for match in _ERROR_CELL.finditer(text, 0, cut):
+                        ref = _CELL_REF.search(match.group())
+                        if ref and int(ref.group(2)) >= from_row:
+                            count += 1
+                            first = first or (ref.group(1) + ref.group(2)).decode()
+                pending = text[cut:]
+                if not chunk:
+                    return count, first
+
+
+def _sheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
+    """The archive member holding a sheet, by the workbook's sheet list and its links."""
+    try:
+        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        links = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError):
+        return None
+    link = next(
+        (
+            value
+            for sheet in book.iter()
+            if sheet.tag.endswith("}sheet") and sheet.get("name") == sheet_name
+            for key, value in sheet.attrib.items()
+            if key.endswith("}id")
+        ),
+        None,
+    )
+    target = next((r.get("Target", "") for r in links if r.get("Id") == link), "")
+    part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    return part if part in archive.namelist() else None
 
 
 def _xlsx_rows(
@@ -417,7 +601,9 @@ def _cell_text(value: Any) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
+        # Excel keeps 15 significant digits: a longer number (an 18-digit ID typed as a
+        # number) has lost its last digits, so it stays in the E notation Excel shows.
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ") if value.time() != dt.time() else value.date().isoformat()
     if isinstance(value, dt.date | dt.time):

@@ -372,6 +372,8 @@ def normalise_email(value: Any, field: str = "email") -> str:
     text = clean_text(value)
     if not text:
         return ""
+    if not text.isascii():  # full-width Ａ＠ｂ．ｃｏｍ, typed in an input method's wide mode
+        text = unicodedata.normalize("NFKC", text)
     return _plain_email(text) or _email_by_rules(text, field)
 
 
@@ -384,8 +386,14 @@ def _email_by_rules(text: str, field: str) -> str:
     return result.normalized.lower()
 
 
+def _ascii_code(value: Any) -> str:
+    """A code as typed with an input method in full-width mode (９１３５…Ｍ) or lower case:
+    its ASCII capitals and digits, spaces dropped."""
+    return unicodedata.normalize("NFKC", clean_text(value)).upper().replace(" ", "")
+
+
 def normalise_credit_code(value: Any, field: str = "credit_code") -> str:
-    text = clean_text(value).upper().replace(" ", "")
+    text = _ascii_code(value)
     if not text:
         return ""
     try:
@@ -395,7 +403,7 @@ def normalise_credit_code(value: Any, field: str = "credit_code") -> str:
 
 
 def normalise_id_number(value: Any, field: str = "id_number") -> str:
-    text = clean_text(value).upper().replace(" ", "")
+    text = _ascii_code(value)
     if not text:
         return ""
     try:

@@ -24,6 +24,7 @@ from ..importer import (
     Strategy,
 )
 from ..service import Service
+from ..tabular import shown
 from ..validation import CustomerType
 from .root import CrmGroup, Paths, emit, main, pass_paths
 
@@ -80,7 +81,7 @@ def _warn_interrupted(runs: list[RunInfo]) -> None:
                 "Import run {id} ({file}) was cut short after line {line}: finish it with"
                 " `tui-crm import {file} --resume {id}` or remove it with"
                 " `tui-crm import undo {id}`."
-            ).format(id=run.id, file=run.file_name, line=run.last_line),
+            ).format(id=run.id, file=shown(run.file_name), line=run.last_line),
             err=True,
         )
 
@@ -104,7 +105,7 @@ def _print_summary(summary: ImportSummary) -> None:
         if summary.dry_run
         else _("Imported {file} as run {run}.")
     )
-    click.echo(heading.format(file=summary.file_name, run=summary.run_id))
+    click.echo(heading.format(file=shown(summary.file_name), run=summary.run_id))
     if summary.title_rows:
         click.echo(
             ngettext(
@@ -164,12 +165,15 @@ def _print_summary(summary: ImportSummary) -> None:
     ),
 )
 @click.option("--encoding", help=N_("The file's text encoding (found out when not given)."))
-@click.option("--delimiter", help=N_("The CSV delimiter (found out when not given)."))
+@click.option("--delimiter", help=N_("The CSV delimiter: , ; | or tab (found out when not given)."))
 @click.option("--sheet", help=N_("The XLSX sheet to read (the first when not given)."))
 @click.option(
     "--date-format",
-    type=click.Choice(["ymd", "dmy", "mdy"]),
-    help=N_("The order of day, month and year in the file's dates."),
+    metavar="ymd|dmy|mdy|DD/MM/YYYY",
+    help=N_(
+        "The order of day, month and year in the file's dates: ymd, dmy, mdy or a pattern"
+        " such as DD/MM/YYYY or MM/DD/YYYY."
+    ),
 )
 @click.option("--mapping", "mapping_name", metavar="NAME", help=N_("Use a saved mapping."))
 @click.option(
@@ -178,6 +182,13 @@ def _print_summary(summary: ImportSummary) -> None:
     multiple=True,
     metavar="HEADER=FIELD",
     help=N_("Map a column to a field (repeatable); HEADER= ignores the column."),
+)
+@click.option(
+    "--phone-region",
+    default="CN",
+    show_default=True,
+    metavar="CC",
+    help=N_("Where phone numbers written without a country code are from (CN, GB, US ...)."),
 )
 @click.option(
     "--default-type",
@@ -207,6 +218,7 @@ def import_file(paths: Paths, file: Path, **given: Any) -> None:
         delimiter=given["delimiter"],
         sheet=given["sheet"],
         date_format=given["date_format"],
+        phone_region=given["phone_region"].strip().upper(),
         default_type=given["default_type"],
     )
     summary = service.imports.run(
@@ -229,7 +241,7 @@ def list_runs(paths: Paths, as_json: bool) -> None:
     def text() -> None:
         for run in runs:
             click.echo(
-                f"{run.id:>5}  {run.started_at[:16]}  {run.status:<11}  {run.file_name}  "
+                f"{run.id:>5}  {run.started_at[:16]}  {run.status:<11}  {shown(run.file_name)}  "
                 + _("created {created}, updated {updated}, rejected {rejected}").format(
                     created=run.created, updated=run.updated, rejected=run.rejected
                 )
