@@ -1,0 +1,56 @@
+"""Found by probing export, merge and import undo from outside: each test is a failure
+seen on a demo database, kept so it stays fixed."""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import customer_data
+from tests.test_export import read_xlsx
+from tui_crm import export
+from tui_crm.importer import ImportOptions
+from tui_crm.listing import CustomerQuery
+from tui_crm.service import Service
+
+# Full-width = + - @: spreadsheets in Chinese and Japanese locales read them as the
+# ASCII operators, so a cell starting with one is a formula there too.
+FULL_WIDTH = ["＝HYPERLINK(\"http://evil.example\",\"点击\")", "＋1+1", "－2+3", "＠SUM(A1)"]
+
+
+@pytest.fixture
+def admin(session: Callable[[str], Service]) -> Service:
+    return session("admin")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_full_width_formula_starts_are_neutralised_and_come_back(
+    admin: Service, tmp_path: Path, fmt: str
+) -> None:
+    for n, text in enumerate(FULL_WIDTH):
+        admin.customers.create(
+            customer_data(name=text, contact_name=text, phone=f"1370000{n:04d}", email="")
+        )
+    out = tmp_path / f"out.{fmt}"
+    admin.exports.customers(CustomerQuery(), out, reveal=True)
+    if fmt == "csv":
+        with out.open(encoding="utf-8-sig", newline="") as handle:
+            names = [row[1] for row in csv.reader(handle)][1:]
+        assert sorted(names) == sorted("'" + text for text in FULL_WIDTH)
+    else:
+        assert sorted(row[1] for row in read_xlsx(out)[1:]) == sorted(FULL_WIDTH)
+        sheet = zipfile.ZipFile(out).read("xl/worksheets/sheet1.xml").decode()
+        assert sheet.count(' s="1"') == 2 * len(FULL_WIDTH)  # quote prefix: name, contact
+    options = ImportOptions("consent", strategy="update", workers=0)
+    summary = admin.imports.run(out, options, dry_run=True)
+    assert (summary.created, summary.updated, summary.skipped) == (0, 0, len(FULL_WIDTH))
+
+
+@pytest.mark.parametrize("text", FULL_WIDTH)
+def test_restore_inverts_neutralise_for_full_width(text: str) -> None:
+    assert export.neutralise(text) == "'" + text
+    assert export.restore(export.neutralise(text)) == text
