@@ -16,6 +16,7 @@ from tui_crm import export
 from tui_crm.importer import ImportOptions
 from tui_crm.listing import CustomerQuery
 from tui_crm.service import Service
+from tui_crm.service.cleaning import MergeRefused
 
 # Full-width = + - @: spreadsheets in Chinese and Japanese locales read them as the
 # ASCII operators, so a cell starting with one is a formula there too.
@@ -54,3 +55,14 @@ def test_full_width_formula_starts_are_neutralised_and_come_back(
 def test_restore_inverts_neutralise_for_full_width(text: str) -> None:
     assert export.neutralise(text) == "'" + text
     assert export.restore(export.neutralise(text)) == text
+
+
+def test_merging_again_says_it_was_merged_already(admin: Service) -> None:
+    first = admin.customers.create(customer_data(name="One Co", phone="13700000001"))
+    second = admin.customers.create(customer_data(name="Two Co", phone="13700000002", email=""))
+    admin.cleaning.merge(first.code, second.code)
+    for pair in ((first.code, second.code), (second.code, first.code)):
+        with pytest.raises(MergeRefused, match=f"{second.code} was already merged into"):
+            admin.cleaning.merge(*pair)
+    with pytest.raises(MergeRefused, match="cannot be merged with itself"):
+        admin.cleaning.merge(first.code, first.code)
