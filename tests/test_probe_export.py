@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import customer_data
 from tests.test_export import read_xlsx
-from tui_crm import export
+from tui_crm import export, importer
 from tui_crm.importer import ImportOptions
 from tui_crm.listing import CustomerQuery
 from tui_crm.service import Service
@@ -66,3 +66,37 @@ def test_merging_again_says_it_was_merged_already(admin: Service) -> None:
             admin.cleaning.merge(*pair)
     with pytest.raises(MergeRefused, match="cannot be merged with itself"):
         admin.cleaning.merge(first.code, first.code)
+
+
+def test_an_undo_cut_short_and_run_again_reports_what_it_did(
+    admin: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first undo restores one updated customer and is killed; the second finishes
+    the other and must not call the first 'changed since the import' (it is restored)."""
+    for n in (1, 2):
+        admin.customers.create(customer_data(name=f"Old {n} Co", phone=f"1370000000{n}"))
+    path = tmp_path / "update.csv"
+    path.write_text(
+        "Name,Phone,City,Type\n"
+        "Old 1 Co,13700000001,上海,prospect\nOld 2 Co,13700000002,北京,prospect\n"
+    )
+    options = ImportOptions("consent", strategy="update", workers=0)
+    run = admin.imports.run(path, options)
+    assert run.updated == 2
+    monkeypatch.setattr(importer, "BATCH_ROWS", 1)
+    real = importer._undo_records
+    calls = []
+
+    def killed_after_one(*args: object, **kwargs: object) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "_undo_records", killed_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        admin.imports.undo(run.run_id)
+    monkeypatch.setattr(importer, "_undo_records", real)
+    summary = admin.imports.undo(run.run_id)
+    assert (summary.deleted, summary.restored, summary.kept) == (0, 1, [])
+    assert sorted(c.city for c in admin.customers.find("Old")) == ["", ""]

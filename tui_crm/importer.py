@@ -1493,6 +1493,7 @@ def _undo_records(
     touched = _with_history(tx, [r["customer_id"] for r in records if r["action"] == "created"])
     deletions: list[audit.Entry] = []
     restores: list[bulk.CustomerUpdate] = []
+    restored: list[int] = []
     for record in records:
         row = customers[record["customer_id"]]
         if row["version"] != record["version_after"] or row["id"] in touched:
@@ -1526,9 +1527,13 @@ def _undo_records(
                 audit_details={"import_run": run_id, "undo": True},
             )
         )
+        restored.append(record["id"])
         summary.restored += 1
     audit.append_many(tx, db.keys, deletions, at=at, actor=actor)
     bulk.update_customers(tx, db.keys, restores, actor=actor, at=at)
+    # Done with, as a created customer's record goes with it: an undo cut short and run
+    # again does not take its own restore for someone's change since.
+    tx.executemany("DELETE FROM import_rows WHERE id=?", [(i,) for i in restored])
 
 
 def _with_history(tx: sqlite3.Connection, ids: Sequence[int]) -> set[int]:
