@@ -14,6 +14,7 @@ from tests.conftest import customer_data
 from tests.test_export import read_xlsx
 from tui_crm import export, importer
 from tui_crm.importer import ImportOptions
+from tui_crm.tabular import ImportFileError
 from tui_crm.listing import CustomerQuery
 from tui_crm.service import Service
 from tui_crm.service.cleaning import MergeRefused
@@ -100,3 +101,25 @@ def test_an_undo_cut_short_and_run_again_reports_what_it_did(
     summary = admin.imports.undo(run.run_id)
     assert (summary.deleted, summary.restored, summary.kept) == (0, 1, [])
     assert sorted(c.city for c in admin.customers.find("Old")) == ["", ""]
+
+
+@pytest.mark.parametrize("problem", ["exists", "symlink", "no folder"])
+def test_a_report_that_cannot_be_written_starts_no_run(
+    admin: Service, tmp_path: Path, problem: str
+) -> None:
+    """Refused before anything is written, not a run left behind that the next start
+    calls cut short."""
+    path = tmp_path / "in.csv"
+    path.write_text("Name,Phone,Type\nBad Co,12,prospect\n")
+    report = tmp_path / "report.csv"
+    if problem == "exists":
+        report.write_text("keep me")
+    elif problem == "symlink":
+        report.symlink_to(tmp_path / "elsewhere.csv")
+    else:
+        report = tmp_path / "missing" / "report.csv"
+    options = ImportOptions("consent", workers=0)
+    with pytest.raises(ImportFileError, match="report"):
+        admin.imports.run(path, options, report_path=report)
+    assert admin.imports.runs() == [] and admin.imports.interrupted() == []
+    assert not (tmp_path / "elsewhere.csv").exists()

@@ -1018,15 +1018,15 @@ def run_import(
         header_line=prepared.source.header_line,
         title_rows=prepared.source.title_rows,
     )
+    report = None
+    if report_path:  # before the run starts: a report that cannot be written starts none
+        report = _Report(report_path, prepared.source.headers, _resume_offset(db, resume))
     run_id = None
     if not dry_run:
         run_id = resume.id if resume else _start_run(db, path, prepared, options, actor, summary)
         summary.run_id = run_id
         if resume:
             _restart_run(db, resume, actor, summary)
-    report = None
-    if report_path:
-        report = _Report(report_path, prepared.source.headers, _resume_offset(db, resume))
     scratch = _Scratch()
     planner = _Planner(db, options, scratch)
     cache_size = db.conn.execute("PRAGMA cache_size").fetchone()[0]
