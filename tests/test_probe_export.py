@@ -11,17 +11,20 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import customer_data
+from tests.test_cli import STRONG, run
 from tests.test_export import read_xlsx
 from tui_crm import export, importer
 from tui_crm.importer import ImportOptions
-from tui_crm.tabular import ImportFileError
 from tui_crm.listing import CustomerQuery
 from tui_crm.service import Service
 from tui_crm.service.cleaning import MergeRefused
+from tui_crm.tabular import ImportFileError
+
+__all__ = ["run"]  # test_cli's fixture, used here by name
 
 # Full-width = + - @: spreadsheets in Chinese and Japanese locales read them as the
 # ASCII operators, so a cell starting with one is a formula there too.
-FULL_WIDTH = ["＝HYPERLINK(\"http://evil.example\",\"点击\")", "＋1+1", "－2+3", "＠SUM(A1)"]
+FULL_WIDTH = ['＝HYPERLINK("http://evil.example","点击")', "＋1+1", "－2+3", "＠SUM(A1)"]
 
 
 @pytest.fixture
@@ -123,3 +126,19 @@ def test_a_report_that_cannot_be_written_starts_no_run(
         admin.imports.run(path, options, report_path=report)
     assert admin.imports.runs() == [] and admin.imports.interrupted() == []
     assert not (tmp_path / "elsewhere.csv").exists()
+
+
+def test_undo_messages_and_run_states_in_chinese(run, tmp_path: Path) -> None:
+    chinese = {"LANG": "zh_CN.UTF-8"}
+    assert run("init", "--admin", "root", "--password-stdin", stdin=STRONG).exit_code == 0
+    path = tmp_path / "in.csv"
+    path.write_text("Name,Phone,Type\nNew Co,13700000001,prospect\n")
+    assert run("import", str(path), "--legal-basis", "consent").exit_code == 0
+    assert run("import", "undo", "1").exit_code == 0
+    again = run("import", "undo", "1", **chinese)
+    assert again.exit_code == 1 and again.output.strip() == "错误：导入批次 1 已撤销过"
+    missing = run("import", "undo", "9", **chinese)
+    assert missing.output.strip() == "错误：没有编号为 9 的导入批次"
+    resumed = run("import", str(path), "--legal-basis", "consent", "--resume", "1", **chinese)
+    assert "导入批次 1 的状态是已撤销；只有中断的批次可以继续" in resumed.output
+    assert run("import", "list", **chinese).output.split()[2] == "已撤销"

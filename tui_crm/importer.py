@@ -62,6 +62,7 @@ from .import_mapping import (
     refuse_twin_headers,
     suggest_mapping,
 )
+from .labels import label as code_label
 from .tabular import ImportFileError, TableSource, file_sha256, iter_rows, open_table
 
 BATCH_ROWS = 5000
@@ -317,7 +318,7 @@ def list_runs(db: Database, limit: int = 100) -> list[RunInfo]:
 def get_run(db: Database, run_id: int) -> RunInfo:
     row = db.conn.execute("SELECT * FROM import_runs WHERE id=?", (run_id,)).fetchone()
     if row is None:
-        raise ImportRunError(f"no import run {run_id}")
+        raise ImportRunError(_("no import run {id}").format(id=run_id))
     return RunInfo.from_row(row)
 
 
@@ -1006,7 +1007,9 @@ def run_import(
         report_path = Path(resume.report_path) if resume.report_path else None
     prepared = _prepare(db, path, options)
     if resume and prepared.sha256 != resume.file_sha256:
-        raise ImportRunError(f"{path.name} is not the file run {resume.id} was importing")
+        raise ImportRunError(
+            _("{file} is not the file run {id} was importing").format(file=path.name, id=resume.id)
+        )
     summary = ImportSummary(
         dry_run=dry_run,
         file_name=path.name,
@@ -1363,10 +1366,16 @@ def _resumable(db: Database, run_id: int, path: Path, actor: str) -> RunInfo:
         run = get_run(db, run_id)
     if run.status != "interrupted":
         raise ImportRunError(
-            f"import run {run_id} is {run.status}; only an interrupted run resumes"
+            _("import run {id} is {status}; only a run cut short resumes").format(
+                id=run_id, status=code_label("import_status", run.status)
+            )
         )
     if run.file_name != path.name:
-        raise ImportRunError(f"import run {run_id} was importing {run.file_name}, not {path.name}")
+        raise ImportRunError(
+            _("import run {id} was importing {file}, not {given}").format(
+                id=run_id, file=run.file_name, given=path.name
+            )
+        )
     return run
 
 
@@ -1448,9 +1457,9 @@ def undo_run(
         mark_interrupted(db, actor=actor)
         run = get_run(db, run_id)
     if run.status == "running":
-        raise ImportRunError(f"import run {run_id} is still running")
+        raise ImportRunError(_("import run {id} is still running").format(id=run_id))
     if run.status == "undone":
-        raise ImportRunError(f"import run {run_id} was already undone")
+        raise ImportRunError(_("import run {id} was already undone").format(id=run_id))
     started = time.perf_counter()
     summary = UndoSummary(run_id)
     total = db.conn.execute("SELECT COUNT(*) FROM import_rows WHERE run_id=?", (run_id,))
@@ -1497,7 +1506,7 @@ def _undo_records(
     for record in records:
         row = customers[record["customer_id"]]
         if row["version"] != record["version_after"] or row["id"] in touched:
-            summary.kept.append((row["code"], "changed since the import"))
+            summary.kept.append((row["code"], _("changed since the import")))
             continue
         if record["action"] == "created":
             tx.execute("DELETE FROM customer_search WHERE rowid=?", (row["id"],))

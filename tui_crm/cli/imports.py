@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ..i18n import N_, _, ngettext
-from ..i18n.formats import format_number
+from ..i18n.formats import format_number, pad
 from ..importer import (
     ImportFileError,
     ImportOptions,
@@ -22,6 +22,7 @@ from ..importer import (
     RunInfo,
     Strategy,
 )
+from ..labels import label as code_label
 from ..service import Service
 from ..validation import CustomerType
 from .root import CrmGroup, Paths, emit, main, pass_paths
@@ -227,8 +228,9 @@ def list_runs(paths: Paths, as_json: bool) -> None:
 
     def text() -> None:
         for run in runs:
+            status = pad(code_label("import_status", run.status), 11)
             click.echo(
-                f"{run.id:>5}  {run.started_at[:16]}  {run.status:<11}  {run.file_name}  "
+                f"{run.id:>5}  {run.started_at[:16]}  {status}  {run.file_name}  "
                 + _("created {created}, updated {updated}, rejected {rejected}").format(
                     created=run.created, updated=run.updated, rejected=run.rejected
                 )
