@@ -4,6 +4,9 @@ seen on a demo database, kept so it stays fixed."""
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +17,8 @@ from tests.conftest import customer_data
 from tests.test_cli import STRONG, run
 from tests.test_export import read_xlsx
 from tui_crm import export, importer
-from tui_crm.importer import ImportOptions
+from tui_crm import validation as v
+from tui_crm.importer import ImportOptions, ImportRunError
 from tui_crm.listing import CustomerQuery
 from tui_crm.service import Service
 from tui_crm.service.cleaning import MergeRefused
@@ -101,9 +105,34 @@ def test_an_undo_cut_short_and_run_again_reports_what_it_did(
     with pytest.raises(KeyboardInterrupt):
         admin.imports.undo(run.run_id)
     monkeypatch.setattr(importer, "_undo_records", real)
+    assert [r.id for r in admin.imports.undos_cut_short()] == [run.run_id]
+    with pytest.raises(ImportRunError, match="undo it again to finish"):
+        admin.imports.run(path, options, resume_run_id=run.run_id)
     summary = admin.imports.undo(run.run_id)
     assert (summary.deleted, summary.restored, summary.kept) == (0, 1, [])
     assert sorted(c.city for c in admin.customers.find("Old")) == ["", ""]
+    assert admin.imports.undos_cut_short() == []
+
+
+def test_a_second_undo_waits_for_the_first(admin: Service, tmp_path: Path) -> None:
+    """Two undos at once would each do half and both say 'undone'; the second is told."""
+    path = tmp_path / "in.csv"
+    path.write_text("Name,Phone,Type\nNew Co,13700000001,prospect\n")
+    run = admin.imports.run(path, ImportOptions("consent", workers=0))
+    with admin.db.write() as tx:  # another process (alive: our parent) has begun the undo
+        tx.execute(
+            "UPDATE import_runs SET undone_by='manager', pid=?, heartbeat_at=? WHERE id=?",
+            (os.getppid(), v.now(), run.run_id),
+        )
+    assert admin.imports.undos_cut_short() == []
+    with pytest.raises(ImportRunError, match="is being undone by manager"):
+        admin.imports.undo(run.run_id)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    with admin.db.write() as tx:  # ... and was killed
+        tx.execute("UPDATE import_runs SET pid=? WHERE id=?", (gone.pid, run.run_id))
+    assert [r.id for r in admin.imports.undos_cut_short()] == [run.run_id]
+    assert admin.imports.undo(run.run_id).deleted == 1
 
 
 @pytest.mark.parametrize("problem", ["exists", "symlink", "no folder"])

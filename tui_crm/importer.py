@@ -1364,6 +1364,10 @@ def _resumable(db: Database, run_id: int, path: Path, actor: str) -> RunInfo:
     if run.status == "running":
         mark_interrupted(db, actor=actor)
         run = get_run(db, run_id)
+    if run.undone_by and not run.undone_at:
+        raise ImportRunError(
+            _("the undo of import run {id} was begun; undo it again to finish").format(id=run_id)
+        )
     if run.status != "interrupted":
         raise ImportRunError(
             _("import run {id} is {status}; only a run cut short resumes").format(
@@ -1460,33 +1464,75 @@ def undo_run(
         raise ImportRunError(_("import run {id} is still running").format(id=run_id))
     if run.status == "undone":
         raise ImportRunError(_("import run {id} was already undone").format(id=run_id))
+    _claim_undo(db, run_id, actor)
     started = time.perf_counter()
     summary = UndoSummary(run_id)
     total = db.conn.execute("SELECT COUNT(*) FROM import_rows WHERE run_id=?", (run_id,))
     total_rows = int(total.fetchone()[0])
     last_id = 2**62
     done = 0
-    while True:
-        with db.write() as tx:
-            records = tx.execute(
-                "SELECT * FROM import_rows WHERE run_id=? AND id<? ORDER BY id DESC LIMIT ?",
-                (run_id, last_id, BATCH_ROWS),
-            ).fetchall()
-            if not records:
-                break
-            _undo_records(tx, db, run_id, records, actor, summary)
-            last_id = records[-1]["id"]
-        done += len(records)
-        if progress:
-            elapsed = max(time.perf_counter() - started, 1e-6)
-            rate = done / elapsed
-            progress(ImportProgress(done, total_rows, rate, (total_rows - done) / rate))
+    try:
+        while True:
+            with db.write() as tx:
+                records = tx.execute(
+                    "SELECT * FROM import_rows WHERE run_id=? AND id<? ORDER BY id DESC LIMIT ?",
+                    (run_id, last_id, BATCH_ROWS),
+                ).fetchall()
+                if not records:
+                    break
+                _undo_records(tx, db, run_id, records, actor, summary)
+                tx.execute("UPDATE import_runs SET heartbeat_at=? WHERE id=?", (v.now(), run_id))
+                last_id = records[-1]["id"]
+            done += len(records)
+            if progress:
+                elapsed = max(time.perf_counter() - started, 1e-6)
+                rate = done / elapsed
+                progress(ImportProgress(done, total_rows, rate, (total_rows - done) / rate))
+    except BaseException:
+        # No longer undoing, though this process lives on: the undo reads as cut short.
+        with contextlib.suppress(sqlite3.Error), db.write() as tx:
+            tx.execute("UPDATE import_runs SET heartbeat_at='' WHERE id=?", (run_id,))
+        raise
     kept = [code for code, _why in summary.kept]
     details = {"deleted": summary.deleted, "restored": summary.restored, "kept": kept}
     with db.write() as tx:
         _run_event(tx, db.keys, run_id, actor, "import.undo", details,
                    status="undone", undone_at=v.now(), undone_by=actor)  # fmt: skip
     return summary
+
+
+def _claim_undo(db: Database, run_id: int, actor: str) -> None:
+    """Mark the run as being undone by this process (audited), refusing while another
+    process undoes it, so that an undo cut short is found afterwards (`undos_cut_short`)."""
+    with db.write() as tx:
+        row = tx.execute("SELECT * FROM import_runs WHERE id=?", (run_id,)).fetchone()
+        if row["status"] == "undone":  # another undo finished meanwhile
+            raise ImportRunError(_("import run {id} was already undone").format(id=run_id))
+        if _undoing(row) and row["pid"] != os.getpid():
+            raise ImportRunError(
+                _("import run {id} is being undone by {who}").format(
+                    id=run_id, who=row["undone_by"]
+                )
+            )
+        _run_event(tx, db.keys, run_id, actor, "import.undo.start", {},
+                   undone_by=actor, pid=os.getpid(), heartbeat_at=v.now())  # fmt: skip
+
+
+def _undoing(row: sqlite3.Row) -> bool:
+    """Whether a live process is undoing the run: it claimed it and wrote a batch lately."""
+    stale = (dt.datetime.now() - STALE_AFTER).isoformat(timespec="seconds")
+    claimed = bool(row["undone_by"]) and not row["undone_at"]
+    return claimed and _alive(row["pid"]) and row["heartbeat_at"] >= stale
+
+
+def undos_cut_short(db: Database) -> list[RunInfo]:
+    """Runs whose undo began but did not finish (killed, Ctrl+C): some of what they
+    created is gone already; undoing them again finishes the undo."""
+    rows = db.conn.execute(
+        "SELECT * FROM import_runs WHERE undone_by IS NOT NULL AND undone_at IS NULL"
+        " AND status <> 'undone' ORDER BY id"
+    ).fetchall()
+    return [RunInfo.from_row(row) for row in rows if not _undoing(row)]
 
 
 def _undo_records(

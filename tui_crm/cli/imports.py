@@ -91,7 +91,16 @@ def _warn_interrupted(runs: list[RunInfo]) -> None:
 )
 @pass_paths
 def import_group(paths: Paths) -> None:
-    _warn_interrupted(paths.service().imports.interrupted())
+    imports = paths.service().imports
+    _warn_interrupted(imports.interrupted())
+    for run in imports.undos_cut_short():
+        click.echo(
+            _(
+                "The undo of import run {id} ({file}) was cut short: finish it with"
+                " `tui-crm import undo {id}`."
+            ).format(id=run.id, file=run.file_name),
+            err=True,
+        )
 
 
 def _print_summary(summary: ImportSummary) -> None:
