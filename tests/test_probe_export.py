@@ -171,3 +171,19 @@ def test_undo_messages_and_run_states_in_chinese(run, tmp_path: Path) -> None:
     resumed = run("import", str(path), "--legal-basis", "consent", "--resume", "1", **chinese)
     assert "导入批次 1 的状态是已撤销；只有中断的批次可以继续" in resumed.output
     assert run("import", "list", **chinese).output.split()[2] == "已撤销"
+
+
+def test_an_undo_names_the_survivor_an_imported_customer_was_merged_into(
+    admin: Service, tmp_path: Path
+) -> None:
+    """The run's values live on in the survivor: the undo keeps it and says so, rather
+    than counting one customer fewer with no word of where it went."""
+    existing = admin.customers.create(customer_data(name="Old Co", phone="13700000009", email=""))
+    path = tmp_path / "in.csv"
+    path.write_text("Name,Phone,Email,Type\nNew Co,13700000001,new@example.com,prospect\n")
+    run = admin.imports.run(path, ImportOptions("consent", workers=0))
+    imported = admin.customers.find("New Co")[0]
+    admin.cleaning.merge(existing.code, imported.code)
+    summary = admin.imports.undo(run.run_id)
+    assert (summary.deleted, summary.kept) == (0, [(existing.code, "changed since the import")])
+    assert admin.customers.get(existing.code).email == "n***@example.com"  # the run's value
