@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import customer_data
 from tests.test_cli import STRONG, run
 from tests.test_export import read_xlsx
-from tui_crm import export, importer
+from tui_crm import dedupe, export, importer
 from tui_crm import validation as v
 from tui_crm.importer import ImportOptions, ImportRunError
 from tui_crm.listing import CustomerQuery
@@ -187,3 +187,16 @@ def test_an_undo_names_the_survivor_an_imported_customer_was_merged_into(
     summary = admin.imports.undo(run.run_id)
     assert (summary.deleted, summary.kept) == (0, [(existing.code, "changed since the import")])
     assert admin.customers.get(existing.code).email == "n***@example.com"  # the run's value
+
+
+def test_names_of_only_punctuation_or_emoji_are_no_duplicates(admin: Service) -> None:
+    """They fold to nothing, and nothing is not the same name as nothing."""
+    made = [
+        admin.customers.create(customer_data(name=name, phone=f"1370000{n:04d}", email=""))
+        for n, name in enumerate(["!!!", "🙂", "🙃", "Acme Ltd", "ACME Inc"])
+    ]
+    acme = (made[3].code, made[4].code)
+    assert [(c.first.code, c.second.code) for c in admin.cleaning.scan().candidates] == [acme]
+    assert admin.cleaning.report().duplicate_candidates == 1
+    one = dedupe.candidates_for(admin.db.conn, [made[0].id])  # the path of a single record
+    assert one.candidates == ()
