@@ -183,7 +183,10 @@ def test_an_undo_names_the_survivor_an_imported_customer_was_merged_into(
     path.write_text("Name,Phone,Email,Type\nNew Co,13700000001,new@example.com,prospect\n")
     run = admin.imports.run(path, ImportOptions("consent", workers=0))
     imported = admin.customers.find("New Co")[0]
+    with admin.db.write() as tx:  # as if a later batch of the run had updated it once
+        tx.execute("UPDATE import_rows SET version_after=2")
     admin.cleaning.merge(existing.code, imported.code)
+    assert admin.customers.get(existing.code).version == 2  # what the run's record says
     summary = admin.imports.undo(run.run_id)
     assert (summary.deleted, summary.kept) == (0, [(existing.code, "changed since the import")])
     assert admin.customers.get(existing.code).email == "n***@example.com"  # the run's value

@@ -164,9 +164,11 @@ def merge_customers(
     )
     _keep_code(tx, survivor_id, merged, now)
     # An import run that made or changed the merged-away record now names the survivor,
-    # whose values are partly the run's: undoing that run keeps it and says so.
+    # whose values are partly the run's: undoing that run keeps it and says so (version 0,
+    # which no customer has, so the undo never takes the survivor for the run's own).
     tx.execute(
-        "UPDATE import_rows SET customer_id=? WHERE customer_id=?", (survivor_id, merged_id)
+        "UPDATE import_rows SET customer_id=?, version_after=0 WHERE customer_id=?",
+        (survivor_id, merged_id),
     )
     tx.execute("DELETE FROM customer_search WHERE rowid=?", (merged_id,))
     tx.execute("DELETE FROM customers WHERE id=?", (merged_id,))
