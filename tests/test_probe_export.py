@@ -22,6 +22,7 @@ from tui_crm.importer import ImportOptions, ImportRunError
 from tui_crm.listing import CustomerQuery
 from tui_crm.service import Service
 from tui_crm.service.cleaning import MergeRefused
+from tui_crm.service.exports import audited_filters
 from tui_crm.tabular import ImportFileError
 
 __all__ = ["run"]  # test_cli's fixture, used here by name
@@ -203,3 +204,26 @@ def test_names_of_only_punctuation_or_emoji_are_no_duplicates(admin: Service) ->
     assert admin.cleaning.report().duplicate_candidates == 1
     one = dedupe.candidates_for(admin.db.conn, [made[0].id])  # the path of a single record
     assert one.candidates == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "13800138000 张伟",  # a phone beside a name
+        "1380013800",  # a phone one digit short
+        "tel:13800138000",
+        "11010119900307123X",  # an ID number with a wrong check digit
+        "张伟 zhang.wei@example.com",
+    ],
+)
+def test_a_searched_contact_value_is_masked_in_the_export_audit(text: str) -> None:
+    """Only a search that is exactly a valid phone, email or ID number was masked; any
+    other text holding one went into the log as typed."""
+    kept = audited_filters(CustomerQuery(text=text))["search"]
+    assert not any(secret in kept for secret in ("0013", "1380013", "19900307", "zhang.wei"))
+    assert kept[-4:] == text[-4:] or "张伟" in kept
+
+
+def test_codes_and_words_in_an_audited_search_stay_readable() -> None:
+    assert audited_filters(CustomerQuery(text="C2026000123 张伟"))["search"] == "C2026000123 张伟"
+    assert audited_filters(CustomerQuery(text="8000"))["search"] == "8000"  # a phone tail
