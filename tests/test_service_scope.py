@@ -156,6 +156,7 @@ TABLE: dict[str, tuple[Action | None, Call]] = {
     "imports.undo": (Action.IMPORT, lambda s, t, p: s.imports.undo(1)),
     "imports.runs": (Action.IMPORT, lambda s, t, p: s.imports.runs()),
     "imports.interrupted": (Action.IMPORT, lambda s, t, p: s.imports.interrupted()),
+    "imports.undos_cut_short": (Action.IMPORT, lambda s, t, p: s.imports.undos_cut_short()),
     "imports.save_mapping": (
         Action.IMPORT,
         lambda s, t, p: s.imports.save_mapping("probe", {"名称": "name"}),

@@ -273,6 +273,8 @@ def _probe_name(
     """Customers of the same kind whose name the search index finds for this name's words."""
     kind = row["kind"]
     key = name_key(row["name"], kind)
+    if not key:
+        return
     bits = _NAME | (_PERSON if kind == "person" else 0)
     queries = {search_query(" ".join(name_words(row["name"]))), search_query(row["name"])}
     for match in queries - {None}:
@@ -317,7 +319,9 @@ def _scan(
             f"SELECT id, name FROM customers WHERE kind = ?{scope}", (kind, *params)
         )
         for customer_id, name in cursor:
-            groups.setdefault(name_key(name, kind), []).append(customer_id)
+            key = name_key(name, kind)
+            if key:  # a name of only punctuation or emoji says nothing about who it is
+                groups.setdefault(key, []).append(customer_id)
         report(0.35 + 0.3 * step, _("comparing {kind} names").format(kind=kind))
         for ids in groups.values():
             if len(ids) > 1:

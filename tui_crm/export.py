@@ -5,8 +5,9 @@ What is exported is what the customer list shows for the same search, filters an
 Sensitive values are masked unless the caller passes `reveal=True`; deciding whether the
 user may, and auditing it, is the service's job.
 
-Formula injection. A spreadsheet runs a cell beginning with = + - @ (or tab, CR, LF) as
-a formula: `=HYPERLINK("http://x","y")`, `=cmd|' /C calc'!A0`. So:
+Formula injection. A spreadsheet runs a cell beginning with = + - @ (or tab, CR, LF, or
+in Chinese and Japanese locales the full-width ＝ ＋ － ＠) as a formula:
+`=HYPERLINK("http://x","y")`, `=cmd|' /C calc'!A0`. So:
 
 - CSV: such a cell, and a cell already beginning with an apostrophe, is written with one
   apostrophe in front (`neutralise`). The importer reverses it exactly with `restore`

@@ -65,6 +65,7 @@ from .import_mapping import (
     rejection_reasons,
     suggest_mapping,
 )
+from .labels import label as code_label
 from .tabular import (
     ImportFileError,
     TableSource,
@@ -371,7 +372,7 @@ def list_runs(db: Database, limit: int = 100) -> list[RunInfo]:
 def get_run(db: Database, run_id: int) -> RunInfo:
     row = db.conn.execute("SELECT * FROM import_runs WHERE id=?", (run_id,)).fetchone()
     if row is None:
-        raise ImportRunError(f"no import run {run_id}")
+        raise ImportRunError(_("no import run {id}").format(id=run_id))
     return RunInfo.from_row(row)
 
 
@@ -1080,7 +1081,9 @@ def run_import(
         report_path = Path(resume.report_path) if resume.report_path else None
     prepared = _prepare(db, path, options)
     if resume and prepared.sha256 != resume.file_sha256:
-        raise ImportRunError(f"{path.name} is not the file run {resume.id} was importing")
+        raise ImportRunError(
+            _("{file} is not the file run {id} was importing").format(file=path.name, id=resume.id)
+        )
     summary = ImportSummary(
         dry_run=dry_run,
         file_name=path.name,
@@ -1092,15 +1095,15 @@ def run_import(
         header_line=prepared.source.header_line,
         title_rows=prepared.source.title_rows,
     )
+    report = None
+    if report_path:  # before the run starts: a report that cannot be written starts none
+        report = _Report(report_path, prepared.source.headers, _resume_offset(db, resume))
     run_id = None
     if not dry_run:
         run_id = resume.id if resume else _start_run(db, path, prepared, options, actor, summary)
         summary.run_id = run_id
         if resume:
             _restart_run(db, resume, actor, summary)
-    report = None
-    if report_path:
-        report = _Report(report_path, prepared.source.headers, _resume_offset(db, resume))
     scratch = _Scratch()
     planner = _Planner(db, options, scratch)
     cache_size = db.conn.execute("PRAGMA cache_size").fetchone()[0]
@@ -1435,12 +1438,22 @@ def _resumable(db: Database, run_id: int, path: Path, actor: str) -> RunInfo:
     if run.status == "running":
         mark_interrupted(db, actor=actor)
         run = get_run(db, run_id)
+    if run.undone_by and not run.undone_at:
+        raise ImportRunError(
+            _("the undo of import run {id} was begun; undo it again to finish").format(id=run_id)
+        )
     if run.status != "interrupted":
         raise ImportRunError(
-            f"import run {run_id} is {run.status}; only an interrupted run resumes"
+            _("import run {id} is {status}; only a run cut short resumes").format(
+                id=run_id, status=code_label("import_status", run.status)
+            )
         )
     if run.file_name != path.name:
-        raise ImportRunError(f"import run {run_id} was importing {run.file_name}, not {path.name}")
+        raise ImportRunError(
+            _("import run {id} was importing {file}, not {given}").format(
+                id=run_id, file=run.file_name, given=path.name
+            )
+        )
     return run
 
 
@@ -1522,36 +1535,78 @@ def undo_run(
         mark_interrupted(db, actor=actor)
         run = get_run(db, run_id)
     if run.status == "running":
-        raise ImportRunError(f"import run {run_id} is still running")
+        raise ImportRunError(_("import run {id} is still running").format(id=run_id))
     if run.status == "undone":
-        raise ImportRunError(f"import run {run_id} was already undone")
+        raise ImportRunError(_("import run {id} was already undone").format(id=run_id))
+    _claim_undo(db, run_id, actor)
     started = time.perf_counter()
     summary = UndoSummary(run_id)
     total = db.conn.execute("SELECT COUNT(*) FROM import_rows WHERE run_id=?", (run_id,))
     total_rows = int(total.fetchone()[0])
     last_id = 2**62
     done = 0
-    while True:
-        with db.write() as tx:
-            records = tx.execute(
-                "SELECT * FROM import_rows WHERE run_id=? AND id<? ORDER BY id DESC LIMIT ?",
-                (run_id, last_id, BATCH_ROWS),
-            ).fetchall()
-            if not records:
-                break
-            _undo_records(tx, db, run_id, records, actor, summary)
-            last_id = records[-1]["id"]
-        done += len(records)
-        if progress:
-            elapsed = max(time.perf_counter() - started, 1e-6)
-            rate = done / elapsed
-            progress(ImportProgress(done, total_rows, rate, (total_rows - done) / rate))
+    try:
+        while True:
+            with db.write() as tx:
+                records = tx.execute(
+                    "SELECT * FROM import_rows WHERE run_id=? AND id<? ORDER BY id DESC LIMIT ?",
+                    (run_id, last_id, BATCH_ROWS),
+                ).fetchall()
+                if not records:
+                    break
+                _undo_records(tx, db, run_id, records, actor, summary)
+                tx.execute("UPDATE import_runs SET heartbeat_at=? WHERE id=?", (v.now(), run_id))
+                last_id = records[-1]["id"]
+            done += len(records)
+            if progress:
+                elapsed = max(time.perf_counter() - started, 1e-6)
+                rate = done / elapsed
+                progress(ImportProgress(done, total_rows, rate, (total_rows - done) / rate))
+    except BaseException:
+        # No longer undoing, though this process lives on: the undo reads as cut short.
+        with contextlib.suppress(sqlite3.Error), db.write() as tx:
+            tx.execute("UPDATE import_runs SET heartbeat_at='' WHERE id=?", (run_id,))
+        raise
     kept = [code for code, _why in summary.kept]
     details = {"deleted": summary.deleted, "restored": summary.restored, "kept": kept}
     with db.write() as tx:
         _run_event(tx, db.keys, run_id, actor, "import.undo", details,
                    status="undone", undone_at=v.now(), undone_by=actor)  # fmt: skip
     return summary
+
+
+def _claim_undo(db: Database, run_id: int, actor: str) -> None:
+    """Mark the run as being undone by this process (audited), refusing while another
+    process undoes it, so that an undo cut short is found afterwards (`undos_cut_short`)."""
+    with db.write() as tx:
+        row = tx.execute("SELECT * FROM import_runs WHERE id=?", (run_id,)).fetchone()
+        if row["status"] == "undone":  # another undo finished meanwhile
+            raise ImportRunError(_("import run {id} was already undone").format(id=run_id))
+        if _undoing(row) and row["pid"] != os.getpid():
+            raise ImportRunError(
+                _("import run {id} is being undone by {who}").format(
+                    id=run_id, who=row["undone_by"]
+                )
+            )
+        _run_event(tx, db.keys, run_id, actor, "import.undo.start", {},
+                   undone_by=actor, pid=os.getpid(), heartbeat_at=v.now())  # fmt: skip
+
+
+def _undoing(row: sqlite3.Row) -> bool:
+    """Whether a live process is undoing the run: it claimed it and wrote a batch lately."""
+    stale = (dt.datetime.now() - STALE_AFTER).isoformat(timespec="seconds")
+    claimed = bool(row["undone_by"]) and not row["undone_at"]
+    return claimed and _alive(row["pid"]) and row["heartbeat_at"] >= stale
+
+
+def undos_cut_short(db: Database) -> list[RunInfo]:
+    """Runs whose undo began but did not finish (killed, Ctrl+C): some of what they
+    created is gone already; undoing them again finishes the undo."""
+    rows = db.conn.execute(
+        "SELECT * FROM import_runs WHERE undone_by IS NOT NULL AND undone_at IS NULL"
+        " AND status <> 'undone' ORDER BY id"
+    ).fetchall()
+    return [RunInfo.from_row(row) for row in rows if not _undoing(row)]
 
 
 def _undo_records(
@@ -1567,10 +1622,11 @@ def _undo_records(
     touched = _with_history(tx, [r["customer_id"] for r in records if r["action"] == "created"])
     deletions: list[audit.Entry] = []
     restores: list[bulk.CustomerUpdate] = []
+    restored: list[int] = []
     for record in records:
         row = customers[record["customer_id"]]
         if row["version"] != record["version_after"] or row["id"] in touched:
-            summary.kept.append((row["code"], "changed since the import"))
+            summary.kept.append((row["code"], _("changed since the import")))
             continue
         if record["action"] == "created":
             tx.execute("DELETE FROM customer_search WHERE rowid=?", (row["id"],))
@@ -1600,9 +1656,13 @@ def _undo_records(
                 audit_details={"import_run": run_id, "undo": True},
             )
         )
+        restored.append(record["id"])
         summary.restored += 1
     audit.append_many(tx, db.keys, deletions, at=at, actor=actor)
     bulk.update_customers(tx, db.keys, restores, actor=actor, at=at)
+    # Done with, as a created customer's record goes with it: an undo cut short and run
+    # again does not take its own restore for someone's change since.
+    tx.executemany("DELETE FROM import_rows WHERE id=?", [(i,) for i in restored])
 
 
 def _with_history(tx: sqlite3.Connection, ids: Sequence[int]) -> set[int]:

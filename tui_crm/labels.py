@@ -34,6 +34,7 @@ LabelKind = Literal[
     "value_tier",
     "funnel_step",
     "check_outcome",
+    "import_status",
 ]
 
 
@@ -214,6 +215,15 @@ def _check_outcomes() -> dict[str, str]:
     }
 
 
+def _import_statuses() -> dict[str, str]:
+    return {
+        "running": pgettext("import run status", "running"),
+        "done": pgettext("import run status", "done"),
+        "interrupted": pgettext("import run status", "cut short"),
+        "undone": pgettext("import run status", "undone"),
+    }
+
+
 _TABLES: dict[str, Callable[[], dict[str, str]]] = {
     "customer_type": _customer_types,
     "customer_kind": _customer_kinds,
@@ -232,6 +242,7 @@ _TABLES: dict[str, Callable[[], dict[str, str]]] = {
     "value_tier": _value_tiers,
     "funnel_step": _funnel_steps,
     "check_outcome": _check_outcomes,
+    "import_status": _import_statuses,
 }
 
 

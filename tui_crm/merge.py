@@ -9,6 +9,8 @@ field, the value a person chose; the other's life-cycle moves over and it goes.
 - Its audit entries stay readable under its own log key, which is marked to be destroyed
   with the survivor's (`customer_keys.shred_with`, honoured by `audit.forget_subject`), so
   a later purge of the survivor forgets both.
+- Import runs that made or changed the merged-away record name the survivor from now on
+  (`import_rows`): an undo of such a run keeps the survivor and lists it.
 - Both codes get an audit entry, in the caller's transaction; the survivor's version
   goes up, so an edit begun before the merge is refused as a conflict.
 
@@ -161,6 +163,13 @@ def merge_customers(
         version=survivor["version"] + 1,
     )
     _keep_code(tx, survivor_id, merged, now)
+    # An import run that made or changed the merged-away record now names the survivor,
+    # whose values are partly the run's: undoing that run keeps it and says so (version 0,
+    # which no customer has, so the undo never takes the survivor for the run's own).
+    tx.execute(
+        "UPDATE import_rows SET customer_id=?, version_after=0 WHERE customer_id=?",
+        (survivor_id, merged_id),
+    )
     tx.execute("DELETE FROM customer_search WHERE rowid=?", (merged_id,))
     tx.execute("DELETE FROM customers WHERE id=?", (merged_id,))
     tx.execute(

@@ -49,8 +49,9 @@ XLSX_MAX_UNPACKED = 2 << 30
 csv.field_size_limit(MAX_CELL)
 
 
-# A spreadsheet runs a cell beginning with one of these as a formula.
-FORMULA_TRIGGERS = frozenset("=+-@\t\r\n")
+# A spreadsheet runs a cell beginning with one of these as a formula; in Chinese and
+# Japanese locales the full-width = + - @ count as the ASCII ones.
+FORMULA_TRIGGERS = frozenset("=+-@\t\r\n＝＋－＠")
 ESCAPE = "'"
 GUARDED_STARTS = FORMULA_TRIGGERS | {ESCAPE}  # first characters `neutralise` escapes
 MASK_MARK = "***"  # every masked sensitive value holds it (`crypto.MASKERS`)

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ..i18n import N_, _, ngettext
-from ..i18n.formats import format_number
+from ..i18n.formats import format_number, pad
 from ..import_mapping import rejection_reasons
 from ..importer import (
     ImportFileError,
@@ -23,6 +23,7 @@ from ..importer import (
     RunInfo,
     Strategy,
 )
+from ..labels import label as code_label
 from ..service import Service
 from ..tabular import shown
 from ..validation import CustomerType
@@ -96,7 +97,16 @@ def _warn_interrupted(runs: list[RunInfo]) -> None:
 )
 @pass_paths
 def import_group(paths: Paths) -> None:
-    _warn_interrupted(paths.service().imports.interrupted())
+    imports = paths.service().imports
+    _warn_interrupted(imports.interrupted())
+    for run in imports.undos_cut_short():
+        click.echo(
+            _(
+                "The undo of import run {id} ({file}) was cut short: finish it with"
+                " `tui-crm import undo {id}`."
+            ).format(id=run.id, file=run.file_name),
+            err=True,
+        )
 
 
 def _print_summary(summary: ImportSummary) -> None:
@@ -240,8 +250,9 @@ def list_runs(paths: Paths, as_json: bool) -> None:
 
     def text() -> None:
         for run in runs:
+            status = pad(code_label("import_status", run.status), 11)
             click.echo(
-                f"{run.id:>5}  {run.started_at[:16]}  {run.status:<11}  {shown(run.file_name)}  "
+                f"{run.id:>5}  {run.started_at[:16]}  {status}  {shown(run.file_name)}  "
                 + _("created {created}, updated {updated}, rejected {rejected}").format(
                     created=run.created, updated=run.updated, rejected=run.rejected
                 )

@@ -214,6 +214,17 @@ class Cleaning:
             self.context.require(Action.CUSTOMER_MERGE, row["owner_id"])
             rows.append(row)
         if rows[0]["id"] == rows[1]["id"]:
+            merged_away = [
+                code
+                for code in (str(k).strip().upper() for k in (survivor, merged))
+                if not code.isdigit() and code != rows[0]["code"]
+            ]
+            if merged_away:  # a merge asked for twice: its code names the survivor now
+                raise MergeRefused(
+                    _("{code} was already merged into {survivor}.").format(
+                        code=merged_away[-1], survivor=rows[0]["code"]
+                    )
+                )
             raise MergeRefused(_("A customer cannot be merged with itself."))
         return rows[0], rows[1]
 

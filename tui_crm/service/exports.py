@@ -14,6 +14,7 @@ the first row is read, from the session's role.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,27 @@ def audited_filters(query: listing.CustomerQuery) -> dict[str, Any]:
     text = query.text.strip()
     if text:
         kind = listing.search_kind(text)
-        filters["search"] = MASKERS[kind](text) if kind in MASKERS else text
+        filters["search"] = MASKERS[kind](text) if kind in MASKERS else _masked_within(text)
     filters["sort"] = f"{query.sort} {'desc' if query.descending else 'asc'}"
     return filters
+
+
+# Inside a search that is no exact contact value: a mistyped or embedded phone or ID
+# number (8 digits or more, separators allowed, not part of a code) and anything
+# around an @.
+_DIGIT_RUN = re.compile(r"(?<![A-Za-z0-9])\+?\d[\d \-()]{6,}[\dXx]")
+_EMAIL_LIKE = re.compile(r"\S*@\S*")
+_CONTACT_DIGITS = 8
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _masked_within(text: str) -> str:
+    """`text` with every phone-, ID- or email-like part masked (the last 4 digits kept)."""
+
+    def digits(found: re.Match[str]) -> str:
+        run = found[0]
+        if sum(c.isdigit() for c in run) < _CONTACT_DIGITS or _DATE.fullmatch(run):
+            return run
+        return "*" * (len(run) - 4) + run[-4:]
+
+    return _DIGIT_RUN.sub(digits, _EMAIL_LIKE.sub(lambda found: MASKERS["email"](found[0]), text))

@@ -72,6 +72,11 @@ class Imports:
         self.context.require(Action.IMPORT)
         return importer.mark_interrupted(self.db, actor=self.context.actor)
 
+    def undos_cut_short(self) -> list[RunInfo]:
+        """Runs whose undo began and did not finish: undoing them again finishes it."""
+        self.context.require(Action.IMPORT)
+        return importer.undos_cut_short(self.db)
+
     def save_mapping(self, name: str, mapping: Mapping[str, str]) -> None:
         self.context.require(Action.IMPORT)
         importer.save_mapping(self.db, name, mapping, actor=self.context.actor)
