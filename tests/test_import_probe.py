@@ -435,3 +435,5 @@ def test_a_hostile_file_name_stays_out_of_every_message(
     assert code == 0, err
     for text in (out, err):
         assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    err = refused(env, path, "--report", str(tmp_path / "none" / "\u202evsc.csv"))
+    assert "cannot be written" in err and "\u202e" not in err

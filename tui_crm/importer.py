@@ -990,12 +990,12 @@ class _Report:
             fd = os.open(path, flags, 0o600)
         except FileExistsError:
             raise ImportFileError(
-                _("report {path} already exists; choose another path").format(path=path)
+                _("report {path} already exists; choose another path").format(path=shown(path))
             ) from None
         except OSError as exc:
             raise ImportFileError(
                 _("report {path} cannot be written ({reason})").format(
-                    path=path, reason=exc.strerror
+                    path=shown(path), reason=exc.strerror
                 )
             ) from None
         self.handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
