@@ -83,7 +83,7 @@ def is_text_formula(text: str) -> bool:
 def shown_text(cell: str) -> str:
     """A CSV cell's value as a spreadsheet shows it: `="00123"` is 00123, and our export's
     apostrophe before a would-be formula comes off (`restore`)."""
-    match = _TEXT_FORMULA.fullmatch(cell)
+    match = _TEXT_FORMULA.fullmatch(cell) if cell.startswith('="') else None
     return match.group(1).replace('""', '"') if match else restore(cell)
 
 
