@@ -233,6 +233,19 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(env: dict[str, str], tmp_pa
     assert "bomb.xlsx: unpacks to 40 MB" in refused(env, path)
 
 
+def test_a_zip_zipfile_cannot_list_is_refused_in_one_line(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """zipfile raised NotImplementedError ("zip file version 21.8"): a traceback, and the
+    bomb check skipped for calamine to unpack whatever the archive held."""
+    path = workbook(tmp_path / "odd.xlsx", {"客户": [HEADER, *ROWS]})
+    data = bytearray(path.read_bytes())
+    entry = data.find(b"PK\x01\x02")
+    data[entry + 6 : entry + 8] = (218).to_bytes(2, "little")  # version needed to extract
+    path.write_bytes(bytes(data))
+    assert "odd.xlsx: not a readable XLSX workbook" in refused(env, path)
+
+
 def test_the_visible_sheet_is_read_not_a_hidden_one_before_it(
     env: dict[str, str], tmp_path: Path
 ) -> None:

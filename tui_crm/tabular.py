@@ -19,6 +19,7 @@ import io
 import re
 import stat
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -429,8 +430,12 @@ def _refuse_other_archives(path: Path, name: str) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             parts = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return  # calamine says why it cannot read it
+    except (zipfile.BadZipFile, NotImplementedError, OSError, ValueError) as exc:
+        # Unchecked, a bomb could reach calamine: a ZIP that cannot be listed is refused.
+        reason = clean_text(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
+        raise ImportFileError(
+            _("{file}: not a readable XLSX workbook ({reason})").format(file=name, reason=reason)
+        ) from None
     unpacked = sum(part.file_size for part in parts)
     bomb = next(
         (
@@ -539,26 +544,29 @@ def _error_cells(path: Path, sheet_name: str, from_row: int) -> tuple[int, str]:
     and the first one's name. Calamine reads them as empty cells, which would import a
     VLOOKUP that failed as a value not given; the sheet's XML says which they are."""
     count, first = 0, ""
-    with zipfile.ZipFile(path) as archive:
-        part = _sheet_part(archive, sheet_name)
-        if part is None:
-            return 0, ""
-        with archive.open(part) as xml:
-            pending = b""
-            while True:
-                chunk = xml.read(SAMPLE_BYTES)
-                text = pending + chunk
-                # Up to the last tag's start every tag is whole ("<" is never in a value).
-                cut = max(text.rfind(b"<"), 0) if chunk else len(text)
-                if text.find(b't="e"', 0, cut) >= 0:
-                    for match in _ERROR_CELL.finditer(text, 0, cut):
-                        ref = _CELL_REF.search(match.group())
-                        if ref and int(ref.group(2)) >= from_row:
-                            count += 1
-                            first = first or (ref.group(1) + ref.group(2)).decode()
-                pending = text[cut:]
-                if not chunk:
-                    return count, first
+    try:
+        with zipfile.ZipFile(path) as archive:
+            part = _sheet_part(archive, sheet_name)
+            if part is None:
+                return 0, ""
+            with archive.open(part) as xml:
+                pending = b""
+                while True:
+                    chunk = xml.read(SAMPLE_BYTES)
+                    text = pending + chunk
+                    # Up to the last tag's start every tag is whole ("<" is in no value).
+                    cut = max(text.rfind(b"<"), 0) if chunk else len(text)
+                    if text.find(b't="e"', 0, cut) >= 0:
+                        for match in _ERROR_CELL.finditer(text, 0, cut):
+                            ref = _CELL_REF.search(match.group())
+                            if ref and int(ref.group(2)) >= from_row:
+                                count += 1
+                                first = first or (ref.group(1) + ref.group(2)).decode()
+                    pending = text[cut:]
+                    if not chunk:
+                        return count, first
+    except (zipfile.BadZipFile, NotImplementedError, zlib.error, EOFError, OSError):
+        return 0, ""  # calamine read the sheet; a method zipfile lacks is no reason to refuse
 
 
 def _sheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
