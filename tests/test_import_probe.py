@@ -274,12 +274,17 @@ def test_a_formula_error_cell_is_refused_not_read_as_empty(
     env: dict[str, str], tmp_path: Path
 ) -> None:
     """A VLOOKUP that failed shows #N/A; calamine reads it as an empty cell, which would
-    import the customer without that phone (or, updating, keep an old one) unsaid."""
-    rows = [HEADER, ROWS[0], ["上海华东贸易有限公司", "#N/A", "潜在"]]
-    path = workbook(tmp_path / "lookup.xlsx", {"客户": rows})
+    import the customer without that phone (or, updating, keep an old one) unsaid. In a
+    column the run does not import (a helper column) it does no harm."""
+    rows = [[*HEADER, "辅助列"], [*ROWS[0], "#N/A"], ["上海华东贸易有限公司", "#N/A", "潜在", "x"]]
+    table_at_b2 = [[None], *([None, *row] for row in rows)]
+    path = workbook(tmp_path / "lookup.xlsx", {"客户": table_at_b2})
     err = refused(env, path)
-    assert "lookup.xlsx: sheet '客户' has 1 cell(s) showing a formula error" in err
-    assert "the first at B3" in err
+    assert "lookup.xlsx: column '手机' has 1 cell(s) showing a formula error" in err
+    assert "the first at C4" in err
+    helper_only = [[*HEADER, "辅助列"], [*ROWS[0], "#N/A"]]
+    code, out, err = run(env, workbook(tmp_path / "helper.xlsx", {"客户": helper_only}))
+    assert code == 0 and "created: 1" in out, err
 
 
 def test_a_header_wider_than_any_spreadsheet_is_refused(

@@ -71,6 +71,7 @@ from .tabular import (
     iter_rows,
     neutralise,
     open_table,
+    refuse_error_cells,
     restore,
     shown,
     shown_text,
@@ -486,6 +487,7 @@ def _prepare(db: Database, path: Path, options: ImportOptions) -> _Prepared:
     source = _open(path, options)
     mapping = suggest_mapping(source.headers, options.mapping)
     refuse_twin_headers(mapping, options.mapping)
+    refuse_error_cells(source, [i for i, name in enumerate(mapping.fields) if name])
     mapped = set(mapping.fields)
     if "name" not in mapped:
         raise ImportFileError(

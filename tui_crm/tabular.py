@@ -20,7 +20,7 @@ import re
 import stat
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -110,6 +110,8 @@ class TableSource:
     sheet: str = ""
     skip_bytes: int = 0  # a UTF-8 byte order mark before text in another encoding
     title_rows: int = 0  # non-blank rows above the header row (a report's title)
+    # XLSX: (column, count, first cell) of the formula errors (#N/A ...) from the header down
+    error_cells: tuple[tuple[int, int, str], ...] = ()
 
 
 # Says how many cells of a row name a field: the header row is the first that names two.
@@ -521,34 +523,53 @@ def _open_xlsx(path: Path, sheet_name: str | None, header_test: HeaderTest | Non
                 " unmerge them so each row stands alone"
             ).format(file=file, sheet=sheet_shown, count=len(merged), cell=_cell_name(row, col))
         )
-    errors, first = _error_cells(path, sheet.name, line)
-    if errors:
-        raise ImportFileError(
-            _(
-                "{file}: sheet {sheet} has {count} cell(s) showing a formula error (#N/A,"
-                " #REF! ...), the first at {cell}; correct or clear them, or their values"
-                " would be lost"
-            ).format(file=file, sheet=sheet_shown, count=errors, cell=first)
-        )
-    return dataclasses.replace(
-        source, headers=_headers(path, cells), header_line=line, title_rows=titles
+    first_column = (sheet.start or (0, 0))[1]
+    errors = tuple(
+        (column - first_column, count, cell)
+        for column, (count, cell) in sorted(_error_cells(path, sheet.name, line).items())
     )
+    return dataclasses.replace(
+        source,
+        headers=_headers(path, cells),
+        header_line=line,
+        title_rows=titles,
+        error_cells=errors,
+    )
+
+
+def refuse_error_cells(source: TableSource, columns: Collection[int]) -> None:
+    """Formula errors (#N/A, #REF!, #DIV/0!) in a column the run imports: calamine reads
+    them as empty cells, so a VLOOKUP that failed would import as a value not given."""
+    for column, count, cell in source.error_cells:
+        if column in columns:
+            header = source.headers[column] if column < len(source.headers) else ""
+            raise ImportFileError(
+                _(
+                    "{file}: column {column} has {count} cell(s) showing a formula error"
+                    " (#N/A, #REF! ...), the first at {cell}; correct or clear them, or"
+                    " ignore the column"
+                ).format(
+                    file=shown(source.path.name),
+                    column=repr(header or f"#{column + 1}"),
+                    count=count,
+                    cell=cell,
+                )
+            )
 
 
 _ERROR_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?\bt="e"[^>]*>')
 _CELL_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
 
 
-def _error_cells(path: Path, sheet_name: str, from_row: int) -> tuple[int, str]:
-    """How many cells from `from_row` down hold a formula's error (#N/A, #REF!, #DIV/0!),
-    and the first one's name. Calamine reads them as empty cells, which would import a
-    VLOOKUP that failed as a value not given; the sheet's XML says which they are."""
-    count, first = 0, ""
+def _error_cells(path: Path, sheet_name: str, from_row: int) -> dict[int, tuple[int, str]]:
+    """Per column (0 = A), how many cells from `from_row` down hold a formula's error and
+    the first one's name: calamine reads them as empty, the sheet's XML says which they are."""
+    found: dict[int, tuple[int, str]] = {}
     try:
         with zipfile.ZipFile(path) as archive:
             part = _sheet_part(archive, sheet_name)
             if part is None:
-                return 0, ""
+                return found
             with archive.open(part) as xml:
                 pending = b""
                 while True:
@@ -560,13 +581,22 @@ def _error_cells(path: Path, sheet_name: str, from_row: int) -> tuple[int, str]:
                         for match in _ERROR_CELL.finditer(text, 0, cut):
                             ref = _CELL_REF.search(match.group())
                             if ref and int(ref.group(2)) >= from_row:
-                                count += 1
-                                first = first or (ref.group(1) + ref.group(2)).decode()
+                                column = _column_index(ref.group(1).decode())
+                                count, first = found.get(column, (0, ""))
+                                name = (ref.group(1) + ref.group(2)).decode()
+                                found[column] = (count + 1, first or name)
                     pending = text[cut:]
                     if not chunk:
-                        return count, first
+                        return found
     except (zipfile.BadZipFile, NotImplementedError, zlib.error, EOFError, OSError):
-        return 0, ""  # calamine read the sheet; a method zipfile lacks is no reason to refuse
+        return {}  # calamine read the sheet; a method zipfile lacks is no reason to refuse
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + ord(letter) - 64
+    return index - 1
 
 
 def _sheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
