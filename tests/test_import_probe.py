@@ -233,6 +233,19 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(env: dict[str, str], tmp_pa
     assert "bomb.xlsx: unpacks to 40 MB" in refused(env, path)
 
 
+def test_a_zip_zipfile_cannot_list_is_refused_in_one_line(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """zipfile raised NotImplementedError ("zip file version 21.8"): a traceback, and the
+    bomb check skipped for calamine to unpack whatever the archive held."""
+    path = workbook(tmp_path / "odd.xlsx", {"客户": [HEADER, *ROWS]})
+    data = bytearray(path.read_bytes())
+    entry = data.find(b"PK\x01\x02")
+    data[entry + 6 : entry + 8] = (218).to_bytes(2, "little")  # version needed to extract
+    path.write_bytes(bytes(data))
+    assert "odd.xlsx: not a readable XLSX workbook" in refused(env, path)
+
+
 def test_the_visible_sheet_is_read_not_a_hidden_one_before_it(
     env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -261,12 +274,17 @@ def test_a_formula_error_cell_is_refused_not_read_as_empty(
     env: dict[str, str], tmp_path: Path
 ) -> None:
     """A VLOOKUP that failed shows #N/A; calamine reads it as an empty cell, which would
-    import the customer without that phone (or, updating, keep an old one) unsaid."""
-    rows = [HEADER, ROWS[0], ["上海华东贸易有限公司", "#N/A", "潜在"]]
-    path = workbook(tmp_path / "lookup.xlsx", {"客户": rows})
+    import the customer without that phone (or, updating, keep an old one) unsaid. In a
+    column the run does not import (a helper column) it does no harm."""
+    rows = [[*HEADER, "辅助列"], [*ROWS[0], "#N/A"], ["上海华东贸易有限公司", "#N/A", "潜在", "x"]]
+    table_at_b2 = [[None], *([None, *row] for row in rows)]
+    path = workbook(tmp_path / "lookup.xlsx", {"客户": table_at_b2})
     err = refused(env, path)
-    assert "lookup.xlsx: sheet '客户' has 1 cell(s) showing a formula error" in err
-    assert "the first at B3" in err
+    assert "lookup.xlsx: column '手机' has 1 cell(s) showing a formula error" in err
+    assert "the first at C4" in err
+    helper_only = [[*HEADER, "辅助列"], [*ROWS[0], "#N/A"]]
+    code, out, err = run(env, workbook(tmp_path / "helper.xlsx", {"客户": helper_only}))
+    assert code == 0 and "created: 1" in out, err
 
 
 def test_a_header_wider_than_any_spreadsheet_is_refused(
@@ -435,3 +453,5 @@ def test_a_hostile_file_name_stays_out_of_every_message(
     assert code == 0, err
     for text in (out, err):
         assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    err = refused(env, path, "--report", str(tmp_path / "none" / "\u202evsc.csv"))
+    assert "cannot be written" in err and "\u202e" not in err

@@ -74,6 +74,7 @@ from .tabular import (
     iter_rows,
     neutralise,
     open_table,
+    refuse_error_cells,
     restore,
     shown,
     shown_text,
@@ -523,6 +524,7 @@ def _prepare(db: Database, path: Path, options: ImportOptions) -> _Prepared:
     source = _open(path, options)
     mapping = suggest_mapping(source.headers, options.mapping)
     refuse_twin_headers(mapping, options.mapping)
+    refuse_error_cells(source, [i for i, name in enumerate(mapping.fields) if name])
     mapped = set(mapping.fields)
     if "name" not in mapped:
         raise ImportFileError(
@@ -1027,12 +1029,12 @@ class _Report:
             fd = os.open(path, flags, 0o600)
         except FileExistsError:
             raise ImportFileError(
-                _("report {path} already exists; choose another path").format(path=path)
+                _("report {path} already exists; choose another path").format(path=shown(path))
             ) from None
         except OSError as exc:
             raise ImportFileError(
                 _("report {path} cannot be written ({reason})").format(
-                    path=path, reason=exc.strerror
+                    path=shown(path), reason=exc.strerror
                 )
             ) from None
         self.handle = os.fdopen(fd, "w", encoding="utf-8", newline="")

@@ -19,7 +19,8 @@ import io
 import re
 import stat
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+import zlib
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -84,7 +85,7 @@ def is_text_formula(text: str) -> bool:
 def shown_text(cell: str) -> str:
     """A CSV cell's value as a spreadsheet shows it: `="00123"` is 00123, and our export's
     apostrophe before a would-be formula comes off (`restore`)."""
-    match = _TEXT_FORMULA.fullmatch(cell)
+    match = _TEXT_FORMULA.fullmatch(cell) if cell.startswith('="') else None
     return match.group(1).replace('""', '"') if match else restore(cell)
 
 
@@ -110,6 +111,8 @@ class TableSource:
     sheet: str = ""
     skip_bytes: int = 0  # a UTF-8 byte order mark before text in another encoding
     title_rows: int = 0  # non-blank rows above the header row (a report's title)
+    # XLSX: (column, count, first cell) of the formula errors (#N/A ...) from the header down
+    error_cells: tuple[tuple[int, int, str], ...] = ()
 
 
 # Says how many cells of a row name a field: the header row is the first that names two.
@@ -430,8 +433,12 @@ def _refuse_other_archives(path: Path, name: str) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             parts = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return  # calamine says why it cannot read it
+    except (zipfile.BadZipFile, NotImplementedError, OSError, ValueError) as exc:
+        # Unchecked, a bomb could reach calamine: a ZIP that cannot be listed is refused.
+        reason = clean_text(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
+        raise ImportFileError(
+            _("{file}: not a readable XLSX workbook ({reason})").format(file=name, reason=reason)
+        ) from None
     unpacked = sum(part.file_size for part in parts)
     bomb = next(
         (
@@ -517,49 +524,80 @@ def _open_xlsx(path: Path, sheet_name: str | None, header_test: HeaderTest | Non
                 " unmerge them so each row stands alone"
             ).format(file=file, sheet=sheet_shown, count=len(merged), cell=_cell_name(row, col))
         )
-    errors, first = _error_cells(path, sheet.name, line)
-    if errors:
-        raise ImportFileError(
-            _(
-                "{file}: sheet {sheet} has {count} cell(s) showing a formula error (#N/A,"
-                " #REF! ...), the first at {cell}; correct or clear them, or their values"
-                " would be lost"
-            ).format(file=file, sheet=sheet_shown, count=errors, cell=first)
-        )
-    return dataclasses.replace(
-        source, headers=_headers(path, cells), header_line=line, title_rows=titles
+    first_column = (sheet.start or (0, 0))[1]
+    errors = tuple(
+        (column - first_column, count, cell)
+        for column, (count, cell) in sorted(_error_cells(path, sheet.name, line).items())
     )
+    return dataclasses.replace(
+        source,
+        headers=_headers(path, cells),
+        header_line=line,
+        title_rows=titles,
+        error_cells=errors,
+    )
+
+
+def refuse_error_cells(source: TableSource, columns: Collection[int]) -> None:
+    """Formula errors (#N/A, #REF!, #DIV/0!) in a column the run imports: calamine reads
+    them as empty cells, so a VLOOKUP that failed would import as a value not given."""
+    for column, count, cell in source.error_cells:
+        if column in columns:
+            header = source.headers[column] if column < len(source.headers) else ""
+            raise ImportFileError(
+                _(
+                    "{file}: column {column} has {count} cell(s) showing a formula error"
+                    " (#N/A, #REF! ...), the first at {cell}; correct or clear them, or"
+                    " ignore the column"
+                ).format(
+                    file=shown(source.path.name),
+                    column=repr(header or f"#{column + 1}"),
+                    count=count,
+                    cell=cell,
+                )
+            )
 
 
 _ERROR_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?\bt="e"[^>]*>')
 _CELL_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
 
 
-def _error_cells(path: Path, sheet_name: str, from_row: int) -> tuple[int, str]:
-    """How many cells from `from_row` down hold a formula's error (#N/A, #REF!, #DIV/0!),
-    and the first one's name. Calamine reads them as empty cells, which would import a
-    VLOOKUP that failed as a value not given; the sheet's XML says which they are."""
-    count, first = 0, ""
-    with zipfile.ZipFile(path) as archive:
-        part = _sheet_part(archive, sheet_name)
-        if part is None:
-            return 0, ""
-        with archive.open(part) as xml:
-            pending = b""
-            while True:
-                chunk = xml.read(SAMPLE_BYTES)
-                text = pending + chunk
-                # Up to the last tag's start every tag is whole ("<" is never in a value).
-                cut = max(text.rfind(b"<"), 0) if chunk else len(text)
-                if text.find(b't="e"', 0, cut) >= 0:
-                    for match in _ERROR_CELL.finditer(text, 0, cut):
-                        ref = _CELL_REF.search(match.group())
-                        if ref and int(ref.group(2)) >= from_row:
-                            count += 1
-                            first = first or (ref.group(1) + ref.group(2)).decode()
-                pending = text[cut:]
-                if not chunk:
-                    return count, first
+def _error_cells(path: Path, sheet_name: str, from_row: int) -> dict[int, tuple[int, str]]:
+    """Per column (0 = A), how many cells from `from_row` down hold a formula's error and
+    the first one's name: calamine reads them as empty, the sheet's XML says which they are."""
+    found: dict[int, tuple[int, str]] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            part = _sheet_part(archive, sheet_name)
+            if part is None:
+                return found
+            with archive.open(part) as xml:
+                pending = b""
+                while True:
+                    chunk = xml.read(SAMPLE_BYTES)
+                    text = pending + chunk
+                    # Up to the last tag's start every tag is whole ("<" is in no value).
+                    cut = max(text.rfind(b"<"), 0) if chunk else len(text)
+                    if text.find(b't="e"', 0, cut) >= 0:
+                        for match in _ERROR_CELL.finditer(text, 0, cut):
+                            ref = _CELL_REF.search(match.group())
+                            if ref and int(ref.group(2)) >= from_row:
+                                column = _column_index(ref.group(1).decode())
+                                count, first = found.get(column, (0, ""))
+                                name = (ref.group(1) + ref.group(2)).decode()
+                                found[column] = (count + 1, first or name)
+                    pending = text[cut:]
+                    if not chunk:
+                        return found
+    except (zipfile.BadZipFile, NotImplementedError, zlib.error, EOFError, OSError):
+        return {}  # calamine read the sheet; a method zipfile lacks is no reason to refuse
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + ord(letter) - 64
+    return index - 1
 
 
 def _sheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
