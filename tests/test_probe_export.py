@@ -227,3 +227,32 @@ def test_a_searched_contact_value_is_masked_in_the_export_audit(text: str) -> No
 def test_codes_and_words_in_an_audited_search_stay_readable() -> None:
     assert audited_filters(CustomerQuery(text="C2026000123 张伟"))["search"] == "C2026000123 张伟"
     assert audited_filters(CustomerQuery(text="8000"))["search"] == "8000"  # a phone tail
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_the_rejected_rows_report_runs_no_formula(
+    admin: Service, tmp_path: Path, kind: str
+) -> None:
+    """An XLSX holds `=HYPERLINK(…)` as a plain string; the report is a CSV, where the
+    same text is a formula. Its cells are neutralised as an export's, and read back as
+    they were (a CSV's own apostrophes included)."""
+    values = ['=HYPERLINK("http://evil.example","x")', "12", "prospect", "@SUM(1)", "'t Hooft"]
+    path = tmp_path / f"in.{kind}"
+    if kind == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        book.active.append(["Name", "Phone", "Type", "Notes", "Contact"])
+        book.active.append(values)
+        book.active["A2"].data_type = "s"  # text, as a sheet holds it, not a formula
+        book.save(path)
+    else:
+        with path.open("w", newline="") as handle:
+            csv.writer(handle).writerow(["Name", "Phone", "Type", "Notes", "Contact"])
+            csv.writer(handle).writerow([export.neutralise(value) for value in values])
+    report = tmp_path / "rejected.csv"
+    admin.imports.run(path, ImportOptions("consent", workers=0), dry_run=True, report_path=report)
+    with report.open(encoding="utf-8-sig", newline="") as handle:
+        cells = list(csv.reader(handle))[1][3:]
+    assert all(cell[0] not in "=+-@" for cell in cells)
+    assert [export.restore(cell) for cell in cells] == values
