@@ -4,6 +4,7 @@ seen on a demo database, kept so it stays fixed."""
 from __future__ import annotations
 
 import csv
+import io
 import os
 import subprocess
 import sys
@@ -12,12 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from tests.conftest import customer_data
+from tests.conftest import customer_data, signed_in
 from tests.test_cli import STRONG, run
 from tests.test_export import read_xlsx
 from tui_crm import dedupe, export, importer
 from tui_crm import validation as v
+from tui_crm.cli import main
 from tui_crm.importer import ImportOptions, ImportRunError
 from tui_crm.listing import CustomerQuery
 from tui_crm.service import Service
@@ -256,3 +259,15 @@ def test_the_rejected_rows_report_runs_no_formula(
         cells = list(csv.reader(handle))[1][3:]
     assert all(cell[0] not in "=+-@" for cell in cells)
     assert [export.restore(cell) for cell in cells] == values
+
+
+def test_a_report_as_csv_runs_no_formula(db, tmp_path: Path) -> None:
+    """`report … --csv` is opened in a spreadsheet as an export is; a region, source or
+    rep name is customer text."""
+    formula = '=HYPERLINK("http://evil.example","x")'
+    signed_in(db, "admin").customers.create(customer_data(name="X", province=formula))
+    env = {"TUI_CRM_DB": str(db.path), "TUI_CRM_KEY_FILE": str(tmp_path / "keys" / "crm.key")}
+    result = CliRunner().invoke(main, ["report", "funnel", "--by", "region", "--csv"], env=env)
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert [row["group"] for row in rows][1:] == ["'" + formula]
+    assert rows[1]["leads"] == "1"
