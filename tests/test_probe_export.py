@@ -271,3 +271,16 @@ def test_a_report_as_csv_runs_no_formula(db, tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(result.output)))
     assert [row["group"] for row in rows][1:] == ["'" + formula]
     assert rows[1]["leads"] == "1"
+
+
+def test_a_file_name_with_escape_sequences_reaches_no_terminal(run, tmp_path: Path) -> None:
+    """A received file may be named so as to retitle the window or clear the screen."""
+    assert run("init", "--admin", "root", "--password-stdin", stdin=STRONG).exit_code == 0
+    path = tmp_path / "evil\x1b]0;PWNED\x07\x1b[2J.csv"
+    path.write_text("Name,Phone,Type\nNew Co,13700000001,prospect\n")
+    outputs = [
+        run("import", str(path), "--legal-basis", "consent").output,
+        run("import", "list").output,
+    ]
+    assert all("\x1b" not in text and "\x07" not in text for text in outputs)
+    assert all("evil.csv" in text for text in outputs)  # the sequences go whole
