@@ -63,15 +63,7 @@ from .import_mapping import (
     suggest_mapping,
 )
 from .labels import label as code_label
-from .tabular import (
-    ImportFileError,
-    TableSource,
-    file_sha256,
-    iter_rows,
-    neutralise,
-    open_table,
-    restore,
-)
+from .tabular import ImportFileError, TableSource, file_sha256, iter_rows, open_table
 
 BATCH_ROWS = 5000
 SHOWN_ROWS = 20
@@ -951,16 +943,10 @@ def _state_of(values: Mapping[str, Any], extras: Sequence[tuple[str, str]]) -> d
 
 class _Report:
     """The rejected rows as they were in the file, with line and reasons; 0600, never
-    through a symlink, UTF-8 with BOM so Excel opens it. It holds the file's own values,
-    neutralised as an export's cells: an XLSX's `=HYPERLINK(…)` string is a formula in a
-    CSV. A CSV's cells are taken as the importer reads them (`escaped`), so the report
-    re-imports as the file would have."""
+    through a symlink, UTF-8 with BOM so Excel opens it. It holds the file's own values."""
 
-    def __init__(
-        self, path: Path, headers: Sequence[str], resume_at: int | None, *, escaped: bool
-    ) -> None:
+    def __init__(self, path: Path, headers: Sequence[str], resume_at: int | None) -> None:
         self.path = path
-        self.escaped = escaped
         flags = os.O_WRONLY | os.O_NOFOLLOW
         if resume_at is None:
             flags |= os.O_CREAT | os.O_EXCL
@@ -979,7 +965,7 @@ class _Report:
         self.handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
         if resume_at is None:
             self.handle.write("\ufeff")
-            csv.writer(self.handle).writerow([*REPORT_EXTRA_COLUMNS, *map(self._cell, headers)])
+            csv.writer(self.handle).writerow([*REPORT_EXTRA_COLUMNS, *headers])
         else:
             self.handle.truncate(resume_at)
             self.handle.seek(resume_at)
@@ -987,11 +973,7 @@ class _Report:
 
     def write(self, row: CleanRow, errors: Mapping[str, str]) -> None:
         reasons = "; ".join(f"{name}: {message}" for name, message in errors.items())
-        cells = map(self._cell, row.cells)
-        self.writer.writerow([row.line, ", ".join(errors), neutralise(reasons), *cells])
-
-    def _cell(self, text: str) -> str:
-        return neutralise(restore(text) if self.escaped else text)
+        self.writer.writerow([row.line, ", ".join(errors), reasons, *row.cells])
 
     def flush(self) -> int:
         self.handle.flush()
@@ -1041,12 +1023,7 @@ def run_import(
     )
     report = None
     if report_path:  # before the run starts: a report that cannot be written starts none
-        report = _Report(
-            report_path,
-            prepared.source.headers,
-            _resume_offset(db, resume),
-            escaped=prepared.source.kind == "csv",
-        )
+        report = _Report(report_path, prepared.source.headers, _resume_offset(db, resume))
     run_id = None
     if not dry_run:
         run_id = resume.id if resume else _start_run(db, path, prepared, options, actor, summary)

@@ -24,7 +24,7 @@ from ..importer import (
 )
 from ..labels import label as code_label
 from ..service import Service
-from ..validation import CustomerType, clean_text
+from ..validation import CustomerType
 from .root import CrmGroup, Paths, emit, main, pass_paths
 
 SHOWN_REJECTS = 10
@@ -69,12 +69,6 @@ def _mapping(service: Service, name: str | None, pairs: tuple[str, ...]) -> dict
     return mapping
 
 
-def _shown_file(name: str) -> str:
-    """A file's name as the terminal is given it: a name may hold escape sequences (one
-    that retitles the window or clears the screen), which are left out."""
-    return clean_text(name)
-
-
 def _warn_interrupted(runs: list[RunInfo]) -> None:
     for run in runs:
         click.echo(
@@ -82,7 +76,7 @@ def _warn_interrupted(runs: list[RunInfo]) -> None:
                 "Import run {id} ({file}) was cut short after line {line}: finish it with"
                 " `tui-crm import {file} --resume {id}` or remove it with"
                 " `tui-crm import undo {id}`."
-            ).format(id=run.id, file=_shown_file(run.file_name), line=run.last_line),
+            ).format(id=run.id, file=run.file_name, line=run.last_line),
             err=True,
         )
 
@@ -104,7 +98,7 @@ def import_group(paths: Paths) -> None:
             _(
                 "The undo of import run {id} ({file}) was cut short: finish it with"
                 " `tui-crm import undo {id}`."
-            ).format(id=run.id, file=_shown_file(run.file_name)),
+            ).format(id=run.id, file=run.file_name),
             err=True,
         )
 
@@ -115,7 +109,7 @@ def _print_summary(summary: ImportSummary) -> None:
         if summary.dry_run
         else _("Imported {file} as run {run}.")
     )
-    click.echo(heading.format(file=_shown_file(summary.file_name), run=summary.run_id))
+    click.echo(heading.format(file=summary.file_name, run=summary.run_id))
     counts = (
         (_("would create") if summary.dry_run else _("created"), summary.created),
         (_("would update") if summary.dry_run else _("updated"), summary.updated),
@@ -245,7 +239,7 @@ def list_runs(paths: Paths, as_json: bool) -> None:
         for run in runs:
             status = pad(code_label("import_status", run.status), 11)
             click.echo(
-                f"{run.id:>5}  {run.started_at[:16]}  {status}  {_shown_file(run.file_name)}  "
+                f"{run.id:>5}  {run.started_at[:16]}  {status}  {run.file_name}  "
                 + _("created {created}, updated {updated}, rejected {rejected}").format(
                     created=run.created, updated=run.updated, rejected=run.rejected
                 )
