@@ -4,6 +4,7 @@ seen on a demo database, kept so it stays fixed."""
 from __future__ import annotations
 
 import csv
+import io
 import os
 import subprocess
 import sys
@@ -12,12 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from tests.conftest import customer_data
+from tests.conftest import customer_data, signed_in
 from tests.test_cli import STRONG, run
 from tests.test_export import read_xlsx
 from tui_crm import dedupe, export, importer
 from tui_crm import validation as v
+from tui_crm.cli import main
 from tui_crm.importer import ImportOptions, ImportRunError
 from tui_crm.listing import CustomerQuery
 from tui_crm.service import Service
@@ -227,3 +230,57 @@ def test_a_searched_contact_value_is_masked_in_the_export_audit(text: str) -> No
 def test_codes_and_words_in_an_audited_search_stay_readable() -> None:
     assert audited_filters(CustomerQuery(text="C2026000123 张伟"))["search"] == "C2026000123 张伟"
     assert audited_filters(CustomerQuery(text="8000"))["search"] == "8000"  # a phone tail
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_the_rejected_rows_report_runs_no_formula(
+    admin: Service, tmp_path: Path, kind: str
+) -> None:
+    """An XLSX holds `=HYPERLINK(…)` as a plain string; the report is a CSV, where the
+    same text is a formula. Its cells are neutralised as an export's, and read back as
+    they were (a CSV's own apostrophes included)."""
+    values = ['=HYPERLINK("http://evil.example","x")', "12", "prospect", "@SUM(1)", "'t Hooft"]
+    path = tmp_path / f"in.{kind}"
+    if kind == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        book.active.append(["Name", "Phone", "Type", "Notes", "Contact"])
+        book.active.append(values)
+        book.active["A2"].data_type = "s"  # text, as a sheet holds it, not a formula
+        book.save(path)
+    else:
+        with path.open("w", newline="") as handle:
+            csv.writer(handle).writerow(["Name", "Phone", "Type", "Notes", "Contact"])
+            csv.writer(handle).writerow([export.neutralise(value) for value in values])
+    report = tmp_path / "rejected.csv"
+    admin.imports.run(path, ImportOptions("consent", workers=0), dry_run=True, report_path=report)
+    with report.open(encoding="utf-8-sig", newline="") as handle:
+        cells = list(csv.reader(handle))[1][3:]
+    assert all(cell[0] not in "=+-@" for cell in cells)
+    assert [export.restore(cell) for cell in cells] == values
+
+
+def test_a_report_as_csv_runs_no_formula(db, tmp_path: Path) -> None:
+    """`report … --csv` is opened in a spreadsheet as an export is; a region, source or
+    rep name is customer text."""
+    formula = '=HYPERLINK("http://evil.example","x")'
+    signed_in(db, "admin").customers.create(customer_data(name="X", province=formula))
+    env = {"TUI_CRM_DB": str(db.path), "TUI_CRM_KEY_FILE": str(tmp_path / "keys" / "crm.key")}
+    result = CliRunner().invoke(main, ["report", "funnel", "--by", "region", "--csv"], env=env)
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert [row["group"] for row in rows][1:] == ["'" + formula]
+    assert rows[1]["leads"] == "1"
+
+
+def test_a_file_name_with_escape_sequences_reaches_no_terminal(run, tmp_path: Path) -> None:
+    """A received file may be named so as to retitle the window or clear the screen."""
+    assert run("init", "--admin", "root", "--password-stdin", stdin=STRONG).exit_code == 0
+    path = tmp_path / "evil\x1b]0;PWNED\x07\x1b[2J.csv"
+    path.write_text("Name,Phone,Type\nNew Co,13700000001,prospect\n")
+    outputs = [
+        run("import", str(path), "--legal-basis", "consent").output,
+        run("import", "list").output,
+    ]
+    assert all("\x1b" not in text and "\x07" not in text for text in outputs)
+    assert all("evil.csv" in text for text in outputs)  # the sequences go whole

@@ -18,6 +18,7 @@ from ..analytics import BREAKDOWNS, Breakdown
 from ..i18n import N_, _
 from ..i18n.formats import format_date, format_money, format_number, format_percent, pad
 from ..labels import label
+from ..tabular import neutralise
 from .root import Paths, day_option, emit, main, pass_paths
 
 
@@ -37,7 +38,10 @@ def _output(result: Any, as_json: bool, as_csv: bool, text: Callable[[], None]) 
         if rows:
             writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows(  # opened in a spreadsheet: names and regions are customer text
+                {k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()}
+                for row in rows
+            )
         return
     emit(result.to_dict(), as_json, text)
 
