@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -243,3 +246,28 @@ def test_nonces_are_never_handed_out_twice_not_even_across_a_fork() -> None:
         os._exit(0)
     os.waitpid(pid, 0)
     assert os.read(read, 64) != crypto.random_nonce()
+
+
+def test_a_worker_ends_when_the_process_it_works_for_is_killed() -> None:
+    """kill -9 of an import cannot stop its pool: the worker must notice and end (before,
+    it and its forkserver lived on with ~150 MB)."""
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "tests.worker_parent"], stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None
+    worker = int(parent.stdout.readline())
+    assert bulk.alive(worker)
+    parent.kill()
+    parent.wait()
+    for _ in range(600):  # a generous bound on a busy machine, not a speed check
+        if not bulk.alive(worker) or _zombie(worker):
+            break
+        time.sleep(0.1)
+    assert not bulk.alive(worker) or _zombie(worker)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False

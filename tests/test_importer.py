@@ -615,3 +615,30 @@ def test_the_rejected_rows_report_names_fields_as_the_screen_does(
     (_header, row) = list(csv.reader((tmp_path / "rej.csv").open(encoding="utf-8-sig")))
     assert row[1] == "phone, credit_code"
     assert row[2] == "电话：'123' 不是有效的电话号码; 统一社会信用代码：不是有效的统一社会信用代码"
+
+
+def test_a_killed_import_leaves_no_scratch_folder_behind_the_next(
+    db: Database, tmp_path: Path, monkeypatch
+) -> None:
+    """The scratch folder of an import killed with kill -9 (customer names, blind indexes)
+    goes at the next import; a running import's folder and other folders stay."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead = tmp_path / "tmp" / f"tui-crm-import-{gone.pid}-abc_12"
+    running = tmp_path / "tmp" / f"tui-crm-import-{os.getpid()}-def_34"
+    other = tmp_path / "tmp" / "tui-crm-import-notapid-x"
+    for folder in (dead, running, other):
+        folder.mkdir()
+        (folder / "scratch.db").write_bytes(b"names")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (tmp_path / "tmp" / f"tui-crm-import-{gone.pid}-link").symlink_to(victim)
+    path = write(tmp_path / "one.csv", "Name,Phone,Type\nA,13800138000,prospect\n")
+    run(db, path)
+    left = sorted(p.name for p in (tmp_path / "tmp").iterdir())
+    assert left == sorted([running.name, other.name, f"tui-crm-import-{gone.pid}-link"])
+    assert victim.is_dir()

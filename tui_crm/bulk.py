@@ -15,7 +15,11 @@ import dataclasses
 import datetime as dt
 import gc
 import json
+import os
+import select
 import sqlite3
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager
@@ -162,6 +166,36 @@ def young_collections_only() -> Iterator[Callable[[], None]]:
     finally:
         if enabled:
             gc.enable()
+
+
+def end_with(parent_pid: int) -> None:
+    """A worker process's initializer: end this worker as soon as the process it works for
+    is gone. Killed (kill -9, a lost SSH session) that process cannot stop its pool, and
+    the worker would go on with its queue, keeping a forkserver, a resource tracker and
+    ~150 MB alive for good."""
+
+    def watch() -> None:
+        try:
+            handle = os.pidfd_open(parent_pid)
+        except OSError:  # gone already, or a kernel without pidfd: ask every second
+            while alive(parent_pid):
+                time.sleep(1)
+        else:
+            select.select([handle], [], [])  # readable once the process has ended
+        os._exit(0)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
+
+
+def alive(pid: int) -> bool:
+    """Whether a process of that id runs (perhaps another user's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def search_text_of(values: Mapping[str, Any]) -> str:

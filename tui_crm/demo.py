@@ -32,6 +32,7 @@ from .bulk import (
     PreparedCustomers,
     ReservedIds,
     deferred_indexes,
+    end_with,
     prepare_customers,
     reserve_ids,
     write_prepared,
@@ -466,9 +467,10 @@ _Prepared = tuple[PreparedCustomers, dict[str, list[list[Any]]]]
 _worker: tuple[_Plan, _Pools] | None = None
 
 
-def _start_worker(plan: _Plan, pools: _Pools) -> None:
+def _start_worker(plan: _Plan, pools: _Pools, builder_pid: int) -> None:
     global _worker
     _worker = (plan, pools)
+    end_with(builder_pid)
     gc.disable()  # a worker collects young objects after each batch (see _prepare_in_worker)
 
 
@@ -507,7 +509,10 @@ def _prepared_batches(
         return
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start_worker, initargs=(plan, pools)
+        workers,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(plan, pools, os.getpid()),
     ) as pool:
 
         def results() -> Iterator[_Prepared]:

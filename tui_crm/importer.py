@@ -31,6 +31,7 @@ import multiprocessing
 import os
 import shutil
 import sqlite3
+import stat
 import sys
 import tempfile
 import time
@@ -377,27 +378,19 @@ def get_run(db: Database, run_id: int) -> RunInfo:
     return RunInfo.from_row(row)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def mark_interrupted(db: Database, *, actor: str) -> list[RunInfo]:
     """Runs cut short (killed, crashed, Ctrl+C) are marked `interrupted`, audited, returned.
 
     A run is still going while its process lives and it wrote a batch within the last
-    ten minutes; any other `running` run was interrupted. Call on start-up.
+    ten minutes; any other `running` run was interrupted. Call on start-up (it also
+    removes what killed runs left in the temporary folder).
     """
+    _sweep_scratch()
     stale = (dt.datetime.now() - STALE_AFTER).isoformat(timespec="seconds")
     found = []
     with db.write() as tx:
         for row in tx.execute("SELECT * FROM import_runs WHERE status='running'").fetchall():
-            if _alive(row["pid"]) and row["heartbeat_at"] >= stale:
+            if bulk.alive(row["pid"]) and row["heartbeat_at"] >= stale:
                 continue
             details = {"last_line": row["last_line"]}
             _run_event(tx, db.keys, row["id"], actor, "import.interrupted", details,
@@ -619,7 +612,9 @@ def _cleaned(
             yield clean_rows(prepared.plan, batch)
         return
     context = multiprocessing.get_context("forkserver")
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=context, initializer=bulk.end_with, initargs=(os.getpid(),)
+    ) as pool:
         pending: list[tuple[Any, list[tuple[int, list[str]]]]] = []
         for batch in batches:
             pending.append((pool.submit(_clean_remotely, prepared.plan, batch), batch))
@@ -662,6 +657,24 @@ def _with_cells(future: Any, batch: Sequence[tuple[int, list[str]]]) -> list[Cle
 # --- remembering earlier rows ------------------------------------------------------------
 
 
+SCRATCH_PREFIX = "tui-crm-import-"
+
+
+def _sweep_scratch() -> None:
+    """Remove the scratch folders of imports that were killed before they could (they hold
+    the names and blind indexes of the rows they had read): this user's, of a process that
+    is gone. Never through a symlink."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = folder.name.removeprefix(SCRATCH_PREFIX).split("-", 1)[0]
+        try:
+            info = folder.lstat()
+        except OSError:
+            continue
+        mine = stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
+        if mine and pid.isdigit() and not bulk.alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 class _Scratch:
     """Blind indexes, names and (update strategy) encrypted values of the rows seen so far.
 
@@ -670,7 +683,8 @@ class _Scratch:
     """
 
     def __init__(self) -> None:
-        self.dir = tempfile.mkdtemp(prefix="tui-crm-import-")
+        _sweep_scratch()
+        self.dir = tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
         self.conn = sqlite3.connect(os.path.join(self.dir, "scratch.db"), isolation_level=None)
         self.conn.execute("PRAGMA journal_mode=OFF")
         self.conn.execute("PRAGMA synchronous=OFF")
@@ -1598,7 +1612,7 @@ def _undoing(row: sqlite3.Row) -> bool:
     """Whether a live process is undoing the run: it claimed it and wrote a batch lately."""
     stale = (dt.datetime.now() - STALE_AFTER).isoformat(timespec="seconds")
     claimed = bool(row["undone_by"]) and not row["undone_at"]
-    return claimed and _alive(row["pid"]) and row["heartbeat_at"] >= stale
+    return claimed and bulk.alive(row["pid"]) and row["heartbeat_at"] >= stale
 
 
 def undos_cut_short(db: Database) -> list[RunInfo]:
