@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -250,3 +251,25 @@ def test_usage_errors_are_one_line_too(ready) -> None:
     assert "Missing option '--type'" in line and "customer add --help" in line
     line = one_line(ready("customer", "add", "--name", "A", "--type", "lead"), 2)
     assert "'lead' is not one of" in line
+
+
+def test_show_and_find_never_hand_the_terminal_an_escape(
+    ready: Callable[..., Result], env: dict[str, str]
+) -> None:
+    """Text an older version stored as typed (an escape that retitles the window, clears
+    the screen) is shown without it; the JSON keeps the stored value."""
+    created = add(ready, "--phone", "13800138000", "--json")
+    assert created.exit_code == 0, created.output
+    code = json.loads(created.output)["code"]
+    with sqlite3.connect(env["TUI_CRM_DB"]) as conn:
+        conn.execute(
+            "UPDATE customers SET name=?, notes=?",
+            ("Acme\x1b]0;owned\x07 Co.", "line one\n\x1b[2Jline two"),
+        )
+    shown = ready("customer", "show", code)
+    assert "\x1b" not in shown.output and "\x07" not in shown.output
+    assert "Acme" in shown.output and "line one\n" in shown.output
+    found = ready("customer", "find", "Acme")
+    assert found.exit_code == 0 and "\x1b" not in found.output and "Acme" in found.output
+    raw = json.loads(ready("customer", "show", code, "--json").output)
+    assert raw["name"] == "Acme\x1b]0;owned\x07 Co."

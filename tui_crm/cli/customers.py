@@ -12,7 +12,7 @@ from ..i18n import N_, _, pgettext
 from ..i18n.formats import format_datetime, pad
 from ..labels import LabelKind, field_label, industry_label, label
 from ..service import Customer, Service
-from ..validation import CustomerKind, CustomerType, validate_customer
+from ..validation import CustomerKind, CustomerType, clean_text, validate_customer
 from .root import Paths, emit, main, pass_paths
 
 
@@ -137,8 +137,8 @@ def _shown(key: str, value: Any) -> str:
     if isinstance(value, bool):
         return pgettext("boolean", "yes") if value else pgettext("boolean", "no")
     if key == "tags":
-        return ", ".join(value)
-    return str(value)
+        return clean_text(", ".join(value))
+    return clean_text(value, multiline=True)  # an older version stored escapes as typed
 
 
 def _print_customer(c: Customer) -> None:
@@ -182,7 +182,8 @@ def customer_find(paths: Paths, text: str, limit: int, as_json: bool) -> None:
             click.echo(_("No customer found."))
         for c in found:
             kind = label("customer_type", c.customer_type)
-            click.echo(f"{c.code}  {c.name}  {c.contact_name}  {c.phone}  {kind}")
+            cells = (c.code, c.name, c.contact_name, c.phone)
+            click.echo("  ".join([*map(clean_text, cells), kind]))
 
     emit([_customer_json(c) for c in found], as_json, show)
     if not found:
