@@ -103,3 +103,29 @@ def test_bad_input_is_one_line_and_writes_nothing(env: dict[str, str], tmp_path:
         assert not (tmp_path / "y.csv").exists()
     code, text = run(env, "audit", "list", "--action", "customer.export", "--json")
     assert json.loads(text) == []
+
+
+def test_a_departed_reps_customers_can_still_be_exported(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A rep who left is disabled; their customers are what the manager must hand over,
+    so `--owner` still finds them. A disabled account owning nothing is no owner."""
+    for name in ("leaver", "idle"):
+        added = CliRunner().invoke(
+            main,
+            ["user", "add", name, "--role", "sales", "--password-stdin"],
+            input="Str0ng-pass-word\n",
+            env=env,
+        )
+        assert added.exit_code == 0, added.output
+    code, text = run(env, "customer", "add", "--name", "留下的客户", "--type", "customer",
+                     "--phone", "13600136000", "--owner", "leaver")  # fmt: skip
+    assert code == 0, text
+    for name in ("leaver", "idle"):
+        assert run(env, "user", "disable", name)[0] == 0
+    out = tmp_path / "leaver.csv"
+    code, text = run(env, "export", "--out", str(out), "--owner", "leaver")
+    assert code == 0, text
+    assert [r[1] for r in rows(out)[1:]] == ["留下的客户"]
+    code, text = run(env, "export", "--out", str(tmp_path / "idle.csv"), "--owner", "idle")
+    assert code != 0 and "idle" in text and not (tmp_path / "idle.csv").exists()

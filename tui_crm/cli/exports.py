@@ -43,7 +43,9 @@ def _owner_id(service: Service, name: str) -> int:
     for user in service.customer_list.filter_choices().owners:
         if user.username.casefold() == wanted:
             return user.id
-    raise ServiceError(_("--owner: no active user named {name}").format(name=name))
+    raise ServiceError(
+        _("--owner: no user named {name} owns customers or is active").format(name=name)
+    )
 
 
 def _tag_id(service: Service, text: str) -> int:

@@ -11,7 +11,7 @@ from ..crypto import MASKERS
 from .context import Context
 from .models import CustomerRow, FilterChoices
 from .tags import suggest_tags
-from .users import active_users
+from .users import owning_users
 
 
 class CustomerList:
@@ -40,9 +40,11 @@ class CustomerList:
 
     def filter_choices(self) -> FilterChoices:
         """Owners and tags the list can be filtered by, as far as the role may see them;
-        "unassigned" only for a role that sees customers without an owner."""
+        "unassigned" only for a role that sees customers without an owner. A disabled
+        account still owning customers is among the owners: its customers are the ones a
+        manager must hand over to someone else."""
         scope = self.context.owner_scope()
-        users = [u for u in active_users(self.db.conn) if scope is None or u.id == scope]
+        users = [u for u in owning_users(self.db.conn) if scope is None or u.id == scope]
         return FilterChoices(
             owners=tuple(users),
             tags=tuple(suggest_tags(self.db.conn, limit=500)),

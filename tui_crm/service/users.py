@@ -27,6 +27,15 @@ def active_users(conn: Any) -> list[UserInfo]:
     return [UserInfo(r["id"], r["username"], Role(r["role"]), r["display_name"]) for r in rows]
 
 
+def owning_users(conn: Any) -> list[UserInfo]:
+    """Active accounts and the disabled ones that still own customers."""
+    rows = conn.execute(
+        "SELECT id, username, role, display_name FROM users u WHERE active=1"
+        " OR EXISTS (SELECT 1 FROM customers c WHERE c.owner_id = u.id) ORDER BY username"
+    ).fetchall()
+    return [UserInfo(r["id"], r["username"], Role(r["role"]), r["display_name"]) for r in rows]
+
+
 class Users:
     def __init__(self, context: Context) -> None:
         self.context = context
