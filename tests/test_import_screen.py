@@ -7,6 +7,8 @@ import asyncio
 import csv
 import dataclasses
 import io
+import subprocess
+import sys
 import zipfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -340,6 +342,28 @@ def test_sales_and_service_cannot_reach_the_import(db: Database, user: str) -> N
         app.open_import_runs()
         await pilot.pause()
         assert app.screen is screen
+
+    run(flow, app)
+
+
+def test_an_undo_cut_short_is_named_at_sign_in(db: Database, messy: Path) -> None:
+    """An undo killed half-way (its process gone) is named with how to finish it."""
+    options = ImportOptions("consent", date_format="dmy", mapping={"座机号": ""}, workers=0)
+    run_id = importer.run_import(db, messy, options, actor="cli:tester").run_id
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    with db.write() as tx:
+        tx.execute(
+            "UPDATE import_runs SET undone_by='manager', pid=?, heartbeat_at=? WHERE id=?",
+            (gone.pid, "2026-01-01T00:00:00", run_id),
+        )
+    app = _app(db)
+
+    async def flow(pilot: Pilot[Any]) -> None:
+        await sign_in(pilot)
+        notices = [str(n.message) for n in app._notifications]
+        named = f"The undo of import run {run_id} (客户.csv) was cut short. Finish it (u)"
+        assert any(named in notice for notice in notices), notices
 
     run(flow, app)
 

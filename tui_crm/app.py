@@ -169,7 +169,8 @@ class CrmApp(OrderedKeys, App[None]):
 
     @work(thread=True, group="app.imports")
     def _tell_of_cut_short_imports(self, service: Service) -> None:
-        """Runs cut short (a kill, a crash) are named at sign-in with how to finish them."""
+        """Runs and undos cut short (a kill, a crash) are named at sign-in with how to finish
+        them."""
         service.imports.interrupted()
         for run in service.imports.runs():
             if run.status == "interrupted":
@@ -180,6 +181,14 @@ class CrmApp(OrderedKeys, App[None]):
                 self.call_from_thread(
                     self.notify, message, severity="warning", timeout=30, markup=False
                 )
+        for run in service.imports.undos_cut_short():
+            message = _(
+                "The undo of import run {id} ({file}) was cut short. Finish it (u) in"
+                " Import runs: ctrl+p, Import runs."
+            ).format(id=run.id, file=run.file_name)
+            self.call_from_thread(
+                self.notify, message, severity="warning", timeout=30, markup=False
+            )
 
     # --- help and command palette -------------------------------------------------------------
 

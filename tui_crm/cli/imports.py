@@ -104,7 +104,7 @@ def import_group(paths: Paths) -> None:
             _(
                 "The undo of import run {id} ({file}) was cut short: finish it with"
                 " `tui-crm import undo {id}`."
-            ).format(id=run.id, file=run.file_name),
+            ).format(id=run.id, file=shown(run.file_name)),
             err=True,
         )
 
