@@ -455,3 +455,25 @@ def test_a_hostile_file_name_stays_out_of_every_message(
         assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
     err = refused(env, path, "--report", str(tmp_path / "none" / "\u202evsc.csv"))
     assert "cannot be written" in err and "\u202e" not in err
+
+
+def test_placeholders_for_nothing_are_empty_cells_not_bad_values(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """无, 暂无, -, N/A … in a phone, email, credit code or date column mean "none": the row
+    goes in without that value; a name or a note keeps such a word as written."""
+    path = tmp_path / "placeholders.csv"
+    path.write_text(
+        "客户名称,手机,邮箱,统一社会信用代码,创建日期,备注,客户类型\n"
+        "甲公司,13800138000,无,N/A,暂无,无,潜在\n"
+        "乙公司,－,yi@example.com,／,null,,潜在\n"
+        "无,13900139000,,,,,潜在\n",
+        encoding="utf-8",
+    )
+    code, out, err = run(env, path)
+    assert code == 0 and "rejected: 0" in out and "created: 3" in out, out + err
+    assert stored(env, "name, phone_enc IS NULL, email_enc IS NULL, credit_code, notes") == [
+        ("乙公司", 1, 0, None, ""),
+        ("无", 0, 1, None, ""),
+        ("甲公司", 0, 1, None, "无"),
+    ]

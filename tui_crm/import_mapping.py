@@ -37,6 +37,16 @@ from .tabular import ImportFileError, is_masked, shown_text
 COMBINED = {"first_name": "contact_name", "last_name": "contact_name", "country": "address"}
 REPEATABLE = ("extra_phone", "extra_email", "notes")
 DATE_FIELDS = ("created_at", "last_interaction_at")
+# What spreadsheets write for "nothing here" in a column of numbers, addresses or dates.
+# Read as an empty cell there (nothing stored, nothing overwritten), not as a bad value
+# that rejects the whole row; in a name or the notes such a word is kept as written.
+PLACEHOLDERS = frozenset(
+    ("无", "暂无", "没有", "空", "未知", "不详", "-", "--", "—", "/", "n/a", "na", "none",
+     "null", "nil")
+)  # fmt: skip
+PLACEHOLDER_FIELDS = frozenset(
+    ("phone", "email", "id_number", "credit_code", "extra_phone", "extra_email", *DATE_FIELDS)
+)
 IMPORT_FIELDS = (
     *CUSTOMER_FIELDS,
     *COMBINED,
@@ -621,6 +631,10 @@ class CleanRow:
     search_text: str | None = None  # see `bulk.search_text_of`; None: made when written
 
 
+def _placeholder(text: str) -> bool:
+    return unicodedata.normalize("NFKC", text).casefold() in PLACEHOLDERS
+
+
 def clean_rows(plan: RowPlan, rows: Sequence[tuple[int, list[str]]]) -> list[CleanRow]:
     """Map and validate rows (pure: runs in a worker process for big files)."""
     return [clean_row(plan, line, cells) for line, cells in rows]
@@ -645,7 +659,7 @@ def clean_row(plan: RowPlan, line: int, cells: list[str]) -> CleanRow:
             row.errors[name] = _("holds a NUL byte: the value may be damaged; check it")
             continue
         text = v.clean_text(cell, multiline=name == "notes")
-        if not text:
+        if not text or (name in PLACEHOLDER_FIELDS and _placeholder(text)):
             continue
         if name in SENSITIVE_FIELDS and is_masked(text):
             masked.add(name)
