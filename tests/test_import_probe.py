@@ -477,3 +477,31 @@ def test_placeholders_for_nothing_are_empty_cells_not_bad_values(
         ("无", 0, 1, None, ""),
         ("甲公司", 0, 1, None, "无"),
     ]
+
+
+def test_a_big5_file_from_taiwan_is_read_as_big5(env: dict[str, str], tmp_path: Path) -> None:
+    """Excel in Taiwan or Hong Kong saves CSV in Big5; read as GB18030 it was mojibake
+    stored as names. A GBK file with traditional or rare characters stays GBK."""
+    big5 = tmp_path / "taiwan.csv"
+    big5.write_bytes(
+        (
+            "Company,Contact,Phone,Type\r\n"
+            "台灣積體電路製造股份有限公司,陳大文,+886 2 2345 6789,prospect\r\n"
+            "鴻海精密工業股份有限公司,林小華,+886 2 2268 3466,prospect\r\n"
+            "國泰人壽保險股份有限公司,黃美玲,+886 2 2755 1399,prospect\r\n"
+        ).encode("cp950")
+    )
+    code, out, err = run(env, big5)
+    assert code == 0 and "created: 3" in out, out + err
+    assert ("台灣積體電路製造股份有限公司",) in stored(env)
+    gbk = tmp_path / "mainland.csv"
+    gbk.write_bytes(
+        (
+            "Company,Contact,Phone,Type\r\n"
+            "北京龘喆科技有限公司,王堃,13800138001,prospect\r\n"
+            "上海華東貿易有限公司,李祎,13800138002,prospect\r\n"
+        ).encode("gbk")
+    )
+    code, out, err = run(env, gbk)
+    assert code == 0 and "created: 2" in out, out + err
+    assert ("上海華東貿易有限公司",) in stored(env)

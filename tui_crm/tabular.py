@@ -305,8 +305,12 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+BIG5_EVIDENCE = 8  # Han characters before a file is taken for Big5 rather than GB18030
+
+
 def detect_encoding(name: str, head: bytes) -> str:
-    """The encoding of a CSV from its first bytes: a BOM, else strict UTF-8, else GB18030."""
+    """The encoding of a CSV from its first bytes: a BOM, else strict UTF-8, else GB18030
+    (or Big5, when the text reads as Big5 and not as Chinese in GB18030)."""
     return _detect(name, head)[0]
 
 
@@ -334,6 +338,8 @@ def _detect(name: str, head: bytes) -> tuple[str, int]:
         controls = sum(1 for ch in text if ch < " " and ch not in "\t\r\n\x00")
         if controls > len(text) // 10:
             break
+        if encoding == "gb18030" and _reads_as_big5(head, text):
+            return "cp950", 0
         return encoding, 0
     raise ImportFileError(
         _(
@@ -341,6 +347,25 @@ def _detect(name: str, head: bytes) -> tuple[str, int]:
             " GB18030: name another encoding if it is one) or an XLSX file"
         ).format(file=name)
     )
+
+
+def _reads_as_big5(head: bytes, as_gb: str) -> bool:
+    """Whether text that GB18030 decodes is rather Big5 (Taiwan's and Hong Kong's Excel):
+    Big5 bytes read as GB18030 give mostly characters outside GB2312's common set,
+    where real Chinese text has almost none; then Big5 must decode it too."""
+    han = [ch for ch in as_gb if "\u4e00" <= ch <= "\u9fff"]
+    if len(han) < BIG5_EVIDENCE:
+        return False
+    common = sum(1 for ch in han if _in_gb2312(ch))
+    return common < len(han) * 0.7 and _decodes(head, "cp950")
+
+
+def _in_gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _decodes(data: bytes, encoding: str) -> bool:
