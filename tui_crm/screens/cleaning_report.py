@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from ..i18n import N_, _
@@ -24,6 +24,7 @@ from ..service import Service, ServiceError
 from ..service.cleaning import QualityReport, anomaly_label, reason_label
 from ..validation import field_label
 from ..widgets.job_progress import JobProgress
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.translated_bindings import TranslatedBindings
 
 BAR = 16
@@ -114,7 +115,7 @@ class CleaningReportScreen(TranslatedBindings, Screen[None]):
         yield JobProgress()
         with VerticalScroll(id="report-scroll"):
             yield Static("", id="report-body", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()

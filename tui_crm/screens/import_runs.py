@@ -12,13 +12,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from ..i18n import N_, _, ngettext
 from ..i18n.formats import format_number
 from ..importer import ImportOptions, ImportProgress, ImportSummary, RunInfo, UndoSummary
 from ..service import Service
 from ..widgets.job_progress import JobProgress
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.translated_bindings import TranslatedBindings
 from .confirm import ConfirmScreen
 from .import_screen import IMPORT_ERRORS, describe_progress, legal_basis_label, summary_text
@@ -139,7 +140,7 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
         yield Static("", id="run-detail")
         yield Static("", id="runs-result")
         yield JobProgress()
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

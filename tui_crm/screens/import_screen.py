@@ -25,7 +25,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, Footer, Input, Label, Select, Static
+from textual.widgets import ContentSwitcher, Input, Label, Select, Static
 
 from .. import labels
 from ..i18n import N_, _, is_chinese, ngettext, pgettext
@@ -44,6 +44,7 @@ from ..importer import (
 )
 from ..service import Service, ServiceError
 from ..widgets.job_progress import JobProgress
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.translated_bindings import TranslatedBindings
 
 SHOWN_ROWS = 10
@@ -384,7 +385,7 @@ class ImportScreen(TranslatedBindings, Screen[None]):
                         _("ctrl+l: past runs (undo) · Esc: close"), classes="hint field-label"
                     )
         yield JobProgress()
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(JobProgress).display = False

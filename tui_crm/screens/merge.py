@@ -16,7 +16,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from .. import validation as v
@@ -31,6 +31,7 @@ from ..service.cleaning import (
     Side,
     merge_field_label,
 )
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.translated_bindings import TranslatedBindings
 from .confirm import ConfirmScreen
 
@@ -69,7 +70,7 @@ class MergeScreen(TranslatedBindings, Screen[MergeResult | None]):
         yield Static("", id="merge-heads", markup=False)
         yield OptionList(id="merge-fields")
         yield Static("", id="merge-note", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
