@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.containers import ScrollableContainer
 from textual.pilot import Pilot
 from textual.widgets._footer import FooterKey
 
 from tests.conftest import PASSWORD, customer_data
 from tests.workers import workers_done
-from tui_crm import i18n
+from tui_crm import i18n, importer
 from tui_crm.app import CrmApp
 from tui_crm.config import Settings
 from tui_crm.db import Database
+from tui_crm.importer import ImportOptions
+from tui_crm.screens.import_runs import ImportRunsScreen
 from tui_crm.service import Service
 
 Session = Callable[[str], Service]
@@ -102,5 +106,51 @@ def test_each_screen_shows_its_keys_whole_with_help_and_quit(
         await settle(pilot)
         problems["import runs"] = footer_problems(app)
         assert not any(problems.values()), problems
+
+    run(flow, app)
+
+
+def test_a_long_run_result_in_past_runs_scrolls_by_keys(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finishing a run cut short shows its summary (counts, the first rejected rows, the
+    rows to review) under the runs: longer than the room at 80x24, so it must scroll."""
+    path = tmp_path / "bad.csv"
+    lines = ["Company,Phone,Type"]
+    lines += [f"{HOSTILE} {n},12{n},prospect" for n in range(30)]  # a phone that is none
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def cut(progress: importer.ImportProgress) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        importer.run_import(
+            db, path, ImportOptions("consent", batch_rows=2), actor="cli:tester", progress=cut
+        )
+    monkeypatch.chdir(tmp_path)
+    app = _app(db)
+
+    async def flow(pilot: Pilot[Any]) -> None:
+        await sign_in(pilot)
+        app.open_import_runs()
+        await settle(pilot)
+        assert isinstance(app.screen, ImportRunsScreen)
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("enter")  # the file's name is offered; it is in the working folder
+        await settle(pilot)
+        result = app.screen.query_one("#runs-result")
+        assert "rejected" in str(result.render())
+        for _ in range(4):
+            await pilot.press("tab")
+            focused = app.focused
+            if isinstance(focused, ScrollableContainer) and result in focused.walk_children():
+                break
+        else:
+            raise AssertionError("Tab never reaches the run's result")
+        assert focused.max_scroll_y > 0
+        await pilot.press("end")
+        await pilot.pause()
+        assert focused.scroll_y == focused.max_scroll_y
 
     run(flow, app)

@@ -11,6 +11,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
@@ -121,8 +122,9 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
     ImportRunsScreen DataTable { height: 1fr; }
     ImportRunsScreen #run-detail { height: auto; max-height: 7; padding: 0 1;
         border-top: solid $panel; }
-    ImportRunsScreen #runs-result { height: auto; max-height: 12; padding: 0 1;
-        border-top: solid $panel; overflow-y: auto; }
+    ImportRunsScreen #runs-result-box { height: auto; max-height: 12;
+        border-top: solid $panel; }
+    ImportRunsScreen #runs-result { padding: 0 1; }
     ImportRunsScreen JobProgress { margin: 0 1; }
     ImportRunsScreen JobProgress ProgressBar { width: 20; }
     """
@@ -138,7 +140,8 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
         yield Static(_("Import runs"), id="runs-title", markup=False)
         yield DataTable(cursor_type="row", zebra_stripes=True, id="runs")
         yield Static("", id="run-detail")
-        yield Static("", id="runs-result")
+        with VerticalScroll(id="runs-result-box"):  # Tab, then the arrows, scroll a long one
+            yield Static("", id="runs-result")
         yield JobProgress()
         yield KeysFooter()
 
@@ -147,7 +150,7 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
         for title in COLUMNS:
             table.add_column(_(title), key=title)
         self.query_one(JobProgress).display = False
-        self.query_one("#runs-result", Static).display = False
+        self.query_one("#runs-result-box").display = False
         table.focus()
         self.action_refresh_list()
 
@@ -212,9 +215,8 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
             self.query_one("#run-detail", Static).update(run_details(run))
 
     def _show_result(self, text: Text) -> None:
-        result = self.query_one("#runs-result", Static)
-        result.update(text)
-        result.display = bool(text.plain)
+        self.query_one("#runs-result", Static).update(text)
+        self.query_one("#runs-result-box").display = bool(text.plain)
 
     # --- undo and resume --------------------------------------------------------------------
 
