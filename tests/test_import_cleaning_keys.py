@@ -23,6 +23,7 @@ from tui_crm.db import Database
 from tui_crm.importer import ImportOptions
 from tui_crm.screens.import_runs import ImportRunsScreen
 from tui_crm.service import Service
+from tui_crm.widgets.palette import palette_commands
 
 Session = Callable[[str], Service]
 HOSTILE = "Bob [/] & [@click=app.quit]Co"
@@ -152,5 +153,23 @@ def test_a_long_run_result_in_past_runs_scrolls_by_keys(
         await pilot.press("end")
         await pilot.pause()
         assert focused.scroll_y == focused.max_scroll_y
+
+    run(flow, app)
+
+
+@pytest.mark.parametrize("user", ["sales1", "service"])
+def test_the_import_key_tells_a_role_that_may_not_import(db: Database, user: str) -> None:
+    app = _app(db)
+
+    async def flow(pilot: Pilot[Any]) -> None:
+        await sign_in(pilot, user)
+        screen = app.screen
+        await pilot.press("I")
+        await pilot.pause()
+        assert app.screen is screen
+        notices = [str(n.message) for n in app._notifications]
+        assert "Importing is for managers and admins." in notices, notices
+        titles = [str(c.title) for c in palette_commands(screen)]
+        assert not any("Import" in title for title in titles)
 
     run(flow, app)

@@ -43,6 +43,7 @@ PALETTE_NEEDS = {
     "customers.new": Action.CUSTOMER_CREATE,
     "customers.dashboard": Action.ANALYTICS,
     "customers.admin": Action.BACKUP,
+    "customers.import": Action.IMPORT,
 }
 
 
@@ -349,11 +350,6 @@ class CustomersScreen(TranslatedBindings, Screen[None]):
 
     def action_import_runs(self) -> None:
         self.app.open_import_runs()  # type: ignore[attr-defined]
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("import_customers", "import_runs"):
-            return self.service.can(Action.IMPORT)
-        return True
 
     def _view_summary(self) -> Text:
         summary = Text(_("Export this view: "), style="bold")
