@@ -9,9 +9,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from textual.containers import ScrollableContainer
 from textual.pilot import Pilot
+from textual.widgets import Input, Static
 from textual.widgets._footer import FooterKey
 
 from tests.conftest import PASSWORD, customer_data
@@ -171,5 +173,36 @@ def test_the_import_key_tells_a_role_that_may_not_import(db: Database, user: str
         assert "Importing is for managers and admins." in notices, notices
         titles = [str(c.title) for c in palette_commands(screen)]
         assert not any("Import" in title for title in titles)
+
+    run(flow, app)
+
+
+def test_a_sheet_that_is_not_there_is_named_under_the_sheet_field(
+    db: Database, tmp_path: Path
+) -> None:
+    path = tmp_path / "客户 [b]表.xlsx"
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "客户"
+    workbook.active.append(["客户名称", "手机"])
+    workbook.active.append([HOSTILE, "13800138000"])
+    workbook.save(path)
+    app = _app(db)
+
+    async def flow(pilot: Pilot[Any]) -> None:
+        await sign_in(pilot)
+        await pilot.press("I")
+        await pilot.pause()
+        await pilot.press(*str(path))
+        app.screen.query_one("#sheet", Input).focus()
+        await pilot.press(*"[b]nosheet", "enter")
+        await settle(pilot)
+        sheet_error = str(app.screen.query_one("#sheet-error", Static).render())
+        assert "no sheet named '[b]nosheet'" in sheet_error
+        assert "客户" in sheet_error
+        assert not str(app.screen.query_one("#path-error", Static).render())
+        assert app.focused is app.screen.query_one("#sheet", Input)
+        await pilot.press("ctrl+u", "ctrl+n")
+        await settle(pilot)
+        assert app.screen.query_one("#column-0")
 
     run(flow, app)

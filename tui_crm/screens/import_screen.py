@@ -43,6 +43,7 @@ from ..importer import (
     Strategy,
 )
 from ..service import Service, ServiceError
+from ..tabular import SheetNotFoundError
 from ..widgets.job_progress import JobProgress
 from ..widgets.keys_footer import KeysFooter
 from ..widgets.translated_bindings import TranslatedBindings
@@ -283,6 +284,7 @@ class ImportScreen(TranslatedBindings, Screen[None]):
                     yield Static("", id="mapping-load-error", classes="error", markup=False)
                     yield Label(_("Sheet (XLSX only; empty: the first)"), classes="field-label")
                     yield Input(placeholder=_("sheet name"), id="sheet", compact=True)
+                    yield Static("", id="sheet-error", classes="error", markup=False)
                     yield Static(
                         _("Enter or ctrl+n reads the file and shows its columns."),
                         classes="hint field-label",
@@ -483,7 +485,7 @@ class ImportScreen(TranslatedBindings, Screen[None]):
 
     def action_read_file(self) -> None:
         text = self.query_one("#path", Input).value.strip()
-        for selector in ("#path-error", "#mapping-load-error"):
+        for selector in ("#path-error", "#mapping-load-error", "#sheet-error"):
             self._say(selector, "")
         if not text:
             self._file_error(_("Type the path of a CSV or XLSX file."))
@@ -520,6 +522,9 @@ class ImportScreen(TranslatedBindings, Screen[None]):
             options = dataclasses.replace(options, mapping=mapping)
             preview = self.service.imports.preview(path, options)
             dates = self.service.imports.scan_dates(path, options)
+        except SheetNotFoundError as exc:
+            self.app.call_from_thread(self._file_error, str(exc), "#sheet-error")
+            return
         except IMPORT_ERRORS as exc:
             where = "#mapping-load-error" if mapping and "mapping" in str(exc) else "#path-error"
             self.app.call_from_thread(self._file_error, str(exc), where)
@@ -529,7 +534,7 @@ class ImportScreen(TranslatedBindings, Screen[None]):
     def _file_error(self, message: str, where: str = "#path-error") -> None:
         self._stopped()
         self._say(where, message)
-        self.query_one("#path", Input).focus()
+        self.query_one("#sheet" if where == "#sheet-error" else "#path", Input).focus()
 
     # --- step 2: columns and choices --------------------------------------------------------
 
