@@ -17,6 +17,7 @@ from textual.widgets import Input, Static
 from textual.widgets._footer import FooterKey
 
 from tests.conftest import PASSWORD, customer_data
+from tests.test_import_screen import choose, text_of, to_columns
 from tests.workers import workers_done
 from tui_crm import i18n, importer
 from tui_crm.app import CrmApp
@@ -204,5 +205,32 @@ def test_a_sheet_that_is_not_there_is_named_under_the_sheet_field(
         await pilot.press("ctrl+u", "ctrl+n")
         await settle(pilot)
         assert app.screen.query_one("#column-0")
+
+    run(flow, app)
+
+
+def test_an_error_goes_once_its_field_is_put_right(db: Database, tmp_path: Path) -> None:
+    """The legal basis asked for, then chosen: the request goes. A column mapped to a field
+    another already feeds: the refusal shows, and the note of columns left out no longer
+    names the column just mapped."""
+    path = tmp_path / "customers.csv"
+    path.write_text(f"Company,Phone,Type,Extra\n{HOSTILE},13800138000,prospect,x\n")
+    app = _app(db)
+
+    async def flow(pilot: Pilot[Any]) -> None:
+        await sign_in(pilot)
+        await to_columns(pilot, path)
+        assert "Extra" in text_of(app, "#unknown-note")
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        legal_error = app.screen.query_one("#legal-error", Static)
+        assert legal_error.display and "PIPL" in text_of(app, "#legal-error")
+        await choose(pilot, "legal-basis", "needed")
+        assert not legal_error.display
+        await choose(pilot, "column-3", "name")
+        await settle(pilot)
+        assert "mapped to" in text_of(app, "#mapping-error")
+        note = app.screen.query_one("#unknown-note", Static)
+        assert not note.display or "Extra" not in text_of(app, "#unknown-note")
 
     run(flow, app)

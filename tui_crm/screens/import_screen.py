@@ -604,17 +604,22 @@ class ImportScreen(TranslatedBindings, Screen[None]):
     def _column_changed(self) -> None:
         if self.preview is None:
             return
+        self._show_unknown()
         try:
             checked = suggest_mapping(self.preview.mapping.headers, self._mapping())
         except ImportFileError as exc:
             self._say("#mapping-error", str(exc))
             return
         self._say("#mapping-error", "")
-        self._show_unknown()
         date_columns = {h for h, f in zip(checked.headers, checked.fields, strict=True)
                         if f in DATE_FIELDS}  # fmt: skip
         if date_columns != set(self.dates) and self.path is not None:
             self._rescan(self.path, self._reading_options(self._mapping()))
+
+    @on(Select.Changed, "#legal-basis")
+    def _legal_basis_chosen(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str):
+            self._say("#legal-error", "")
 
     @work(thread=True, exclusive=True, group="import.dates")
     def _rescan(self, path: Path, options: ImportOptions) -> None:
