@@ -234,3 +234,23 @@ def test_an_error_goes_once_its_field_is_put_right(db: Database, tmp_path: Path)
         assert not note.display or "Extra" not in text_of(app, "#unknown-note")
 
     run(flow, app)
+
+
+def test_past_runs_open_the_cleaning_report_of_the_selected_run(
+    db: Database, tmp_path: Path
+) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_text(f"Company,Phone,Type\n{HOSTILE},13800138000,prospect\nAcme,12,prospect\n")
+    importer.run_import(db, path, ImportOptions("consent"), actor="cli:tester")
+    app = _app(db)
+
+    async def flow(pilot: Pilot[Any]) -> None:
+        await sign_in(pilot)
+        app.open_import_runs()
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        title = str(app.screen.query_one("#report-title", Static).render())
+        assert title == "Cleaning report of import run 1: 1 customers"
+
+    run(flow, app)

@@ -22,6 +22,7 @@ from ..service import Service
 from ..widgets.job_progress import JobProgress
 from ..widgets.keys_footer import KeysFooter
 from ..widgets.translated_bindings import TranslatedBindings
+from .cleaning_report import CleaningReportScreen
 from .confirm import ConfirmScreen
 from .import_screen import IMPORT_ERRORS, describe_progress, legal_basis_label, summary_text
 from .prompt import PromptScreen
@@ -115,6 +116,7 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
         Binding("u", "undo", N_("Undo run"), id="import_runs.undo"),
         Binding("r", "resume", N_("Resume"), id="import_runs.resume"),
         Binding("ctrl+r", "refresh_list", N_("Refresh"), id="import_runs.refresh"),
+        Binding("c", "cleaning_report", N_("Cleaning report"), id="import_runs.cleaning_report"),
     ]
 
     DEFAULT_CSS = """
@@ -164,6 +166,12 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
 
     def action_refresh_list(self) -> None:
         self._load()
+
+    def action_cleaning_report(self) -> None:
+        """The cleaning report of the selected run's customers."""
+        run = self._selected()
+        if run is not None:
+            self.app.push_screen(CleaningReportScreen(self.service, run.id))
 
     @work(thread=True, exclusive=True, group="import_runs.load")
     def _load(self) -> None:
