@@ -5,6 +5,7 @@ and a key a role may not use says so instead of doing nothing."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -252,5 +253,55 @@ def test_past_runs_open_the_cleaning_report_of_the_selected_run(
         await settle(pilot)
         title = str(app.screen.query_one("#report-title", Static).render())
         assert title == "Cleaning report of import run 1: 1 customers"
+
+    run(flow, app)
+
+
+def test_a_new_job_in_past_runs_clears_the_last_ones_error(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A resume refused (wrong file), then an undo: while the undo runs, the refusal is
+    not left on screen as if it were about the undo."""
+    path = tmp_path / "customers.csv"
+    path.write_text(f"Company,Phone,Type\n{HOSTILE},13800138000,prospect\nB,13800138001,prospect\n")
+
+    def cut(progress: importer.ImportProgress) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        importer.run_import(
+            db, path, ImportOptions("consent", batch_rows=1), actor="cli:tester", progress=cut
+        )
+    gate = threading.Event()
+    undo_run = importer.undo_run
+
+    def held_undo(*args: Any, **kwargs: Any) -> importer.UndoSummary:
+        gate.wait()
+        return undo_run(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "undo_run", held_undo)
+    monkeypatch.chdir(tmp_path)
+    app = _app(db)
+
+    async def flow(pilot: Pilot[Any]) -> None:
+        await sign_in(pilot)
+        app.open_import_runs()
+        await settle(pilot)
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("ctrl+u", *"elsewhere.csv", "enter")
+        await settle(pilot)
+        box = app.screen.query_one("#runs-result-box")
+        assert box.display and "not elsewhere.csv" in text_of(app, "#runs-result")
+        await pilot.press("u")
+        await pilot.pause()
+        try:
+            await pilot.press("y")
+            await pilot.pause()
+            assert not box.display, text_of(app, "#runs-result")
+        finally:
+            gate.set()
+        await settle(pilot)
+        assert "Run 1 undone" in text_of(app, "#runs-result")
 
     run(flow, app)

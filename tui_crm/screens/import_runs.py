@@ -303,6 +303,7 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
 
     def _start(self, message: str) -> None:
         self.busy = True
+        self._show_result(Text())  # the last job's result is not this one's
         bar = self.query_one(JobProgress)
         bar.display = True
         bar.report(0.0, message)
