@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 from textual.containers import ScrollableContainer
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import DataTable, Input, Static
 from textual.widgets._footer import FooterKey
 
 from tests.conftest import PASSWORD, customer_data
@@ -303,5 +303,50 @@ def test_a_new_job_in_past_runs_clears_the_last_ones_error(
             gate.set()
         await settle(pilot)
         assert "Run 1 undone" in text_of(app, "#runs-result")
+
+    run(flow, app)
+
+
+def test_a_file_name_with_escape_sequences_is_shown_without_them(
+    db: Database, tmp_path: Path
+) -> None:
+    """A file's name comes from whoever sent the file: an escape sequence in it must not
+    reach the terminal (a title change, a colour, a cleared screen) from any screen."""
+    path = tmp_path / "evil\x1b]0;PWNED\x07\x1b[31mred\u202e\nline.csv"
+    path.write_text(f"Company,Phone,Type\n{HOSTILE},13800138000,prospect\nB,13800138001,prospect\n")
+
+    def cut(progress: importer.ImportProgress) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        importer.run_import(
+            db, path, ImportOptions("consent", batch_rows=1), actor="cli:tester", progress=cut
+        )
+    app = _app(db)
+
+    def raw(text: str) -> bool:
+        """An escape, bell or bidi override left in, or the name not on one line."""
+        return any(c in text for c in "\x1b\x07\u202e") or "evilred line.csv" not in text
+
+    async def flow(pilot: Pilot[Any]) -> None:
+        await sign_in(pilot)
+        notices = [str(n.message) for n in app._notifications]
+        assert any(not raw(notice) for notice in notices), notices
+        app.open_import_runs()
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert str(table.get_row_at(0)[3]).startswith("evilred line")
+        assert not raw(text_of(app, "#run-detail"))
+        await pilot.press("u")
+        await pilot.pause()
+        assert not raw(str(app.screen.query_one(".confirm-question", Static).render()))
+        await pilot.press("escape", "escape")
+        await pilot.pause()
+        await pilot.press("I")
+        await pilot.pause()
+        app.screen.query_one("#path", Input).value = str(path)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not raw(text_of(app, "#file-info"))
 
     run(flow, app)

@@ -19,6 +19,7 @@ from ..i18n import N_, _, ngettext
 from ..i18n.formats import format_number
 from ..importer import ImportOptions, ImportProgress, ImportSummary, RunInfo, UndoSummary
 from ..service import Service
+from ..tabular import shown
 from ..widgets.job_progress import JobProgress
 from ..widgets.keys_footer import KeysFooter
 from ..widgets.translated_bindings import TranslatedBindings
@@ -54,7 +55,7 @@ def status_label(status: str) -> str:
 def run_details(run: RunInfo) -> Text:
     """The selected run in full: file and hash, source, legal basis, report, undo."""
     text = Text()
-    text.append(_("Run {id}: {file}").format(id=run.id, file=run.file_name), style="bold")
+    text.append(_("Run {id}: {file}").format(id=run.id, file=shown(run.file_name)), style="bold")
     text.append(f"  sha256 {run.file_sha256[:12]}…\n")
     text.append(_("Source: {source} · legal basis: {basis}").format(
         source=run.source or "-", basis=legal_basis_label(run.legal_basis)))  # fmt: skip
@@ -188,7 +189,7 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
         self.runs = {run.id: run for run in runs}
         table.clear()
         for run in runs:
-            name = Text(run.file_name, overflow="ellipsis", no_wrap=True)
+            name = Text(shown(run.file_name), overflow="ellipsis", no_wrap=True)
             name.truncate(FILE_WIDTH, overflow="ellipsis")
             table.add_row(
                 str(run.id),
@@ -241,7 +242,7 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
                 markup=False,
             )
             return
-        question = _("Undo import run {id} ({file})?").format(id=run.id, file=run.file_name)
+        question = _("Undo import run {id} ({file})?").format(id=run.id, file=shown(run.file_name))
         details = Text(
             _("This removes the {created} customers it created and restores the fields of the"
               " {updated} it updated. Customers changed since the import are kept.").format(
@@ -278,14 +279,14 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
         known = self.last_path if self.last_path and self.last_path.name == run.file_name else None
         question = _(
             "Run {id} stopped after line {line}. Path of {file} (the same file) to finish it:"
-        ).format(id=run.id, line=run.last_line, file=run.file_name)
+        ).format(id=run.id, line=run.last_line, file=shown(run.file_name))
 
         def answered(path: str | None) -> None:
             if path:
                 self._start(_("Finishing run {id}…").format(id=run.id))
                 self._resume(run, Path(path).expanduser())
 
-        self.app.push_screen(PromptScreen(question, str(known or run.file_name)), answered)
+        self.app.push_screen(PromptScreen(question, shown(known or run.file_name)), answered)
 
     @work(thread=True, exclusive=True, group="import_runs.job")
     def _resume(self, run: RunInfo, path: Path) -> None:

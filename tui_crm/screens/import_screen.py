@@ -43,7 +43,7 @@ from ..importer import (
     Strategy,
 )
 from ..service import Service, ServiceError
-from ..tabular import SheetNotFoundError
+from ..tabular import SheetNotFoundError, shown
 from ..widgets.job_progress import JobProgress
 from ..widgets.keys_footer import KeysFooter
 from ..widgets.translated_bindings import TranslatedBindings
@@ -99,10 +99,10 @@ def summary_text(summary: ImportSummary) -> Text:
     rows only sharing a name with a customer (for review), first rows skipped."""
     text = Text()
     if summary.dry_run:
-        heading = _("Dry run of {file}: nothing was written.").format(file=summary.file_name)
+        heading = _("Dry run of {file}: nothing was written.").format(file=shown(summary.file_name))
     else:
         heading = _("Imported {file} as run {run}.").format(
-            file=summary.file_name, run=summary.run_id
+            file=shown(summary.file_name), run=summary.run_id
         )
     text.append(heading + "\n", style="bold")
     if summary.dry_run:
@@ -491,7 +491,7 @@ class ImportScreen(TranslatedBindings, Screen[None]):
             self._file_error(_("Type the path of a CSV or XLSX file."))
             return
         self.path = Path(text).expanduser()
-        self._started(_("Reading {file}…").format(file=self.path.name))
+        self._started(_("Reading {file}…").format(file=shown(self.path.name)))
         self._read(self.path, self._reading_options(), self._saved_mapping_name())
 
     def _saved_mapping_name(self) -> str:
@@ -547,14 +547,16 @@ class ImportScreen(TranslatedBindings, Screen[None]):
             delimiter = {"\t": _("tab")}.get(source.delimiter, source.delimiter)
             shape = _("{file}: CSV, {encoding}, delimiter {delimiter}, header on line {line}")
             info = shape.format(
-                file=source.path.name,
+                file=shown(source.path.name),
                 encoding=source.encoding,
                 delimiter=delimiter,
                 line=source.header_line,
             )
         else:
             shape = _("{file}: XLSX, sheet {sheet}, header on row {line}")
-            info = shape.format(file=source.path.name, sheet=source.sheet, line=source.header_line)
+            info = shape.format(
+                file=shown(source.path.name), sheet=shown(source.sheet), line=source.header_line
+            )
         self.query_one("#file-info", Static).update(Text(info, style="bold"))
         box = self.query_one("#columns", Vertical)
         await box.remove_children()
@@ -718,7 +720,7 @@ class ImportScreen(TranslatedBindings, Screen[None]):
         options = self._choices()
         if options is None:
             return
-        self._started(_("Dry run of {file}…").format(file=self.path.name))
+        self._started(_("Dry run of {file}…").format(file=shown(self.path.name)))
         self._dry_run(self.path, options)
 
     @work(thread=True, exclusive=True, group="import.dry")
@@ -751,7 +753,7 @@ class ImportScreen(TranslatedBindings, Screen[None]):
             return
         report = self._report_path() if self.dry.rejected else None
         name = self.query_one("#mapping-name", Input).value.strip()
-        self._started(_("Importing {file}…").format(file=self.path.name))
+        self._started(_("Importing {file}…").format(file=shown(self.path.name)))
         self._run(self.path, self.dry_options, report, name)
 
     @work(thread=True, exclusive=True, group="import.run")
