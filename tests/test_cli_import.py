@@ -205,3 +205,17 @@ def test_a_masked_export_comes_back_by_code(
         assert admin.customers.reveal(customer.id, "email") == email
         assert admin.customers.reveal(customer.id, "address") == "北京市海淀区中关村大街1号"
     assert names(env) == ["丙公司", "乙公司", "甲公司"]
+
+
+def test_a_file_name_with_escape_sequences_is_printed_without_them(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """The file's name comes from whoever sent the file; the terminal must not obey it."""
+    path = tmp_path / "evil\x1b]0;PWNED\x07\x1b[31mred\u202e.csv"
+    path.write_bytes(MESSY.encode("gbk"))
+    code, out = run(env, "import", str(path), "--legal-basis", "consent")
+    assert code == 0, out
+    assert "Imported evilred.csv as run 1." in out
+    code, out = run(env, "import", "list")
+    assert code == 0 and "evilred.csv" in out
+    assert not any(c in out for c in "\x1b\x07\u202e"), repr(out)

@@ -23,6 +23,7 @@ from ..importer import (
     Strategy,
 )
 from ..service import Service
+from ..tabular import shown
 from ..validation import CustomerType
 from .root import CrmGroup, Paths, emit, main, pass_paths
 
@@ -75,7 +76,7 @@ def _warn_interrupted(runs: list[RunInfo]) -> None:
                 "Import run {id} ({file}) was cut short after line {line}: finish it with"
                 " `tui-crm import {file} --resume {id}` or remove it with"
                 " `tui-crm import undo {id}`."
-            ).format(id=run.id, file=run.file_name, line=run.last_line),
+            ).format(id=run.id, file=shown(run.file_name), line=run.last_line),
             err=True,
         )
 
@@ -99,7 +100,7 @@ def _print_summary(summary: ImportSummary) -> None:
         if summary.dry_run
         else _("Imported {file} as run {run}.")
     )
-    click.echo(heading.format(file=summary.file_name, run=summary.run_id))
+    click.echo(heading.format(file=shown(summary.file_name), run=summary.run_id))
     counts = (
         (_("would create") if summary.dry_run else _("created"), summary.created),
         (_("would update") if summary.dry_run else _("updated"), summary.updated),
@@ -228,7 +229,7 @@ def list_runs(paths: Paths, as_json: bool) -> None:
     def text() -> None:
         for run in runs:
             click.echo(
-                f"{run.id:>5}  {run.started_at[:16]}  {run.status:<11}  {run.file_name}  "
+                f"{run.id:>5}  {run.started_at[:16]}  {run.status:<11}  {shown(run.file_name)}  "
                 + _("created {created}, updated {updated}, rejected {rejected}").format(
                     created=run.created, updated=run.updated, rejected=run.rejected
                 )
