@@ -14,8 +14,9 @@ import openpyxl
 import pytest
 from textual.containers import ScrollableContainer
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input, Select, Static
 from textual.widgets._footer import FooterKey
+from textual.widgets._select import SelectCurrent
 
 from tests.conftest import PASSWORD, customer_data
 from tests.test_import_screen import choose, text_of, to_columns
@@ -348,5 +349,25 @@ def test_a_file_name_with_escape_sequences_is_shown_without_them(
         await pilot.press("enter")
         await settle(pilot)
         assert not raw(text_of(app, "#file-info"))
+
+    run(flow, app)
+
+
+def test_a_saved_mapping_name_is_shown_as_typed_not_as_markup(
+    db: Database, session: Session
+) -> None:
+    name = "[b]Mallory[/b] [@click=app.quit]q[/]"
+    session("manager").imports.save_mapping(name, {"Company": "name"})
+    app = _app(db)
+
+    async def flow(pilot: Pilot[Any]) -> None:
+        await sign_in(pilot)
+        await pilot.press("I")
+        await settle(pilot)
+        select = app.screen.query_one("#saved-mapping", Select)
+        select.value = name
+        await pilot.pause()
+        shown = select.query_one(SelectCurrent).query_one("#label", Static).render()
+        assert str(shown) == name
 
     run(flow, app)

@@ -406,7 +406,8 @@ class ImportScreen(TranslatedBindings, Screen[None]):
 
     def _show_mappings(self, names: list[str]) -> None:
         select = self.query_one("#saved-mapping", Select)
-        select.set_options([(_("none: match the headers"), IGNORE), *((n, n) for n in names)])
+        # A name is text someone typed: shown as typed, never read as markup.
+        select.set_options([(_("none: match the headers"), IGNORE), *((Text(n), n) for n in names)])
         select.value = IGNORE
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
