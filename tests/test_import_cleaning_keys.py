@@ -371,3 +371,27 @@ def test_a_saved_mapping_name_is_shown_as_typed_not_as_markup(
         assert str(shown) == name
 
     run(flow, app)
+
+
+def test_a_pair_merged_elsewhere_meanwhile_says_so_and_how_to_rescan(
+    db: Database, session: Session
+) -> None:
+    admin = session("admin")
+    first, second = (
+        admin.customers.create(customer_data(name=HOSTILE, phone="13600000001", email=""))
+        for _ in range(2)
+    )
+    app = _app(db)
+
+    async def flow(pilot: Pilot[Any]) -> None:
+        await sign_in(pilot)
+        await pilot.press("D")
+        await settle(pilot)
+        admin.cleaning.merge(first.id, second.id)  # someone else, meanwhile
+        await pilot.press("enter")
+        await settle(pilot)
+        notices = [str(n.message) for n in app._notifications]
+        assert any("no longer there" in n and "ctrl+r" in n for n in notices), notices
+        assert not any(f"id {second.id}" in n for n in notices), notices
+
+    run(flow, app)

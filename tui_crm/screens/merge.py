@@ -22,7 +22,7 @@ from textual.widgets.option_list import Option
 from .. import validation as v
 from ..i18n import N_, _
 from ..i18n.formats import fit, pad
-from ..service import Service, ServiceError
+from ..service import NotFound, Service, ServiceError
 from ..service.cleaning import (
     FieldView,
     MergeResult,
@@ -83,6 +83,12 @@ class MergeScreen(TranslatedBindings, Screen[MergeResult | None]):
     def _load(self) -> None:
         try:
             self.view = self.service.cleaning.side_by_side(*self.ids)
+        except NotFound:
+            gone = _("One of the two is no longer there (merged or removed meanwhile);"
+                     " ctrl+r rescans.")  # fmt: skip
+            self.notify(gone, severity="warning", markup=False)
+            self.dismiss(None)
+            return
         except ServiceError as exc:
             self.notify(str(exc), severity="error", markup=False)
             self.dismiss(None)
