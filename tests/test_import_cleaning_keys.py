@@ -25,8 +25,8 @@ from tui_crm import i18n, importer
 from tui_crm.app import CrmApp
 from tui_crm.config import Settings
 from tui_crm.db import Database
-from tui_crm.importer import ImportOptions
-from tui_crm.screens.import_runs import ImportRunsScreen
+from tui_crm.importer import ImportOptions, RunInfo
+from tui_crm.screens.import_runs import ImportRunsScreen, run_details
 from tui_crm.service import Service
 from tui_crm.widgets.palette import palette_commands
 
@@ -395,3 +395,16 @@ def test_a_pair_merged_elsewhere_meanwhile_says_so_and_how_to_rescan(
         assert not any(f"id {second.id}" in n for n in notices), notices
 
     run(flow, app)
+
+
+def test_a_runs_details_write_counts_as_the_table_does() -> None:
+    run_info = RunInfo(
+        id=2, actor="admin", started_at="2026-12-06T02:58:00", finished_at=None,
+        file_name="big.csv", file_sha256="f2f23fb10de3" * 5, source="", legal_basis="consent",
+        status="interrupted", total_rows=None, last_line=32501, created=27582, updated=1200,
+        skipped=1516, rejected=3402, review=3213, report_path="", mapping={}, options={},
+        undone_at=None, undone_by=None,
+    )  # fmt: skip
+    shown = run_details(run_info).plain
+    assert "created 27,582, updated 1,200, skipped 1,516, rejected 3,402, to review 3,213" in shown
+    assert "Cut short after line 32,501" in shown

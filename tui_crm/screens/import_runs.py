@@ -66,11 +66,11 @@ def run_details(run: RunInfo) -> Text:
     )
     text.append(
         counts.format(
-            created=run.created,
-            updated=run.updated,
-            skipped=run.skipped,
-            rejected=run.rejected,
-            review=run.review,
+            created=format_number(run.created),
+            updated=format_number(run.updated),
+            skipped=format_number(run.skipped),
+            rejected=format_number(run.rejected),
+            review=format_number(run.review),
         )
     )
     if run.report_path:
@@ -79,7 +79,7 @@ def run_details(run: RunInfo) -> Text:
         text.append("\n")
         text.append(
             _("Cut short after line {line}: r finishes it (resume), u undoes it.").format(
-                line=run.last_line
+                line=format_number(run.last_line)
             ),
             style="bold",
         )
@@ -279,7 +279,7 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
         known = self.last_path if self.last_path and self.last_path.name == run.file_name else None
         question = _(
             "Run {id} stopped after line {line}. Path of {file} (the same file) to finish it:"
-        ).format(id=run.id, line=run.last_line, file=shown(run.file_name))
+        ).format(id=run.id, line=format_number(run.last_line), file=shown(run.file_name))
 
         def answered(path: str | None) -> None:
             if path:
