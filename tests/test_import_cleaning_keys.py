@@ -21,7 +21,7 @@ from textual.widgets._select import SelectCurrent
 from tests.conftest import PASSWORD, customer_data
 from tests.test_import_screen import choose, text_of, to_columns
 from tests.workers import workers_done
-from tui_crm import i18n, importer
+from tui_crm import dedupe, i18n, importer, quality
 from tui_crm.app import CrmApp
 from tui_crm.config import Settings
 from tui_crm.db import Database
@@ -408,3 +408,43 @@ def test_a_runs_details_write_counts_as_the_table_does() -> None:
     shown = run_details(run_info).plain
     assert "created 27,582, updated 1,200, skipped 1,516, rejected 3,402, to review 3,213" in shown
     assert "Cut short after line 32,501" in shown
+
+
+@pytest.mark.parametrize("opener", ["duplicates", "cleaning report"])
+def test_leaving_a_scan_stops_it_at_its_next_step(
+    db: Database, opener: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan of a million customers takes a minute: Esc must not leave it running (and
+    opening the screen again start a second one beside it)."""
+    left = threading.Event()
+    steps: list[str] = []
+
+    def slow_scan(*args: Any, progress: Any = None, **kwargs: Any) -> Any:
+        progress(0.1, "first step")
+        steps.append("first")
+        left.wait()
+        progress(0.5, "second step")
+        steps.append("second")
+        raise AssertionError("the scan went on after its screen was left")
+
+    monkeypatch.setattr(dedupe, "scan", slow_scan)
+    monkeypatch.setattr(quality, "quality_report", slow_scan)
+    app = _app(db)
+
+    async def flow(pilot: Pilot[Any]) -> None:
+        await sign_in(pilot)
+        if opener == "duplicates":
+            await pilot.press("D")
+        else:
+            app.screen.action_cleaning_report()  # type: ignore[attr-defined]
+        for _ in range(50):
+            await pilot.pause()
+            if steps:
+                break
+        await pilot.press("escape")
+        await pilot.pause()
+        left.set()
+        await settle(pilot)
+        assert steps == ["first"]
+
+    run(flow, app)

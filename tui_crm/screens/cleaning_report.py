@@ -23,7 +23,7 @@ from ..i18n.formats import fit, format_number, format_percent, pad
 from ..service import Service, ServiceError
 from ..service.cleaning import QualityReport, anomaly_label, reason_label
 from ..validation import field_label
-from ..widgets.job_progress import JobProgress
+from ..widgets.job_progress import JobLeft, JobProgress
 from ..widgets.keys_footer import KeysFooter
 from ..widgets.translated_bindings import TranslatedBindings
 
@@ -134,11 +134,14 @@ class CleaningReportScreen(TranslatedBindings, Screen[None]):
         worker = get_current_worker()
 
         def progress(fraction: float, message: str) -> None:
-            if not worker.is_cancelled:
-                self.app.call_from_thread(self._progress, fraction, message)
+            if worker.is_cancelled:
+                raise JobLeft
+            self.app.call_from_thread(self._progress, fraction, message)
 
         try:
             report = self.service.cleaning.report(self.run_id, progress=progress)
+        except JobLeft:
+            return
         except ServiceError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
             return
