@@ -448,3 +448,24 @@ def test_leaving_a_scan_stops_it_at_its_next_step(
         assert steps == ["first"]
 
     run(flow, app)
+
+
+@pytest.mark.parametrize(
+    "user, offered, left_out",
+    [
+        ("sales1", {"Find duplicates", "Duplicates"}, {"Export", "Export this view"}),
+        ("service", set(), {"Export", "Export this view", "Find duplicates", "Duplicates"}),
+        ("manager", {"Export", "Export this view", "Find duplicates", "Duplicates"}, set()),
+    ],
+)
+def test_the_palette_offers_export_and_duplicates_only_to_roles_that_may(
+    db: Database, user: str, offered: set[str], left_out: set[str]
+) -> None:
+    app = _app(db)
+
+    async def flow(pilot: Pilot[Any]) -> None:
+        await sign_in(pilot, user)
+        titles = {str(c.title) for c in palette_commands(app.screen)}
+        assert offered <= titles and not left_out & titles, titles
+
+    run(flow, app)

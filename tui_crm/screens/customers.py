@@ -44,6 +44,8 @@ PALETTE_NEEDS = {
     "customers.dashboard": Action.ANALYTICS,
     "customers.admin": Action.BACKUP,
     "customers.import": Action.IMPORT,
+    "customers.export": Action.EXPORT,
+    "customers.duplicates": Action.CUSTOMER_MERGE,
 }
 
 
@@ -373,11 +375,12 @@ class CustomersScreen(TranslatedBindings, Screen[None]):
             _("The monthly sample's calls assigned to me"),
             self.action_checks,
         )
-        yield SystemCommand(
-            _("Find duplicates"),
-            _("Pairs that may be one customer, to merge (D)"),
-            self.action_duplicates,
-        )
+        if self.service.can(Action.CUSTOMER_MERGE):
+            yield SystemCommand(
+                _("Find duplicates"),
+                _("Pairs that may be one customer, to merge (D)"),
+                self.action_duplicates,
+            )
         if self.service.can(Action.QUALITY_REPORT):
             yield SystemCommand(
                 _("Cleaning report"),
