@@ -469,3 +469,25 @@ def test_the_palette_offers_export_and_duplicates_only_to_roles_that_may(
         assert offered <= titles and not left_out & titles, titles
 
     run(flow, app)
+
+
+def test_a_saved_mapping_that_does_not_fit_the_file_takes_the_focus(
+    db: Database, session: Session, tmp_path: Path
+) -> None:
+    session("manager").imports.save_mapping("old export", {"创建日期": "created_at"})
+    path = tmp_path / "customers.csv"
+    path.write_text(f"Company,Phone,Type\n{HOSTILE},13800138000,prospect\n")
+    app = _app(db)
+
+    async def flow(pilot: Pilot[Any]) -> None:
+        await sign_in(pilot)
+        await pilot.press("I")
+        await pilot.pause()
+        await pilot.press(*str(path))
+        app.screen.query_one("#saved-mapping", Select).value = "old export"
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert "创建日期" in text_of(app, "#mapping-load-error")
+        assert app.focused is app.screen.query_one("#saved-mapping", Select)
+
+    run(flow, app)

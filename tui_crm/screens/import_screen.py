@@ -535,7 +535,8 @@ class ImportScreen(TranslatedBindings, Screen[None]):
     def _file_error(self, message: str, where: str = "#path-error") -> None:
         self._stopped()
         self._say(where, message)
-        self.query_one("#sheet" if where == "#sheet-error" else "#path", Input).focus()
+        fields = {"#sheet-error": "#sheet", "#mapping-load-error": "#saved-mapping"}
+        self.query_one(fields.get(where, "#path")).focus()  # the field the problem is with
 
     # --- step 2: columns and choices --------------------------------------------------------
 
