@@ -102,7 +102,9 @@ async def test_an_error_shows_under_the_field(crowd: Database, tmp_path: Path) -
         dialog.query_one("#export-path", Input).value = str(existing)
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert "already exists" in str(dialog.query_one("#export-path-error").render())
+        error = str(dialog.query_one("#export-path-error").render())
+        assert "already exists" in error and "choose another" in error
+        assert "--force" not in error  # a command-line flag; the dialog has none
         assert existing.read_text() == "keep"
         await pilot.press("escape")
         await pilot.pause()

@@ -238,3 +238,17 @@ def test_counts_read_as_import_counts_in_chinese(env: dict[str, str], messy_csv:
     )
     assert code == 0, out
     assert "  新建: 2" in out and "创建时间" not in out
+
+
+def test_a_file_name_with_escape_sequences_is_printed_without_them(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """The file's name comes from whoever sent the file; the terminal must not obey it."""
+    path = tmp_path / "evil\x1b]0;PWNED\x07\x1b[31mred\u202e.csv"
+    path.write_bytes(MESSY.encode("gbk"))
+    code, out = run(env, "import", str(path), "--legal-basis", "consent")
+    assert code == 0, out
+    assert "Imported evilred.csv as run 1." in out
+    code, out = run(env, "import", "list")
+    assert code == 0 and "evilred.csv" in out
+    assert not any(c in out for c in "\x1b\x07\u202e"), repr(out)

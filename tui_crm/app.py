@@ -18,6 +18,7 @@ from .config import Settings
 from .db import Database
 from .files import use_private_umask
 from .i18n import N_, _
+from .i18n.formats import format_number
 from .labels import label
 from .roles import Action, scope_of
 from .screens.admin import AdminScreen
@@ -35,6 +36,7 @@ from .screens.import_runs import ImportRunsScreen
 from .screens.import_screen import ImportScreen
 from .screens.login import LoginScreen
 from .service import Customer, Service, ServiceError
+from .tabular import shown
 from .validation import ValidationError
 from .widgets.ordered_keys import OrderedKeys
 from .widgets.palette import palette_commands
@@ -177,7 +179,7 @@ class CrmApp(OrderedKeys, App[None]):
                 message = _(
                     "Import run {id} ({file}) was cut short after line {line}. Finish it"
                     " (r) or undo it (u) in Import runs: ctrl+p, Import runs."
-                ).format(id=run.id, file=run.file_name, line=run.last_line)
+                ).format(id=run.id, file=shown(run.file_name), line=format_number(run.last_line))
                 self.call_from_thread(
                     self.notify, message, severity="warning", timeout=30, markup=False
                 )

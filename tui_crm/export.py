@@ -109,6 +109,7 @@ __all__ = [
     "Column",
     "ExportError",
     "ExportResult",
+    "ExportTargetExists",
     "Format",
     "customer_rows",
     "export_customers",
@@ -124,6 +125,11 @@ __all__ = [
 
 class ExportError(Exception):
     """An export refused before anything was written; the message is one line to show."""
+
+
+class ExportTargetExists(ExportError):
+    """The file is there already: the CLI replaces it with --force, the app has no such
+    switch and asks for another name."""
 
 
 @dataclass(frozen=True)
@@ -407,7 +413,7 @@ def private_file(path: Path, *, force: bool = False) -> Iterator[IO[bytes]]:
         if not stat.S_ISREG(existing.st_mode):
             raise ExportError(_("{path} exists and is not a regular file").format(path=path))
         if not force:
-            raise ExportError(
+            raise ExportTargetExists(
                 _("{path} already exists; use --force to replace it").format(path=path)
             )
     target = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp") if existing else path
@@ -415,7 +421,7 @@ def private_file(path: Path, *, force: bool = False) -> Iterator[IO[bytes]]:
     try:
         fd = os.open(target, flags, 0o600)
     except FileExistsError:
-        raise ExportError(
+        raise ExportTargetExists(
             _("{path} already exists; use --force to replace it").format(path=path)
         ) from None
     except FileNotFoundError:

@@ -98,6 +98,10 @@ class ImportFileError(Exception):
     """A file, mapping or option that cannot be imported; the message is one line to show."""
 
 
+class SheetNotFoundError(ImportFileError):
+    """The workbook has no sheet of the name asked for: the sheet is wrong, not the file."""
+
+
 @dataclass(frozen=True)
 class TableSource:
     """What was found out about a file before reading its rows."""
@@ -497,7 +501,7 @@ def _sheet(path: Path, name: str | None) -> python_calamine.CalamineSheet:
         return workbook.get_sheet_by_index(_first_shown_worksheet(workbook))
     except python_calamine.WorksheetNotFound:
         names = ", ".join(workbook.sheet_names) or "-"
-        raise ImportFileError(
+        raise SheetNotFoundError(
             _("{file}: no sheet named {sheet} (sheets: {names})").format(
                 file=shown(path.name), sheet=repr(clean_text(name)), names=clean_text(names)
             )

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from ..i18n import N_, _
@@ -23,7 +23,8 @@ from ..i18n.formats import fit, format_number, format_percent, pad
 from ..service import Service, ServiceError
 from ..service.cleaning import QualityReport, anomaly_label, reason_label
 from ..validation import field_label
-from ..widgets.job_progress import JobProgress
+from ..widgets.job_progress import JobLeft, JobProgress
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.translated_bindings import TranslatedBindings
 
 BAR = 16
@@ -114,7 +115,7 @@ class CleaningReportScreen(TranslatedBindings, Screen[None]):
         yield JobProgress()
         with VerticalScroll(id="report-scroll"):
             yield Static("", id="report-body", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()
@@ -133,11 +134,14 @@ class CleaningReportScreen(TranslatedBindings, Screen[None]):
         worker = get_current_worker()
 
         def progress(fraction: float, message: str) -> None:
-            if not worker.is_cancelled:
-                self.app.call_from_thread(self._progress, fraction, message)
+            if worker.is_cancelled:
+                raise JobLeft
+            self.app.call_from_thread(self._progress, fraction, message)
 
         try:
             report = self.service.cleaning.report(self.run_id, progress=progress)
+        except JobLeft:
+            return
         except ServiceError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
             return

@@ -43,6 +43,9 @@ PALETTE_NEEDS = {
     "customers.new": Action.CUSTOMER_CREATE,
     "customers.dashboard": Action.ANALYTICS,
     "customers.admin": Action.BACKUP,
+    "customers.import": Action.IMPORT,
+    "customers.export": Action.EXPORT,
+    "customers.duplicates": Action.CUSTOMER_MERGE,
 }
 
 
@@ -350,11 +353,6 @@ class CustomersScreen(TranslatedBindings, Screen[None]):
     def action_import_runs(self) -> None:
         self.app.open_import_runs()  # type: ignore[attr-defined]
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("import_customers", "import_runs"):
-            return self.service.can(Action.IMPORT)
-        return True
-
     def _view_summary(self) -> Text:
         summary = Text(_("Export this view: "), style="bold")
         summary.append_text(self.status_text)
@@ -377,11 +375,12 @@ class CustomersScreen(TranslatedBindings, Screen[None]):
             _("The monthly sample's calls assigned to me"),
             self.action_checks,
         )
-        yield SystemCommand(
-            _("Find duplicates"),
-            _("Pairs that may be one customer, to merge (D)"),
-            self.action_duplicates,
-        )
+        if self.service.can(Action.CUSTOMER_MERGE):
+            yield SystemCommand(
+                _("Find duplicates"),
+                _("Pairs that may be one customer, to merge (D)"),
+                self.action_duplicates,
+            )
         if self.service.can(Action.QUALITY_REPORT):
             yield SystemCommand(
                 _("Cleaning report"),

@@ -15,7 +15,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -24,7 +24,8 @@ from ..i18n import N_, _, ngettext
 from ..i18n.formats import fit, format_number
 from ..service import Service, ServiceError
 from ..service.cleaning import Candidate, MergeResult, ScanOptions, match_reasons
-from ..widgets.job_progress import JobProgress
+from ..widgets.job_progress import JobLeft, JobProgress
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.translated_bindings import TranslatedBindings
 from .merge import MergeScreen
 
@@ -74,7 +75,7 @@ class DuplicatesScreen(TranslatedBindings, Screen[None]):
         yield Static("", id="duplicates-title", markup=False)
         yield JobProgress()
         yield OptionList(id="duplicates-list")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
@@ -98,11 +99,14 @@ class DuplicatesScreen(TranslatedBindings, Screen[None]):
         worker = get_current_worker()
 
         def progress(fraction: float, message: str) -> None:
-            if not worker.is_cancelled:
-                self.app.call_from_thread(self._progress, fraction, message)
+            if worker.is_cancelled:
+                raise JobLeft
+            self.app.call_from_thread(self._progress, fraction, message)
 
         try:
             found = self.service.cleaning.scan(ScanOptions(limit=SHOWN), progress=progress)
+        except JobLeft:
+            return
         except ServiceError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
             return

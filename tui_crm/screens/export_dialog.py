@@ -21,7 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, ProgressBar, RadioButton, RadioSet, Static
 
-from ..export import ExportError, ExportResult
+from ..export import ExportError, ExportResult, ExportTargetExists
 from ..i18n import N_, _
 from ..listing import CustomerQuery
 from ..service import Service, ServiceError
@@ -143,6 +143,10 @@ class ExportDialog(TranslatedBindings, ModalScreen[ExportResult | None]):
                 reveal=reveal,
                 progress=lambda done, total: self.app.call_from_thread(self._progress, done, total),
             )
+        except ExportTargetExists:
+            message = _("{path} already exists; choose another path").format(path=out)
+            self.app.call_from_thread(self._failed, message)
+            return
         except (ExportError, ServiceError, OSError) as exc:
             self.app.call_from_thread(self._failed, str(exc))
             return

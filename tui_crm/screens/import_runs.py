@@ -11,15 +11,19 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from ..i18n import N_, _, ngettext
 from ..i18n.formats import format_number
 from ..importer import ImportOptions, ImportProgress, ImportSummary, RunInfo, UndoSummary
 from ..service import Service
+from ..tabular import shown
 from ..widgets.job_progress import JobProgress
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.translated_bindings import TranslatedBindings
+from .cleaning_report import CleaningReportScreen
 from .confirm import ConfirmScreen
 from .import_screen import IMPORT_ERRORS, legal_basis_label, summary_text
 from .prompt import PromptScreen
@@ -51,7 +55,7 @@ def status_label(status: str) -> str:
 def run_details(run: RunInfo) -> Text:
     """The selected run in full: file and hash, source, legal basis, report, undo."""
     text = Text()
-    text.append(_("Run {id}: {file}").format(id=run.id, file=run.file_name), style="bold")
+    text.append(_("Run {id}: {file}").format(id=run.id, file=shown(run.file_name)), style="bold")
     text.append(f"  sha256 {run.file_sha256[:12]}…\n")
     text.append(_("Source: {source} · legal basis: {basis}").format(
         source=run.source or "-", basis=legal_basis_label(run.legal_basis)))  # fmt: skip
@@ -62,11 +66,11 @@ def run_details(run: RunInfo) -> Text:
     )
     text.append(
         counts.format(
-            created=run.created,
-            updated=run.updated,
-            skipped=run.skipped,
-            rejected=run.rejected,
-            review=run.review,
+            created=format_number(run.created),
+            updated=format_number(run.updated),
+            skipped=format_number(run.skipped),
+            rejected=format_number(run.rejected),
+            review=format_number(run.review),
         )
     )
     if run.report_path:
@@ -75,7 +79,7 @@ def run_details(run: RunInfo) -> Text:
         text.append("\n")
         text.append(
             _("Cut short after line {line}: r finishes it (resume), u undoes it.").format(
-                line=run.last_line
+                line=format_number(run.last_line)
             ),
             style="bold",
         )
@@ -113,6 +117,7 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
         Binding("u", "undo", N_("Undo run"), id="import_runs.undo"),
         Binding("r", "resume", N_("Resume"), id="import_runs.resume"),
         Binding("ctrl+r", "refresh_list", N_("Refresh"), id="import_runs.refresh"),
+        Binding("c", "cleaning_report", N_("Cleaning report"), id="import_runs.cleaning_report"),
     ]
 
     DEFAULT_CSS = """
@@ -120,8 +125,9 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
     ImportRunsScreen DataTable { height: 1fr; }
     ImportRunsScreen #run-detail { height: auto; max-height: 7; padding: 0 1;
         border-top: solid $panel; }
-    ImportRunsScreen #runs-result { height: auto; max-height: 12; padding: 0 1;
-        border-top: solid $panel; overflow-y: auto; }
+    ImportRunsScreen #runs-result-box { height: auto; max-height: 12;
+        border-top: solid $panel; }
+    ImportRunsScreen #runs-result { padding: 0 1; }
     ImportRunsScreen JobProgress { margin: 0 1; }
     ImportRunsScreen JobProgress ProgressBar { width: 20; }
     """
@@ -137,16 +143,17 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
         yield Static(_("Import runs"), id="runs-title", markup=False)
         yield DataTable(cursor_type="row", zebra_stripes=True, id="runs")
         yield Static("", id="run-detail")
-        yield Static("", id="runs-result")
+        with VerticalScroll(id="runs-result-box"):  # Tab, then the arrows, scroll a long one
+            yield Static("", id="runs-result")
         yield JobProgress()
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for title in COLUMNS:
             table.add_column(_(title), key=title)
         self.query_one(JobProgress).display = False
-        self.query_one("#runs-result", Static).display = False
+        self.query_one("#runs-result-box").display = False
         table.focus()
         self.action_refresh_list()
 
@@ -160,6 +167,12 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
 
     def action_refresh_list(self) -> None:
         self._load()
+
+    def action_cleaning_report(self) -> None:
+        """The cleaning report of the selected run's customers."""
+        run = self._selected()
+        if run is not None:
+            self.app.push_screen(CleaningReportScreen(self.service, run.id))
 
     @work(thread=True, exclusive=True, group="import_runs.load")
     def _load(self) -> None:
@@ -176,7 +189,7 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
         self.runs = {run.id: run for run in runs}
         table.clear()
         for run in runs:
-            name = Text(run.file_name, overflow="ellipsis", no_wrap=True)
+            name = Text(shown(run.file_name), overflow="ellipsis", no_wrap=True)
             name.truncate(FILE_WIDTH, overflow="ellipsis")
             table.add_row(
                 str(run.id),
@@ -211,9 +224,8 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
             self.query_one("#run-detail", Static).update(run_details(run))
 
     def _show_result(self, text: Text) -> None:
-        result = self.query_one("#runs-result", Static)
-        result.update(text)
-        result.display = bool(text.plain)
+        self.query_one("#runs-result", Static).update(text)
+        self.query_one("#runs-result-box").display = bool(text.plain)
 
     # --- undo and resume --------------------------------------------------------------------
 
@@ -230,7 +242,7 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
                 markup=False,
             )
             return
-        question = _("Undo import run {id} ({file})?").format(id=run.id, file=run.file_name)
+        question = _("Undo import run {id} ({file})?").format(id=run.id, file=shown(run.file_name))
         details = Text(
             _("This removes the {created} customers it created and restores the fields of the"
               " {updated} it updated. Customers changed since the import are kept.").format(
@@ -267,14 +279,14 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
         known = self.last_path if self.last_path and self.last_path.name == run.file_name else None
         question = _(
             "Run {id} stopped after line {line}. Path of {file} (the same file) to finish it:"
-        ).format(id=run.id, line=run.last_line, file=run.file_name)
+        ).format(id=run.id, line=format_number(run.last_line), file=shown(run.file_name))
 
         def answered(path: str | None) -> None:
             if path:
                 self._start(_("Finishing run {id}…").format(id=run.id))
                 self._resume(run, Path(path).expanduser())
 
-        self.app.push_screen(PromptScreen(question, str(known or run.file_name)), answered)
+        self.app.push_screen(PromptScreen(question, shown(known or run.file_name)), answered)
 
     @work(thread=True, exclusive=True, group="import_runs.job")
     def _resume(self, run: RunInfo, path: Path) -> None:
@@ -292,6 +304,7 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
 
     def _start(self, message: str) -> None:
         self.busy = True
+        self._show_result(Text())  # the last job's result is not this one's
         bar = self.query_one(JobProgress)
         bar.display = True
         bar.report(0.0, message)

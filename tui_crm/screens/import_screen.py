@@ -25,7 +25,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, Footer, Input, Label, Select, Static
+from textual.widgets import ContentSwitcher, Input, Label, Select, Static
 
 from .. import labels
 from ..i18n import N_, _, is_chinese, ngettext
@@ -49,7 +49,9 @@ from ..importer import (
     Strategy,
 )
 from ..service import Service, ServiceError
+from ..tabular import SheetNotFoundError, shown
 from ..widgets.job_progress import JobProgress
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.translated_bindings import TranslatedBindings
 
 SHOWN_ROWS = 10
@@ -75,10 +77,10 @@ def summary_text(summary: ImportSummary) -> Text:
     rows only sharing a name with a customer (for review), first rows skipped."""
     text = Text()
     if summary.dry_run:
-        heading = _("Dry run of {file}: nothing was written.").format(file=summary.file_name)
+        heading = _("Dry run of {file}: nothing was written.").format(file=shown(summary.file_name))
     else:
         heading = _("Imported {file} as run {run}.").format(
-            file=summary.file_name, run=summary.run_id
+            file=shown(summary.file_name), run=summary.run_id
         )
     text.append(heading + "\n", style="bold")
     counts = summary.counts()
@@ -240,6 +242,7 @@ class ImportScreen(TranslatedBindings, Screen[None]):
                     yield Static("", id="mapping-load-error", classes="error", markup=False)
                     yield Label(_("Sheet (XLSX only; empty: the first)"), classes="field-label")
                     yield Input(placeholder=_("sheet name"), id="sheet", compact=True)
+                    yield Static("", id="sheet-error", classes="error", markup=False)
                     yield Static(
                         _("Enter or ctrl+n reads the file and shows its columns."),
                         classes="hint field-label",
@@ -342,7 +345,7 @@ class ImportScreen(TranslatedBindings, Screen[None]):
                         _("ctrl+l: past runs (undo) · Esc: close"), classes="hint field-label"
                     )
         yield JobProgress()
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(JobProgress).display = False
@@ -361,7 +364,8 @@ class ImportScreen(TranslatedBindings, Screen[None]):
 
     def _show_mappings(self, names: list[str]) -> None:
         select = self.query_one("#saved-mapping", Select)
-        select.set_options([(_("none: match the headers"), IGNORE), *((n, n) for n in names)])
+        # A name is text someone typed: shown as typed, never read as markup.
+        select.set_options([(_("none: match the headers"), IGNORE), *((Text(n), n) for n in names)])
         select.value = IGNORE
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
@@ -440,13 +444,13 @@ class ImportScreen(TranslatedBindings, Screen[None]):
 
     def action_read_file(self) -> None:
         text = self.query_one("#path", Input).value.strip()
-        for selector in ("#path-error", "#mapping-load-error"):
+        for selector in ("#path-error", "#mapping-load-error", "#sheet-error"):
             self._say(selector, "")
         if not text:
             self._file_error(_("Type the path of a CSV or XLSX file."))
             return
         self.path = Path(text).expanduser()
-        self._started(_("Reading {file}…").format(file=self.path.name))
+        self._started(_("Reading {file}…").format(file=shown(self.path.name)))
         self._read(self.path, self._reading_options(), self._saved_mapping_name())
 
     def _saved_mapping_name(self) -> str:
@@ -477,6 +481,9 @@ class ImportScreen(TranslatedBindings, Screen[None]):
             options = dataclasses.replace(options, mapping=mapping)
             preview = self.service.imports.preview(path, options)
             dates = self.service.imports.scan_dates(path, options)
+        except SheetNotFoundError as exc:
+            self.app.call_from_thread(self._file_error, str(exc), "#sheet-error")
+            return
         except IMPORT_ERRORS as exc:
             where = "#mapping-load-error" if mapping and "mapping" in str(exc) else "#path-error"
             self.app.call_from_thread(self._file_error, str(exc), where)
@@ -486,7 +493,8 @@ class ImportScreen(TranslatedBindings, Screen[None]):
     def _file_error(self, message: str, where: str = "#path-error") -> None:
         self._stopped()
         self._say(where, message)
-        self.query_one("#path", Input).focus()
+        fields = {"#sheet-error": "#sheet", "#mapping-load-error": "#saved-mapping"}
+        self.query_one(fields.get(where, "#path")).focus()  # the field the problem is with
 
     # --- step 2: columns and choices --------------------------------------------------------
 
@@ -499,14 +507,16 @@ class ImportScreen(TranslatedBindings, Screen[None]):
             delimiter = {"\t": _("tab")}.get(source.delimiter, source.delimiter)
             shape = _("{file}: CSV, {encoding}, delimiter {delimiter}, header on line {line}")
             info = shape.format(
-                file=source.path.name,
+                file=shown(source.path.name),
                 encoding=source.encoding,
                 delimiter=delimiter,
                 line=source.header_line,
             )
         else:
             shape = _("{file}: XLSX, sheet {sheet}, header on row {line}")
-            info = shape.format(file=source.path.name, sheet=source.sheet, line=source.header_line)
+            info = shape.format(
+                file=shown(source.path.name), sheet=shown(source.sheet), line=source.header_line
+            )
         self.query_one("#file-info", Static).update(Text(info, style="bold"))
         box = self.query_one("#columns", Vertical)
         await box.remove_children()
@@ -556,13 +566,13 @@ class ImportScreen(TranslatedBindings, Screen[None]):
     def _column_changed(self) -> None:
         if self.preview is None:
             return
+        self._show_unknown()
         try:
             checked = suggest_mapping(self.preview.mapping.headers, self._mapping())
         except ImportFileError as exc:
             self._say("#mapping-error", str(exc))
             return
         self._say("#mapping-error", "")
-        self._show_unknown()
         date_columns = {h for h, f in zip(checked.headers, checked.fields, strict=True)
                         if f in DATE_FIELDS}  # fmt: skip
         if date_columns != set(self.dates) and self.path is not None:
@@ -670,7 +680,7 @@ class ImportScreen(TranslatedBindings, Screen[None]):
         options = self._choices()
         if options is None:
             return
-        self._started(_("Dry run of {file}…").format(file=self.path.name))
+        self._started(_("Dry run of {file}…").format(file=shown(self.path.name)))
         self._dry_run(self.path, options)
 
     @work(thread=True, exclusive=True, group="import.dry")
@@ -703,7 +713,7 @@ class ImportScreen(TranslatedBindings, Screen[None]):
             return
         report = self._report_path() if self.dry.rejected else None
         name = self.query_one("#mapping-name", Input).value.strip()
-        self._started(_("Importing {file}…").format(file=self.path.name))
+        self._started(_("Importing {file}…").format(file=shown(self.path.name)))
         self._run(self.path, self.dry_options, report, name)
 
     @work(thread=True, exclusive=True, group="import.run")

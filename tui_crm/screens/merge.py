@@ -16,13 +16,13 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from .. import validation as v
 from ..i18n import N_, _
 from ..i18n.formats import fit, pad
-from ..service import Service, ServiceError
+from ..service import NotFound, Service, ServiceError
 from ..service.cleaning import (
     FieldView,
     MergeResult,
@@ -31,6 +31,7 @@ from ..service.cleaning import (
     Side,
     merge_field_label,
 )
+from ..widgets.keys_footer import KeysFooter
 from ..widgets.translated_bindings import TranslatedBindings
 from .confirm import ConfirmScreen
 
@@ -69,7 +70,7 @@ class MergeScreen(TranslatedBindings, Screen[MergeResult | None]):
         yield Static("", id="merge-heads", markup=False)
         yield OptionList(id="merge-fields")
         yield Static("", id="merge-note", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
@@ -82,6 +83,12 @@ class MergeScreen(TranslatedBindings, Screen[MergeResult | None]):
     def _load(self) -> None:
         try:
             self.view = self.service.cleaning.side_by_side(*self.ids)
+        except NotFound:
+            gone = _("One of the two is no longer there (merged or removed meanwhile);"
+                     " ctrl+r rescans.")  # fmt: skip
+            self.notify(gone, severity="warning", markup=False)
+            self.dismiss(None)
+            return
         except ServiceError as exc:
             self.notify(str(exc), severity="error", markup=False)
             self.dismiss(None)

@@ -10,6 +10,11 @@ from textual.widgets import ProgressBar, Static
 from ..i18n import _
 
 
+class JobLeft(Exception):
+    """Raised from a job's progress callback once its screen is gone: a thread cannot be
+    stopped from outside, so the job stops itself at its next step."""
+
+
 class JobProgress(Horizontal):
     """Shows how far a job is and what it is doing; messages are plain text."""
 
