@@ -49,7 +49,7 @@ from . import audit, bulk
 from . import validation as v
 from .crypto import BLIND_INDEXED
 from .db import Database
-from .i18n import _, pgettext
+from .i18n import _, is_chinese, pgettext
 from .i18n.formats import format_number
 from .import_mapping import (
     DATE_FIELDS,
@@ -150,6 +150,12 @@ LEGAL_BASIS_LABELS = {
     LegalBasis.PUBLICLY_AVAILABLE: ("已合法公开的信息", "information already lawfully public"),
     LegalBasis.OTHER_LAW: ("法律、行政法规规定的其他情形", "another ground set by law"),
 }
+
+
+def legal_basis_label(basis: str) -> str:
+    """A legal basis as the operator reads it: the law's own words in Chinese."""
+    zh, en = LEGAL_BASIS_LABELS.get(basis, (basis, basis))  # type: ignore[call-overload]
+    return zh if is_chinese() else en
 
 
 @dataclass(frozen=True)
@@ -409,6 +415,13 @@ class Provenance:
     legal_basis: str
     imported_at: str
     imported_by: str
+
+    def described(self) -> str:
+        """Where the data came from and on what grounds, in one line."""
+        text = _("run {run}, {date}, {basis}").format(
+            run=self.run_id, date=self.imported_at[:10], basis=legal_basis_label(self.legal_basis)
+        )
+        return f"{text} · {self.source}" if self.source else text
 
 
 def provenance(conn: sqlite3.Connection, customer_id: int) -> Provenance | None:

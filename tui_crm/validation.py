@@ -67,6 +67,7 @@ def field_label(field: str) -> str:
         "next_followup_at": pgettext("field", "next follow-up"),
         "tags": pgettext("field", "tags"),
         "date": pgettext("field", "date"),
+        "imported": pgettext("field", "imported"),
     }.get(field, field)
 
 

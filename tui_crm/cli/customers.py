@@ -10,6 +10,7 @@ import click
 
 from ..i18n import N_, _, pgettext
 from ..i18n.formats import format_datetime, pad
+from ..importer import Provenance
 from ..labels import LabelKind, field_label, industry_label, label
 from ..service import Customer, Service
 from ..validation import CustomerKind, CustomerType, clean_text, validate_customer
@@ -138,6 +139,8 @@ def _shown(key: str, value: Any) -> str:
         return pgettext("boolean", "yes") if value else pgettext("boolean", "no")
     if key == "tags":
         return clean_text(", ".join(value))
+    if key == "imported":
+        return clean_text(Provenance(**value).described())
     return clean_text(value, multiline=True)  # an older version stored escapes as typed
 
 

@@ -17,7 +17,14 @@ from textual.widgets import DataTable, Static
 
 from ..i18n import N_, _, ngettext
 from ..i18n.formats import format_number
-from ..importer import ImportOptions, ImportProgress, ImportSummary, RunInfo, UndoSummary
+from ..importer import (
+    ImportOptions,
+    ImportProgress,
+    ImportSummary,
+    RunInfo,
+    UndoSummary,
+    legal_basis_label,
+)
 from ..service import Service
 from ..tabular import shown
 from ..widgets.job_progress import JobProgress
@@ -25,7 +32,7 @@ from ..widgets.keys_footer import KeysFooter
 from ..widgets.translated_bindings import TranslatedBindings
 from .cleaning_report import CleaningReportScreen
 from .confirm import ConfirmScreen
-from .import_screen import IMPORT_ERRORS, legal_basis_label, summary_text
+from .import_screen import IMPORT_ERRORS, summary_text
 from .prompt import PromptScreen
 
 COLUMNS = (

@@ -28,7 +28,7 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Input, Label, Select, Static
 
 from .. import labels
-from ..i18n import N_, _, is_chinese, ngettext
+from ..i18n import N_, _, ngettext
 from ..i18n.formats import format_number, pad
 from ..import_mapping import (
     DATE_FIELDS,
@@ -38,7 +38,6 @@ from ..import_mapping import (
     suggest_mapping,
 )
 from ..importer import (
-    LEGAL_BASIS_LABELS,
     FilePreview,
     ImportFileError,
     ImportOptions,
@@ -47,6 +46,7 @@ from ..importer import (
     ImportSummary,
     LegalBasis,
     Strategy,
+    legal_basis_label,
 )
 from ..service import Service, ServiceError
 from ..tabular import SheetNotFoundError, shown
@@ -65,11 +65,6 @@ FIELD_ORDER = (
     "company_size", "source", "owner", "credit_code", "id_number", "address", "province",
     "city", "country", "postcode", "notes", "created_at", "last_interaction_at",
 )  # fmt: skip
-
-
-def legal_basis_label(basis: str) -> str:
-    zh, en = LEGAL_BASIS_LABELS.get(basis, (basis, basis))  # type: ignore[call-overload]
-    return zh if is_chinese() else en
 
 
 def summary_text(summary: ImportSummary) -> Text:

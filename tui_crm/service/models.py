@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import listing
+from ..importer import Provenance
 from ..roles import Role
 
 
@@ -82,6 +83,7 @@ class Customer:
     tags: tuple[Tag, ...] = field(default=())
     value_tier: str | None = None  # high, medium, low, none; None before tiers are scored
     churn_risk: bool = False  # a churn warning stood at the last refresh
+    imported: Provenance | None = None  # the import run that created it (PIPL art. 13)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from .. import validation as v
 from ..analytics import tier_name
 from ..crypto import MASKERS, SENSITIVE_FIELDS, KeyRing
 from ..i18n import _
+from ..importer import provenance
 from .errors import NotFound
 from .models import Customer, Tag
 
@@ -65,6 +66,7 @@ def to_customer(conn: Any, keys: KeyRing, row: Any, reveal: tuple[str, ...] = ()
         value_tier=tier_name(row["value_tier"]),
         churn_risk=bool(row["churn_risk"]),
         tags=tags,
+        imported=provenance(conn, row["id"]) if row["import_run_id"] else None,
         **sensitive,
     )
 

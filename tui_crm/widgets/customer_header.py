@@ -59,11 +59,14 @@ def _identity(customer: Customer) -> list[Text]:
 
 
 def _profile(customer: Customer) -> list[Text]:
-    return [
+    items = [
         _item(_("Owner"), customer.owner or _("unassigned")),
         _item(_("Industry"), industry_label(customer.industry)),
         _item(_("Source"), label("source", customer.source)),
     ]
+    if customer.imported is not None:
+        items.append(_item(_("Imported"), customer.imported.described()))
+    return items
 
 
 def _contact(customer: Customer) -> list[Text]:
