@@ -253,7 +253,7 @@ def test_past_runs_open_the_cleaning_report_of_the_selected_run(
         await pilot.press("c")
         await settle(pilot)
         title = str(app.screen.query_one("#report-title", Static).render())
-        assert title == "Cleaning report of import run 1: 1 customers"
+        assert title == "Cleaning report of import run 1: 1 customer"
 
     run(flow, app)
 

@@ -20,9 +20,7 @@ Session = Callable[[str], Service]
 FILE = "客户名称,手机,客户类型\n[b]展会客户[/b]有限公司,13800138000,潜在\n"
 
 
-def test_the_detail_header_names_the_run_basis_and_source(
-    session: Session, tmp_path: Path
-) -> None:
+def test_the_detail_header_names_the_run_basis_and_source(session: Session, tmp_path: Path) -> None:
     manager = session("manager")
     path = tmp_path / "展会.csv"
     path.write_text(FILE, encoding="utf-8")

@@ -488,3 +488,79 @@ def test_past_runs_snapshot(
         await settle(pilot)
 
     assert snap_compare(_app(two_runs), terminal_size=size, run_before=before)
+
+
+def test_quitting_mid_undo_asks_first_and_leaves_the_undo_to_finish(
+    db: Database, messy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ctrl+q while an undo runs asks first; quitting anyway stops the undo after its batch,
+    the run is not marked undone, and Past runs and `u` finish it afterwards."""
+    import threading
+
+    from tui_crm.screens.confirm import ConfirmScreen
+
+    options = ImportOptions("consent", date_format="dmy", mapping={"座机号": ""}, workers=0)
+    run_id = importer.run_import(db, messy, options, actor="cli:tester").run_id
+    monkeypatch.setattr(importer, "BATCH_ROWS", 1)
+    real = importer._undo_records
+    in_second_batch, go_on = threading.Event(), threading.Event()
+    batches = []
+
+    def undo_records(*args: Any) -> None:
+        batches.append(1)
+        if len(batches) == 2:
+            in_second_batch.set()
+            go_on.wait()
+        real(*args)
+
+    monkeypatch.setattr(importer, "_undo_records", undo_records)
+    app = _app(db)
+
+    async def flow(pilot: Pilot[Any]) -> None:
+        await sign_in(pilot)
+        app.open_import_runs()
+        await settle(pilot)
+        await pilot.press("u")
+        await pilot.pause()
+        await pilot.press("y")
+        while not in_second_batch.is_set():
+            await pilot.pause()
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "still running" in str(app.screen.question)
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, ImportRunsScreen) and app.is_running
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        await pilot.press("y")
+
+    async def main() -> None:
+        async with app.run_test() as pilot:
+            await flow(pilot)
+        go_on.set()  # the app is gone: the undo's next report finds no app and stops
+
+    asyncio.run(main())
+    row = db.conn.execute("SELECT * FROM import_runs WHERE id=?", (run_id,)).fetchone()
+    assert (row["status"], row["undone_by"], row["undone_at"]) == ("done", "manager", None)
+    assert [run.id for run in importer.undos_cut_short(db)] == [run_id]
+    left = db.conn.execute("SELECT COUNT(*) FROM import_rows WHERE run_id=?", (run_id,))
+    assert left.fetchone()[0] == 2  # of 4: two batches of one were undone
+
+    app = _app(db)
+
+    async def finish(pilot: Pilot[Any]) -> None:
+        await sign_in(pilot)
+        app.open_import_runs()
+        await settle(pilot)
+        assert "undo cut short" in str(app.screen.query_one("DataTable").get_row_at(0)[-1])
+        assert "Its undo was cut short: u finishes it." in text_of(app, "#run-detail")
+        await pilot.press("u")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot)
+        assert f"Run {run_id} undone: 2 removed" in text_of(app, "#runs-result")
+
+    run(finish, app)
+    assert db.conn.execute("SELECT status FROM import_runs").fetchone()[0] == "undone"

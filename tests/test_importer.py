@@ -642,3 +642,67 @@ def test_a_killed_import_leaves_no_scratch_folder_behind_the_next(
     left = sorted(p.name for p in (tmp_path / "tmp").iterdir())
     assert left == sorted([running.name, other.name, f"tui-crm-import-{gone.pid}-link"])
     assert victim.is_dir()
+
+
+def test_a_chinese_operator_reads_duplicate_and_review_reasons_in_chinese(
+    db: Database, session: Any, tmp_path: Path
+) -> None:
+    """The matched field and the same-name note are words of the operator's language; the
+    note is stored neutral, so Past runs words it in whoever's language reads it."""
+    from tui_crm import i18n
+
+    _existing(session)
+    path = write(tmp_path / "dup.csv", DUP_FILE)
+    with i18n.using("zh_CN"):
+        summary = run(db, path)
+        stored_reason = importer.review_rows(db, summary.run_id)[0][2]
+    reasons = dict(summary.skipped_rows)
+    assert reasons[4] == "与 第 3 行（邮箱） 重复"
+    assert "phone" not in reasons[2] and "电话" in reasons[2]
+    ((line, why),) = summary.review_rows
+    assert line == 5 and why.startswith("与 C") and why.endswith(" 同名")
+    assert stored_reason == why
+    stored = db.conn.execute("SELECT review FROM import_rows WHERE review <> ''").fetchone()[0]
+    assert stored.startswith("same name as C")
+    assert importer.review_rows(db, summary.run_id)[0][2] == stored
+
+
+def test_review_reason_words_both_stored_forms() -> None:
+    from tui_crm import i18n
+
+    assert importer.review_reason("same name as line 12") == "same name as line 12"
+    with i18n.using("zh_CN"):
+        assert importer.review_reason("same name as line 12") == "与第 12 行同名"
+        assert importer.review_reason("same name as C000042") == "与 C000042 同名"
+        assert importer.review_reason("same name as line x") == "与 line x 同名"
+
+
+def test_a_column_mapped_twice_names_the_field_in_the_operators_language(db: Database) -> None:
+    from tui_crm import i18n
+
+    mapping = {"公司": "name", "客户": "name"}
+    with i18n.using("zh_CN"), pytest.raises(ImportFileError) as caught:
+        importer.save_mapping(db, "bad", mapping, actor="cli:tester")
+    assert "名称" in str(caught.value)
+    assert "name" not in str(caught.value)
+    with pytest.raises(ImportFileError, match="both mapped to name;"):
+        importer.save_mapping(db, "bad", mapping, actor="cli:tester")
+
+
+def test_an_update_that_would_break_a_customer_is_rejected_in_chinese(
+    db: Database, session: Any, tmp_path: Path
+) -> None:
+    """A credit code given to a person fails only once merged: the reason names the customer
+    it would have updated, in the operator's language."""
+    from tui_crm import i18n
+
+    session("manager").customers.create(customer_data(kind="person", name="Zed Person"))
+    text = "Name,Phone,Credit code,Type\nZed Person,138 0013 8000,91350100M000100Y43,prospect\n"
+    path = write(tmp_path / "upd.csv", text)
+    summary = run(db, path, opts=options(strategy="update"), dry_run=True)
+    ((_line, errors),) = summary.rejected_rows
+    assert "(as an update of C" in errors["credit_code"]
+    with i18n.using("zh_CN"):
+        summary = run(db, path, opts=options(strategy="update"), dry_run=True)
+    ((_line, errors),) = summary.rejected_rows
+    assert "as an update of" not in errors["credit_code"] and "（作为对 C" in errors["credit_code"]

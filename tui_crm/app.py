@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -25,6 +26,7 @@ from .screens.admin import AdminScreen
 from .screens.checks import ChecksScreen
 from .screens.choice import ChoiceScreen
 from .screens.cleaning_report import CleaningReportScreen
+from .screens.confirm import ConfirmScreen
 from .screens.customer_detail import CustomerDetailScreen
 from .screens.customer_form import CustomerFormScreen
 from .screens.customers import CustomersScreen
@@ -69,6 +71,7 @@ class CrmApp(OrderedKeys, App[None]):
         self.settings = settings or Settings.load()
         self.login_failure_delay = login_failure_delay
         self.service: Service | None = None
+        self.quit_question: ConfirmScreen | None = None
         self.set_keymap(self.settings.bindings)
 
     def on_mount(self) -> None:
@@ -76,6 +79,32 @@ class CrmApp(OrderedKeys, App[None]):
             LoginScreen(self.db, failure_delay=self.login_failure_delay, operator=self.operator),
             self._signed_in,
         )
+
+    async def action_quit(self) -> None:
+        """Quitting while an import or an undo runs asks first, as Esc is refused then: the
+        job stops after the batch it is writing and is finished later from Import runs."""
+        running = any(
+            isinstance(screen, (ImportScreen, ImportRunsScreen)) and screen.busy
+            for screen in self.screen_stack
+        )
+        if not running or self.screen is self.quit_question:
+            self.exit()
+            return
+        question = _("An import or an undo is still running. Quit anyway?")
+        details = Text(
+            _(
+                "It stops after the batch it is writing. Import runs (ctrl+p, Import runs)"
+                " finishes it later: r resumes an import, u finishes an undo."
+            )
+        )
+        self.quit_question = ConfirmScreen(question, details)
+
+        def answered(yes: bool | None) -> None:
+            self.quit_question = None
+            if yes:
+                self.exit()
+
+        self.push_screen(self.quit_question, answered)
 
     def _signed_in(self, service: Service | None) -> None:
         if service is None:
@@ -187,7 +216,7 @@ class CrmApp(OrderedKeys, App[None]):
             message = _(
                 "The undo of import run {id} ({file}) was cut short. Finish it (u) in"
                 " Import runs: ctrl+p, Import runs."
-            ).format(id=run.id, file=run.file_name)
+            ).format(id=run.id, file=shown(run.file_name))
             self.call_from_thread(
                 self.notify, message, severity="warning", timeout=30, markup=False
             )

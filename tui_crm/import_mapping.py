@@ -385,7 +385,7 @@ def _refuse_doubles(headers: Sequence[str], fields: Sequence[str | None]) -> Non
                 _(
                     "mapping: columns {first} and {second} are both mapped to {field};"
                     " map one of them elsewhere or ignore it"
-                ).format(first=repr(first), second=repr(second), field=field)
+                ).format(first=repr(first), second=repr(second), field=import_field_label(field))
             )
         seen[field] = index
 

@@ -61,6 +61,7 @@ from .import_mapping import (
     clean_rows,
     date_order,
     header_test,
+    import_field_label,
     missing_for_create,
     refuse_twin_headers,
     rejection_reasons,
@@ -442,7 +443,23 @@ def review_rows(db: Database, run_id: int) -> list[tuple[int, str, str]]:
         " ON c.id = r.customer_id WHERE r.run_id=? AND r.review <> '' ORDER BY r.line",
         (run_id,),
     ).fetchall()
-    return [(r[0], r[1], r[2]) for r in rows]
+    return [(r[0], r[1], review_reason(r[2])) for r in rows]
+
+
+# Stored in import_rows.review as written here, language-neutral like an audit detail (and
+# as runs imported before kept it); `review_reason` words it in the operator's language.
+SAME_NAME_AS = "same name as "
+SAME_NAME_AS_LINE = "same name as line "
+
+
+def review_reason(stored: str) -> str:
+    """Why an imported row is listed for review, from its stored neutral note."""
+    line = stored.removeprefix(SAME_NAME_AS_LINE)
+    if line != stored and line.isdigit():
+        return _("same name as line {line}").format(line=int(line))
+    if stored.startswith(SAME_NAME_AS):
+        return _("same name as {code}").format(code=stored.removeprefix(SAME_NAME_AS))
+    return stored
 
 
 # --- reading a file once through ---------------------------------------------------------
@@ -773,6 +790,11 @@ _KEY_COLUMNS = {
 }
 
 
+def _key_label(key: str) -> str:
+    """A match key's field as the operator reads it ("credit code" is `credit_code`)."""
+    return import_field_label("credit_code" if key == "credit code" else key)
+
+
 def _match_keys(keys: Any, values: Mapping[str, Any]) -> list[tuple[str, bytes | str]]:
     out: list[tuple[str, bytes | str]] = []
     for name in BLIND_INDEXED:
@@ -902,11 +924,11 @@ class _Planner:
             earlier = batch_keys.get(key) or seen_keys.get(key)
             if earlier:
                 ref, line = earlier
-                targets.setdefault(ref, []).append(label)
+                targets.setdefault(ref, []).append(_key_label(label))
                 labels[ref] = _("line {line}").format(line=line)
                 continue
             for customer_id, code in existing.get(key, []):
-                targets.setdefault(customer_id, []).append(label)
+                targets.setdefault(customer_id, []).append(_key_label(label))
                 labels.setdefault(customer_id, code)
         if not targets or self.strategy is Strategy.CREATE:
             missing = missing_for_create(row)
@@ -962,8 +984,10 @@ class _Planner:
         try:
             merged = v.validate_customer(merged, phone_region=self.phone_region)
         except v.FormErrors as exc:
-            errors = {name: f"{message} (as an update of {label})" for name, message in
-                      exc.errors.items()}  # fmt: skip
+            errors = {
+                name: _("{message} (as an update of {label})").format(message=message, label=label)
+                for name, message in exc.errors.items()
+            }
             return _Decision(row, "reject", errors=errors)
         changes = {name: merged[name] for name in given if merged[name] != values.get(name, "")}
         extras = [tuple(pair) for pair in state["extra_contacts"]]
@@ -1003,9 +1027,9 @@ class _Planner:
         if decision.action == "create":
             earlier = batch_names.get(name) or seen_names.get(name)
             if name in existing_names:
-                decision.review = f"same name as {existing_names[name]}"
+                decision.review = SAME_NAME_AS + existing_names[name]
             elif earlier:
-                decision.review = f"same name as line {earlier[1]}"
+                decision.review = SAME_NAME_AS_LINE + str(earlier[1])
         batch_names.setdefault(name, (decision.ref, decision.row.line))
 
 
@@ -1204,7 +1228,7 @@ def _count(summary: ImportSummary, decisions: Sequence[_Decision], report: _Repo
         if decision.review:
             summary.review += 1
             if len(summary.review_rows) < SHOWN_ROWS:
-                summary.review_rows.append((line, decision.review))
+                summary.review_rows.append((line, review_reason(decision.review)))
 
 
 def _write_batch(

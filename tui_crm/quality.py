@@ -30,7 +30,8 @@ from typing import Any
 from . import dedupe
 from . import validation as v
 from .crypto import KeyRing
-from .i18n import N_, _
+from .i18n import N_, _, ngettext
+from .i18n.formats import format_number
 
 Progress = Callable[[float, str], None]
 ORDER_FACTOR = 10
@@ -91,6 +92,21 @@ class QualityReport:
             for a, b, reasons, score in self.duplicate_examples
         ]
         return out
+
+    def title(self) -> str:
+        """The report's heading: what it covers and over how many customers."""
+        count = format_number(self.customers)
+        if self.run_id is None:
+            return ngettext(
+                "Cleaning report: {count} customer",
+                "Cleaning report: {count} customers",
+                self.customers,
+            ).format(count=count)
+        return ngettext(
+            "Cleaning report of import run {run}: {count} customer",
+            "Cleaning report of import run {run}: {count} customers",
+            self.customers,
+        ).format(run=self.run_id, count=count)
 
 
 def quality_report(

@@ -279,12 +279,7 @@ def quality_report(paths: Paths, run_id: int | None, as_json: bool) -> None:
 
 
 def _print_report(report: QualityReport) -> None:
-    heading = (
-        _("Cleaning report of import run {run}: {count} customers")
-        if report.run_id is not None
-        else _("Cleaning report: {count} customers")
-    )
-    click.echo(heading.format(run=report.run_id, count=format_number(report.customers)))
+    click.echo(report.title())
     click.echo(
         _("Duplicate candidates: {found} · merged so far: {merged}").format(
             found=format_number(report.duplicate_candidates), merged=format_number(report.merged)

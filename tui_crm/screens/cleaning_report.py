@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from ..i18n import N_, _
+from ..i18n import N_, _, ngettext
 from ..i18n.formats import fit, format_number, format_percent, pad
 from ..service import Service, ServiceError
 from ..service.cleaning import QualityReport, anomaly_label, reason_label
@@ -81,9 +81,11 @@ def report_text(report: QualityReport) -> Text:
         text.append(f"  {name} {pad(format_number(count), 7, right=True)}\n")
     heading(_("No contact method"))
     text.append(
-        _("{count} customers have neither phone nor email").format(
-            count=format_number(report.no_contact)
-        )
+        ngettext(
+            "{count} customer has neither phone nor email",
+            "{count} customers have neither phone nor email",
+            report.no_contact,
+        ).format(count=format_number(report.no_contact))
         + "\n"
     )
     if report.no_contact_examples:
@@ -156,12 +158,5 @@ class CleaningReportScreen(TranslatedBindings, Screen[None]):
         if not self.is_attached:
             return
         self.query_one(JobProgress).display = False
-        title = (
-            _("Cleaning report of import run {run}: {count} customers")
-            if report.run_id is not None
-            else _("Cleaning report: {count} customers")
-        )
-        self.query_one("#report-title", Static).update(
-            title.format(run=report.run_id, count=format_number(report.customers))
-        )
+        self.query_one("#report-title", Static).update(report.title())
         self.query_one("#report-body", Static).update(report_text(report))

@@ -59,7 +59,7 @@ def status_label(status: str) -> str:
     }.get(status, status)
 
 
-def run_details(run: RunInfo) -> Text:
+def run_details(run: RunInfo, undo_cut_short: bool = False) -> Text:
     """The selected run in full: file and hash, source, legal basis, report, undo."""
     text = Text()
     text.append(_("Run {id}: {file}").format(id=run.id, file=shown(run.file_name)), style="bold")
@@ -90,6 +90,9 @@ def run_details(run: RunInfo) -> Text:
             ),
             style="bold",
         )
+    if undo_cut_short:
+        text.append("\n")
+        text.append(_("Its undo was cut short: u finishes it."), style="bold")
     if run.undone_at:
         text.append("\n" + _("Undone by {who} at {when}").format(
             who=run.undone_by, when=run.undone_at[:16].replace("T", " ")))  # fmt: skip
@@ -144,6 +147,7 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
         self.service = service
         self.last_path = last_path
         self.runs: dict[int, RunInfo] = {}
+        self.undos_cut_short: set[int] = set()  # runs half undone: the list says so
         self.busy = False
 
     def compose(self) -> ComposeResult:
@@ -185,15 +189,17 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
     def _load(self) -> None:
         try:
             runs = self.service.imports.runs()
+            cut_short = {run.id for run in self.service.imports.undos_cut_short()}
         except IMPORT_ERRORS as exc:
             self.app.call_from_thread(self._show_result, Text(str(exc), style="bold"))
             return
-        self.app.call_from_thread(self._show_runs, runs)
+        self.app.call_from_thread(self._show_runs, runs, cut_short)
 
-    def _show_runs(self, runs: list[RunInfo]) -> None:
+    def _show_runs(self, runs: list[RunInfo], cut_short: set[int]) -> None:
         table = self.query_one(DataTable)
         selected = self._selected()
         self.runs = {run.id: run for run in runs}
+        self.undos_cut_short = cut_short
         table.clear()
         for run in runs:
             name = Text(shown(run.file_name), overflow="ellipsis", no_wrap=True)
@@ -207,7 +213,7 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
                 format_number(run.updated),
                 format_number(run.skipped),
                 format_number(run.rejected),
-                Text(status_label(run.status), style=STATUS_STYLES.get(run.status, "")),
+                self._status(run),
                 key=str(run.id),
             )
         if selected is not None and selected.id in self.runs:
@@ -216,6 +222,11 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
             self.query_one("#run-detail", Static).update(_("No import runs yet."))
         else:
             self._show_detail()
+
+    def _status(self, run: RunInfo) -> Text:
+        if run.id in self.undos_cut_short:
+            return Text(_("undo cut short"), style="bold")
+        return Text(status_label(run.status), style=STATUS_STYLES.get(run.status, ""))
 
     def _selected(self) -> RunInfo | None:
         table = self.query_one(DataTable)
@@ -228,7 +239,8 @@ class ImportRunsScreen(TranslatedBindings, Screen[None]):
     def _show_detail(self) -> None:
         run = self._selected()
         if run is not None:
-            self.query_one("#run-detail", Static).update(run_details(run))
+            details = run_details(run, run.id in self.undos_cut_short)
+            self.query_one("#run-detail", Static).update(details)
 
     def _show_result(self, text: Text) -> None:
         self.query_one("#runs-result", Static).update(text)
