@@ -4,9 +4,8 @@ and a key a role may not use says so instead of doing nothing."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +17,10 @@ from textual.widgets import DataTable, Input, Select, Static
 from textual.widgets._footer import FooterKey
 from textual.widgets._select import SelectCurrent
 
-from tests.conftest import PASSWORD, customer_data
-from tests.test_import_screen import choose, text_of, to_columns
-from tests.workers import workers_done
+from tests.conftest import customer_data
+from tests.test_import_screen import _app, choose, run, settle, sign_in, text_of, to_columns
 from tui_crm import dedupe, i18n, importer, quality
 from tui_crm.app import CrmApp
-from tui_crm.config import Settings
 from tui_crm.db import Database
 from tui_crm.importer import ImportOptions, RunInfo
 from tui_crm.screens.import_runs import ImportRunsScreen, run_details
@@ -32,31 +29,6 @@ from tui_crm.widgets.palette import palette_commands
 
 Session = Callable[[str], Service]
 HOSTILE = "Bob [/] & [@click=app.quit]Co"
-
-
-def _app(db: Database) -> CrmApp:
-    return CrmApp(db, settings=Settings(), login_failure_delay=0)
-
-
-def run(flow: Callable[[Pilot[Any]], Awaitable[None]], app: CrmApp) -> None:
-    async def main() -> None:
-        async with app.run_test(size=(80, 24)) as pilot:
-            await flow(pilot)
-
-    asyncio.run(main())
-
-
-async def settle(pilot: Pilot[Any]) -> None:
-    for _ in range(3):
-        await pilot.pause()
-        await workers_done(pilot.app)
-    await pilot.pause()
-
-
-async def sign_in(pilot: Pilot[Any], user: str = "manager") -> None:
-    await pilot.pause()
-    await pilot.press(*user, "enter", *PASSWORD, "enter")
-    await settle(pilot)
 
 
 def footer_problems(app: CrmApp) -> list[str]:
@@ -73,6 +45,19 @@ def footer_problems(app: CrmApp) -> list[str]:
     whole = {key.description for key in keys if key.description not in cut}
     missing = [name for name in (i18n._("Help"), i18n._("Quit")) if name not in whole]
     return [f"cut: {name}" for name in sorted(cut)] + [f"missing: {name}" for name in missing]
+
+
+def cut_short_run(db: Database, path: Path) -> None:
+    """A two-row file imported one row a batch and stopped after the first batch."""
+    path.write_text(f"Company,Phone,Type\n{HOSTILE},13800138000,prospect\nB,13800138001,prospect\n")
+
+    def cut(progress: importer.ImportProgress) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        importer.run_import(
+            db, path, ImportOptions("consent", batch_rows=1), actor="cli:tester", progress=cut
+        )
 
 
 @pytest.fixture
@@ -264,15 +249,7 @@ def test_a_new_job_in_past_runs_clears_the_last_ones_error(
     """A resume refused (wrong file), then an undo: while the undo runs, the refusal is
     not left on screen as if it were about the undo."""
     path = tmp_path / "customers.csv"
-    path.write_text(f"Company,Phone,Type\n{HOSTILE},13800138000,prospect\nB,13800138001,prospect\n")
-
-    def cut(progress: importer.ImportProgress) -> None:
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        importer.run_import(
-            db, path, ImportOptions("consent", batch_rows=1), actor="cli:tester", progress=cut
-        )
+    cut_short_run(db, path)
     gate = threading.Event()
     undo_run = importer.undo_run
 
@@ -314,15 +291,7 @@ def test_a_file_name_with_escape_sequences_is_shown_without_them(
     """A file's name comes from whoever sent the file: an escape sequence in it must not
     reach the terminal (a title change, a colour, a cleared screen) from any screen."""
     path = tmp_path / "evil\x1b]0;PWNED\x07\x1b[31mred\u202e\nline.csv"
-    path.write_text(f"Company,Phone,Type\n{HOSTILE},13800138000,prospect\nB,13800138001,prospect\n")
-
-    def cut(progress: importer.ImportProgress) -> None:
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        importer.run_import(
-            db, path, ImportOptions("consent", batch_rows=1), actor="cli:tester", progress=cut
-        )
+    cut_short_run(db, path)
     app = _app(db)
 
     def raw(text: str) -> bool:

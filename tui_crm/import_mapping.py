@@ -293,15 +293,12 @@ def suggest_mapping(
     taken = {f for f in fields if f}
     # Beside a company column (Company, 公司名称) and no contact column, "Name" or 姓名 is
     # the contact person's: the customer is not named after the person, the company dropped.
-    guessed = [_HEADER_FIELD.get(fold(h)) for i, h in enumerate(headers) if i not in decided]
-    names_a_contact = "contact_name" not in {*taken, *guessed} and (
-        "name" in taken
-        or any(
-            _HEADER_FIELD.get(fold(header)) == "name" and fold(header) not in _PERSON_NAMES
-            for index, header in enumerate(headers)
-            if index not in decided
-        )
+    undecided = [fold(h) for i, h in enumerate(headers) if i not in decided]
+    guessed = {_HEADER_FIELD.get(h) for h in undecided}
+    company_column = "name" in taken or any(
+        _HEADER_FIELD.get(h) == "name" and h not in _PERSON_NAMES for h in undecided
     )
+    names_a_contact = company_column and "contact_name" not in taken | guessed
     for index, header in enumerate(headers):
         if index in decided:
             continue

@@ -389,15 +389,12 @@ def mark_interrupted(db: Database, *, actor: str) -> list[RunInfo]:
     """Runs cut short (killed, crashed, Ctrl+C) are marked `interrupted`, audited, returned.
 
     A run is still going while its process lives and it wrote a batch within the last
-    ten minutes; any other `running` run was interrupted. Call on start-up (it also
-    removes what killed runs left in the temporary folder).
+    ten minutes; any other `running` run was interrupted. Call on start-up.
     """
-    _sweep_scratch()
-    stale = (dt.datetime.now() - STALE_AFTER).isoformat(timespec="seconds")
     found = []
     with db.write() as tx:
         for row in tx.execute("SELECT * FROM import_runs WHERE status='running'").fetchall():
-            if bulk.alive(row["pid"]) and row["heartbeat_at"] >= stale:
+            if _working(row):
                 continue
             details = {"last_line": row["last_line"]}
             _run_event(tx, db.keys, row["id"], actor, "import.interrupted", details,
@@ -1179,7 +1176,7 @@ def run_import(
                 done += len(rows)
                 collect()
                 if progress:
-                    progress(_progress(done, prepared.rows, started, summary))
+                    progress(_progress(done, prepared.rows, started))
     except BaseException:
         if run_id is not None:
             # If even this fails (disk full), the run stays `running` with a dead process,
@@ -1202,7 +1199,7 @@ def run_import(
     return summary
 
 
-def _progress(done: int, total: int, started: float, summary: ImportSummary) -> ImportProgress:
+def _progress(done: int, total: int, started: float) -> ImportProgress:
     elapsed = max(time.perf_counter() - started, 1e-6)
     rate = done / elapsed
     return ImportProgress(done, total, rate, (total - done) / rate if rate else None)
@@ -1612,9 +1609,7 @@ def undo_run(
                 last_id = records[-1]["id"]
             done += len(records)
             if progress:
-                elapsed = max(time.perf_counter() - started, 1e-6)
-                rate = done / elapsed
-                progress(ImportProgress(done, total_rows, rate, (total_rows - done) / rate))
+                progress(_progress(done, total_rows, started))
     except BaseException:
         # No longer undoing, though this process lives on: the undo reads as cut short.
         with contextlib.suppress(sqlite3.Error), db.write() as tx:
@@ -1647,9 +1642,13 @@ def _claim_undo(db: Database, run_id: int, actor: str) -> None:
 
 def _undoing(row: sqlite3.Row) -> bool:
     """Whether a live process is undoing the run: it claimed it and wrote a batch lately."""
+    return bool(row["undone_by"]) and not row["undone_at"] and _working(row)
+
+
+def _working(row: sqlite3.Row) -> bool:
+    """Whether the run's process lives and wrote a batch within `STALE_AFTER`."""
     stale = (dt.datetime.now() - STALE_AFTER).isoformat(timespec="seconds")
-    claimed = bool(row["undone_by"]) and not row["undone_at"]
-    return claimed and bulk.alive(row["pid"]) and row["heartbeat_at"] >= stale
+    return bulk.alive(row["pid"]) and row["heartbeat_at"] >= stale
 
 
 def undos_cut_short(db: Database) -> list[RunInfo]:

@@ -115,8 +115,7 @@ class TableSource:
     sheet: str = ""
     skip_bytes: int = 0  # a UTF-8 byte order mark before text in another encoding
     title_rows: int = 0  # non-blank rows above the header row (a report's title)
-    # XLSX: (column, count, first cell) of the formula errors (#N/A ...) from the header down
-    error_cells: tuple[tuple[int, int, str], ...] = ()
+    first_column: int = 0  # XLSX: the sheet's first used column, where calamine's cells start
 
 
 # Says how many cells of a row name a field: the header row is the first that names two.
@@ -553,24 +552,24 @@ def _open_xlsx(path: Path, sheet_name: str | None, header_test: HeaderTest | Non
                 " unmerge them so each row stands alone"
             ).format(file=file, sheet=sheet_shown, count=len(merged), cell=_cell_name(row, col))
         )
-    first_column = (sheet.start or (0, 0))[1]
-    errors = tuple(
-        (column - first_column, count, cell)
-        for column, (count, cell) in sorted(_error_cells(path, sheet.name, line).items())
-    )
     return dataclasses.replace(
         source,
         headers=_headers(path, cells),
         header_line=line,
         title_rows=titles,
-        error_cells=errors,
+        first_column=(sheet.start or (0, 0))[1],
     )
 
 
 def refuse_error_cells(source: TableSource, columns: Collection[int]) -> None:
     """Formula errors (#N/A, #REF!, #DIV/0!) in a column the run imports: calamine reads
-    them as empty cells, so a VLOOKUP that failed would import as a value not given."""
-    for column, count, cell in source.error_cells:
+    them as empty cells, so a VLOOKUP that failed would import as a value not given. The
+    sheet's XML is read for them here, once a run's columns are known, not at every open."""
+    if source.kind != "xlsx":
+        return
+    found = _error_cells(source.path, source.sheet, source.header_line)
+    for sheet_column, (count, cell) in sorted(found.items()):
+        column = sheet_column - source.first_column
         if column in columns:
             header = source.headers[column] if column < len(source.headers) else ""
             raise ImportFileError(

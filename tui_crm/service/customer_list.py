@@ -11,7 +11,7 @@ from ..crypto import MASKERS
 from .context import Context
 from .models import CustomerRow, FilterChoices
 from .tags import suggest_tags
-from .users import owning_users
+from .users import active_users
 
 
 class CustomerList:
@@ -44,7 +44,8 @@ class CustomerList:
         account still owning customers is among the owners: its customers are the ones a
         manager must hand over to someone else."""
         scope = self.context.owner_scope()
-        users = [u for u in owning_users(self.db.conn) if scope is None or u.id == scope]
+        owners = active_users(self.db.conn, or_owning=True)
+        users = [u for u in owners if scope is None or u.id == scope]
         return FilterChoices(
             owners=tuple(users),
             tags=tuple(suggest_tags(self.db.conn, limit=500)),

@@ -20,18 +20,12 @@ from .errors import NotFound, ServiceError
 from .models import UserInfo, UserRecord
 
 
-def active_users(conn: Any) -> list[UserInfo]:
+def active_users(conn: Any, *, or_owning: bool = False) -> list[UserInfo]:
+    """Active accounts; `or_owning`: and the disabled ones that still own customers."""
+    owning = " OR EXISTS (SELECT 1 FROM customers c WHERE c.owner_id = u.id)" if or_owning else ""
     rows = conn.execute(
-        "SELECT id, username, role, display_name FROM users WHERE active=1 ORDER BY username"
-    ).fetchall()
-    return [UserInfo(r["id"], r["username"], Role(r["role"]), r["display_name"]) for r in rows]
-
-
-def owning_users(conn: Any) -> list[UserInfo]:
-    """Active accounts and the disabled ones that still own customers."""
-    rows = conn.execute(
-        "SELECT id, username, role, display_name FROM users u WHERE active=1"
-        " OR EXISTS (SELECT 1 FROM customers c WHERE c.owner_id = u.id) ORDER BY username"
+        "SELECT id, username, role, display_name FROM users u"
+        f" WHERE active=1{owning} ORDER BY username"
     ).fetchall()
     return [UserInfo(r["id"], r["username"], Role(r["role"]), r["display_name"]) for r in rows]
 
